@@ -1,0 +1,201 @@
+"""Composition root for ``inquiry-bot run``: builds every part once and wires them.
+
+Threads: one mailbox watcher per folder (INBOX, Sent), one delivery worker, the
+APScheduler background scheduler (SLA tick, digest tick), and Bolt (Socket Mode or HTTP).
+SIGTERM/SIGINT set one stop event; everything shuts down in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.config import Config
+from bot.delivery import DeliveryWorker
+from bot.desk import Desk
+from bot.handlers import actions, commands, home
+from bot.ingest import Ingestor
+from bot.outbox import Outbox
+from bot.reminders import Reminders
+from bot.render import Renderer
+from bot.routing import Router, parse_rules
+from bot.services import Services
+from bot.sla.engine import SlaPolicy, parse_warn_at
+from bot.slack_chat import SlackChat
+from bot.store.repo import Store
+from bot.triage_context import triage_config
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def sla_policy(config: Config) -> SlaPolicy:
+    return SlaPolicy(hours=dict(config.sla_hours), warn_at=parse_warn_at(config.sla_warn_at))
+
+
+@dataclass
+class Desktop:
+    """Everything built for one process (also used by tests, with fakes at the edges)."""
+
+    config: Config
+    store: Store
+    outbox: Outbox
+    ingestor: Ingestor
+    services: Services
+    worker: DeliveryWorker
+    reminders: Reminders
+    app: App
+
+
+def build(
+    config: Config,
+    *,
+    clock: type[object] | None = None,
+    web_client: WebClient | None = None,
+    token_verification: bool = True,
+    min_interval: float = 1.0,
+) -> Desktop:
+    assert config.slack is not None
+    now = utcnow
+    store = Store(config.data_dir)
+    outbox = Outbox(store)
+    policy = sla_policy(config)
+    renderer = Renderer(policy, config.team_language)
+    client = web_client or WebClient(
+        token=config.slack.bot_token,
+        base_url=config.slack.api_url or WebClient.BASE_URL,
+        timeout=15,
+    )
+    # Only the delivery worker's client sleeps on 429; Bolt's must answer clicks at once.
+    worker_client = WebClient(token=client.token, base_url=client.base_url, timeout=15)
+    worker_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    chat = SlackChat(worker_client)
+    worker = DeliveryWorker(
+        store,
+        outbox,
+        chat,
+        config.slack.channel,
+        now,
+        renderer.card,
+        renderer.note,
+        min_interval=min_interval,
+    )
+    desk = Desk(store, outbox, now, config.admins)
+    router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
+    sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
+    ingestor = Ingestor(
+        store,
+        outbox,
+        triage_config(config),
+        now,
+        raw_dir=config.data_dir / "mail",
+        sent_folders=frozenset(sent),
+        router=router,
+    )
+    services = Services(
+        store=store,
+        outbox=outbox,
+        desk=desk,
+        renderer=renderer,
+        policy=policy,
+        clock=now,
+        lang=config.team_language,
+        channel=config.slack.channel,
+        admins=config.admins,
+        wake_delivery=worker.wake.set,
+    )
+    reminders = Reminders(
+        store,
+        outbox,
+        policy,
+        now,
+        admins=config.admins,
+        chat=chat,
+        digest_time=config.digest_time,
+        team_timezone=config.team_timezone,
+    )
+    app = App(
+        client=client,
+        signing_secret=config.slack.signing_secret or "unused-in-socket-mode",
+        token_verification_enabled=token_verification,
+        listener_executor=ThreadPoolExecutor(max_workers=16),
+        process_before_response=False,
+    )
+    actions.register(app, services)
+    commands.register(app, services)
+    home.register(app, services)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        log.error("listener failed: %s", type(error).__name__, exc_info=error)
+
+    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app)
+
+
+def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-to-end test
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.watching import start_watchers
+
+    desk = build(config)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [threading.Thread(target=desk.worker.run, args=(stop,), name="delivery", daemon=True)]
+    threads += start_watchers(config, desk.store, desk.ingestor, stop)
+    for th in threads:
+        if not th.is_alive():
+            th.start()
+    scheduler = BackgroundScheduler(timezone=UTC)
+    job = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60, "replace_existing": True}
+    scheduler.add_job(
+        desk.reminders.sla_tick,
+        "interval",
+        seconds=config.sla_tick_seconds,
+        id="sla_tick",
+        next_run_time=utcnow(),
+        **job,
+    )
+    scheduler.add_job(desk.reminders.digest_tick, "interval", seconds=60, id="digest_tick", **job)
+    scheduler.start()
+    assert config.slack is not None
+    if config.slack.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(desk.app, config.slack.app_token)
+        handler.connect()  # type: ignore[no-untyped-call]
+        log.info("connected to Slack in Socket Mode")
+        stop.wait()
+        handler.close()  # type: ignore[no-untyped-call]
+    else:
+        server = threading.Thread(
+            target=desk.app.start,
+            kwargs={"port": config.slack.http_port, "path": "/slack/events"},
+            daemon=True,
+        )
+        server.start()
+        log.info("listening for Slack on port %d (/slack/events)", config.slack.http_port)
+        stop.wait()
+    scheduler.shutdown(wait=True)
+    for th in threads:
+        th.join(timeout=10)
+    desk.store.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,390 @@
+"""The inquiry card posted to the team channel, its thread story notes, and the daily
+"filtered mail" summary. Pure functions: data in, ``(fallback_text, blocks)`` out.
+
+Interactive elements and how a handler reads them back (see :func:`decode_action`):
+
+- buttons ``inquiry_claim`` / ``inquiry_release`` / ``inquiry_draft`` / ``inquiry_replied``:
+  ``value`` is the inquiry id;
+- selects ``inquiry_reassign`` (users_select), ``inquiry_tier`` (A/B/C), ``inquiry_status``
+  (``bot.models.Status`` values), ``inquiry_snooze`` (``SNOOZE_CHOICES``): the choice is the
+  selected value, the inquiry id is the part of the ``block_id`` after the first ``:``;
+- ``filtered_rescue`` buttons: ``value`` is the filtered record id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pycountry
+
+from bot.blocks.common import (
+    Block,
+    actions,
+    block_id,
+    button,
+    context,
+    divider,
+    esc,
+    fallback_text,
+    flag_emoji,
+    section,
+    slack_date,
+    static_select,
+    user_mention,
+    users_select,
+)
+from bot.i18n import has, t
+from bot.models import Inquiry, MessageRecord, Status, Tier
+
+ACTION_CLAIM = "inquiry_claim"
+ACTION_RELEASE = "inquiry_release"
+ACTION_REASSIGN = "inquiry_reassign"
+ACTION_TIER = "inquiry_tier"
+ACTION_STATUS = "inquiry_status"
+ACTION_SNOOZE = "inquiry_snooze"
+ACTION_DRAFT = "inquiry_draft"
+ACTION_REPLIED = "inquiry_replied"
+ACTION_FILTERED_RESCUE = "filtered_rescue"
+
+SNOOZE_CHOICES: Mapping[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+    "2d": timedelta(days=2),
+    "1w": timedelta(weeks=1),
+}
+STATUS_ORDER: tuple[Status, ...] = tuple(Status)
+TIER_BADGE: Mapping[str, str] = {"A": "🟥", "B": "🟧", "C": "⬜"}
+SLA_STATE_EMOJI: Mapping[str, str] = {
+    "on_track": "🟢",
+    "at_risk": "🟠",
+    "breached": "🔴",
+    "answered": "✅",
+    "snoozed": "💤",
+    "paused": "⏸️",
+}
+SNIPPET_LIMIT = 600
+FILTERED_ITEMS_MAX = 15
+
+# Warning codes shown red; any other code is amber.
+RED_WARNING_HINTS = ("fail", "spoof", "lookalike", "mismatch", "bank", "phish", "malware", "impersonat")
+
+
+def decode_action(action: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(inquiry_id, choice)`` from one entry of a block_actions payload's ``actions``.
+
+    Buttons carry the id in ``value`` (choice ``None``); selects carry it in ``block_id``
+    (``"<kind>:<id>"``) and the choice in ``selected_option.value`` / ``selected_user``.
+    """
+    kind = action.get("type")
+    if kind == "button":
+        return str(action.get("value", "")), None
+    inquiry_id = str(action.get("block_id", "")).partition(":")[2]
+    if kind == "users_select":
+        return inquiry_id, action.get("selected_user")
+    selected = action.get("selected_option") or {}
+    return inquiry_id, selected.get("value")
+
+
+# -- small renderers ----------------------------------------------------------------------------
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    found = pycountry.countries.get(alpha_2=code.upper())
+    return str(getattr(found, "name", code.upper())) if found is not None else code.upper()
+
+
+def language_name(code: str | None) -> str:
+    if not code or code == "und":
+        return "?"
+    base = code.split("-", 1)[0]
+    found = pycountry.languages.get(alpha_2=base.lower())
+    name = str(getattr(found, "name", "")) if found is not None else ""
+    return f"{name} ({code})" if name else code
+
+
+def tier_label(tier: Tier | str | None, lang: str) -> str:
+    if tier is None:
+        return t("card.tier_none", lang)
+    value = tier.value if isinstance(tier, Tier) else str(tier)
+    return f"{TIER_BADGE.get(value, '')} {t('card.tier', lang, tier=esc(value, 5))}".strip()
+
+
+def status_label(status: Status | str, lang: str) -> str:
+    value = status.value if isinstance(status, Status) else str(status)
+    key = f"status.{value}"
+    return t(key, lang) if has(key) else esc(value, 50)
+
+
+def sla_label(state: str, deadline: datetime | None, lang: str) -> str:
+    key = f"sla.state.{state}"
+    label = t(key, lang) if has(key) else esc(state, 50)
+    emoji = SLA_STATE_EMOJI.get(state, "")
+    if deadline is None or state == "answered":
+        return f"{emoji} {label}".strip()
+    return f"{emoji} {label} · {t('card.sla_due', lang, date=slack_date(deadline))}".strip()
+
+
+def latest_inbound(inq: Inquiry) -> MessageRecord | None:
+    inbound = [m for m in inq.messages if m.direction == "in"]
+    return max(inbound, key=lambda m: m.received_at) if inbound else None
+
+
+def quote(text: str, limit: int = SNIPPET_LIMIT) -> str:
+    """Untrusted text as an escaped mrkdwn quote (``>`` on every line), at most ``limit`` chars of it."""
+    body = esc(text.strip(), limit)
+    lines = [ln for ln in body.splitlines()][:20] or [""]
+    return "\n".join(f">{ln}" for ln in lines)
+
+
+def _warning_lines(inq: Inquiry, lang: str) -> list[str]:
+    lines = []
+    for w in inq.triage.warnings[:10]:
+        red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
+        key = f"warning.{w.code}"
+        title = t(key, lang) if has(key) else esc(w.code, 80)
+        detail = f" — {esc(w.detail, 300)}" if w.detail else ""
+        lines.append(f"{'🔴' if red else '🟠'} *{title}*{detail}")
+    return lines
+
+
+def _routed(routed_to: str) -> str:
+    if routed_to[:1] in ("C", "G") and routed_to[1:].isalnum() and routed_to.isupper():
+        return f"<#{routed_to}>"
+    return esc(routed_to, 200)
+
+
+# -- the card ---------------------------------------------------------------------------------
+
+
+def inquiry_card(
+    inq: Inquiry,
+    *,
+    now: datetime,
+    lang: str,
+    sla_deadline: datetime | None,
+    sla_state: str,
+    owner_name: str | None = None,
+) -> tuple[str, list[Block]]:
+    """The channel card for one inquiry: ``(fallback_text, blocks)`` (≤ 50 blocks).
+
+    ``sla_state`` is one of ``on_track | at_risk | breached | answered | snoozed | paused``.
+    ``owner_name`` is only used in the notification text (no mention there).
+    """
+    if inq.status.closed:
+        return _closed_card(inq, lang=lang, owner_name=owner_name)
+
+    tier = inq.tier or inq.triage.tier
+    subject = esc(inq.subject or t("card.no_subject", lang), 500)
+    buyer = esc(inq.buyer_name or inq.buyer_addr, 200)
+    text = fallback_text(
+        t("card.fallback", lang, tier=tier.value if tier else "-", buyer=buyer, subject=esc(inq.subject, 300))
+    )
+
+    tr = inq.triage
+    flag = flag_emoji(tr.country)
+    where = " ".join(p for p in (flag, esc(country_name(tr.country), 100)) if p) or "?"
+    owner = user_mention(inq.owner) if inq.owner else t("card.unclaimed", lang)
+    buyer_line = f"{esc(inq.buyer_name, 200)} {esc('<' + inq.buyer_addr + '>', 300)}".strip()
+    fields = [
+        f"*{t('card.buyer', lang)}*\n{buyer_line}",
+        f"*{t('card.company', lang)}*\n{esc(tr.company, 300) or '—'}",
+        f"*{t('card.country', lang)}*\n{where} · {esc(tr.market.value, 20)}",
+        f"*{t('card.language', lang)}*\n{esc(language_name(tr.language), 100)}",
+        f"*{t('card.tier_heading', lang)}*\n{tier_label(tier, lang)}",
+        f"*{t('card.sla', lang)}*\n{sla_label(sla_state, sla_deadline, lang)}",
+        f"*{t('card.owner', lang)}*\n{owner}",
+        f"*{t('card.status', lang)}*\n{status_label(inq.status, lang)}",
+    ]
+    blocks: list[Block] = [
+        section(f"📨 *{subject}*", bid=block_id("subject", inq.id)),
+        section(fields=fields),
+    ]
+    meta = [t("card.received", lang, date=slack_date(inq.created_at))]
+    if inq.snoozed_until is not None and inq.snoozed_until > now:
+        meta.append(t("card.snoozed_until", lang, date=slack_date(inq.snoozed_until)))
+    if inq.routed_to:
+        meta.append(t("card.routed_to", lang, target=_routed(inq.routed_to)))
+    if tr.reasons:
+        reasons = "; ".join(esc(r, 200) for r in tr.reasons[:8])
+        meta.append(t("card.reasons", lang, reasons=reasons))
+    blocks.append(context(*meta))
+
+    latest = latest_inbound(inq)
+    if latest is not None and latest.new_text.strip():
+        blocks.append(section(f"{t('card.latest', lang)}\n{quote(latest.new_text)}"))
+    attachments = latest.attachments if latest is not None else ()
+    if attachments:
+        names = ", ".join(esc(a.filename, 120) for a in attachments[:10])
+        more = f" (+{len(attachments) - 10})" if len(attachments) > 10 else ""
+        blocks.append(context(f"📎 {names}{more}"))
+
+    warnings = _warning_lines(inq, lang)
+    if warnings:
+        blocks.append(section(f"*{t('card.warnings', lang)}*\n" + "\n".join(warnings)))
+
+    blocks.extend(card_actions(inq, lang))
+    return text, blocks
+
+
+def card_actions(inq: Inquiry, lang: str) -> list[Block]:
+    """The two actions rows of an open card."""
+    tier = inq.tier or inq.triage.tier
+    claim = (
+        button(t("card.release", lang), ACTION_RELEASE, inq.id)
+        if inq.owner
+        else button(t("card.claim", lang), ACTION_CLAIM, inq.id, style="primary")
+    )
+    row1 = [
+        claim,
+        users_select(ACTION_REASSIGN, t("card.reassign", lang), inq.owner),
+        static_select(
+            ACTION_TIER,
+            t("card.tier_placeholder", lang),
+            [(x.value, tier_label(x, lang)) for x in Tier],
+            tier.value if tier else None,
+        ),
+        static_select(
+            ACTION_STATUS,
+            t("card.status_placeholder", lang),
+            [(s.value, status_label(s, lang)) for s in STATUS_ORDER],
+            inq.status.value,
+        ),
+    ]
+    row2 = [
+        button(t("card.draft", lang), ACTION_DRAFT, inq.id),
+        button(t("card.replied", lang), ACTION_REPLIED, inq.id),
+        static_select(
+            ACTION_SNOOZE,
+            t("card.snooze", lang),
+            [(k, t(f"snooze.{k}", lang)) for k in SNOOZE_CHOICES],
+        ),
+    ]
+    return [actions(row1, block_id("inquiry", inq.id)), actions(row2, block_id("inquiry2", inq.id))]
+
+
+def _closed_card(inq: Inquiry, *, lang: str, owner_name: str | None) -> tuple[str, list[Block]]:
+    subject = esc(inq.subject or t("card.no_subject", lang), 500)
+    buyer = esc(inq.buyer_name or inq.buyer_addr, 200)
+    status = status_label(inq.status, lang)
+    text = fallback_text(
+        t("card.fallback_closed", lang, status=status, buyer=buyer, subject=esc(inq.subject, 300))
+    )
+    owner = user_mention(inq.owner) if inq.owner else t("card.unclaimed", lang)
+    blocks = [
+        section(f"🗂️ *{subject}*\n{buyer} · {status} · {owner}", bid=block_id("subject", inq.id)),
+        actions(
+            [
+                static_select(
+                    ACTION_STATUS,
+                    t("card.status_placeholder", lang),
+                    [(s.value, status_label(s, lang)) for s in STATUS_ORDER],
+                    inq.status.value,
+                )
+            ],
+            block_id("inquiry", inq.id),
+        ),
+    ]
+    return text, blocks
+
+
+# -- thread story -------------------------------------------------------------------------------
+
+
+def _note(text: str) -> tuple[str, list[Block]]:
+    return fallback_text(text), [context(text)]
+
+
+def followup_note(msg: MessageRecord, lang: str) -> tuple[str, list[Block]]:
+    """A buyer follow-up arrived: heading + quoted snippet + attachment names."""
+    head = t("note.followup", lang, date=slack_date(msg.received_at))
+    blocks = [section(f"{head}\n{quote(msg.new_text)}")]
+    if msg.attachments:
+        blocks.append(context("📎 " + ", ".join(esc(a.filename, 120) for a in msg.attachments[:10])))
+    return fallback_text(t("note.followup_plain", lang)), blocks
+
+
+def claimed_note(user: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.claimed", lang, user=user_mention(user)))
+
+
+def released_note(user: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.released", lang, user=user_mention(user)))
+
+
+def reassigned_note(actor: str, new_owner: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.reassigned", lang, actor=user_mention(actor), owner=user_mention(new_owner)))
+
+
+def tier_changed_note(actor: str, old: str | None, new: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.tier", lang, actor=user_mention(actor), old=esc(old or "-", 5), new=esc(new, 5)))
+
+
+def status_changed_note(actor: str, old: str, new: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(
+        t(
+            "note.status",
+            lang,
+            actor=user_mention(actor),
+            old=status_label(old, lang),
+            new=status_label(new, lang),
+        )
+    )
+
+
+def snoozed_note(actor: str, until: datetime, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.snoozed", lang, actor=user_mention(actor), date=slack_date(until)))
+
+
+def replied_note(actor: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.replied", lang, actor=user_mention(actor)))
+
+
+def note_added(actor: str, text: str, lang: str) -> tuple[str, list[Block]]:
+    head = t("note.note", lang, actor=user_mention(actor))
+    return fallback_text(head), [section(f"{head}\n{quote(text, 2500)}")]
+
+
+# -- filtered mail summary ----------------------------------------------------------------------
+
+
+def filtered_summary(
+    counts: Mapping[str, int], items: Sequence[tuple[str, str, str, str]], lang: str
+) -> tuple[str, list[Block]]:
+    """The daily "12 filtered: 5 newsletters, 4 auto-replies, …" message.
+
+    ``items`` are ``(record_id, category, from, subject)``; each gets a ``filtered_rescue`` button
+    (value = record id). At most ``FILTERED_ITEMS_MAX`` items are listed.
+    """
+    total = sum(counts.values())
+    parts = ", ".join(
+        f"{n} {category_label(cat, lang)}"
+        for cat, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n
+    )
+    line = t("filtered.summary", lang, n=total, parts=parts or "—")
+    blocks: list[Block] = [section(f"🧹 {line}")]
+    shown = list(items)[:FILTERED_ITEMS_MAX]
+    for i, (rid, cat, sender, subject) in enumerate(shown):
+        blocks.append(
+            section(
+                f"*{esc(subject or t('card.no_subject', lang), 300)}*\n"
+                f"{esc(sender, 200)} · {category_label(cat, lang)}",
+                accessory=button(t("filtered.rescue", lang), ACTION_FILTERED_RESCUE, rid),
+                bid=block_id("filtered", str(i)),
+            )
+        )
+    if len(items) > len(shown):
+        blocks.append(context(t("common.more", lang, n=len(items) - len(shown))))
+    if shown:
+        blocks.insert(1, divider())
+    return fallback_text(line), blocks
+
+
+def category_label(category: str, lang: str) -> str:
+    key = f"category.{category}"
+    return t(key, lang) if has(key) else esc(category, 50)

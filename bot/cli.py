@@ -1,0 +1,169 @@
+"""Command line: ``inquiry-bot run | demo | triage | doctor`` (also ``python -m bot``).
+
+This is the composition root's front door: the only place that loads ``.env`` and
+configures logging. Bad input gets a usage line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, load_config
+from bot.errors import ConfigError
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("slack_bolt", "slack_sdk", "apscheduler", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config() -> Config:
+    try:
+        return load_config(os.environ)
+    except ConfigError as e:
+        print(f"inquiry-bot: {e}", file=sys.stderr)
+        print("See .env.example for every setting.", file=sys.stderr)
+        raise SystemExit(2) from e
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from bot.mail.parse import parse_email
+    from bot.triage import triage
+    from bot.triage_context import triage_config, warnings_for
+
+    config = _config()
+    tconf = triage_config(config)
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            print(f"inquiry-bot triage: cannot read {name}: {e.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        email = parse_email(raw)
+        verdict = triage(email, tconf)
+        warnings = warnings_for(email, verdict, config)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": name,
+                        "is_inquiry": verdict.is_inquiry,
+                        "category": verdict.category.value,
+                        "reason": verdict.reason,
+                        "language": verdict.language,
+                        "country": verdict.country,
+                        "market": verdict.market.value,
+                        "tier": verdict.tier.value if verdict.tier else None,
+                        "sla_hours": verdict.sla_hours,
+                        "reasons": list(verdict.reasons),
+                        "company": verdict.company,
+                        "warnings": [{"code": w.code, "detail": w.detail} for w in warnings],
+                        "defects": list(email.defects),
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
+        else:
+            tier = verdict.tier.value if verdict.tier else "-"
+            kind = "INQUIRY" if verdict.is_inquiry else f"filtered ({verdict.category.value})"
+            print(
+                f"{name}: {kind}  tier {tier}  {verdict.language}  {verdict.country or '??'}/"
+                f"{verdict.market.value}  SLA {verdict.sla_hours:g} h"
+            )
+            print(f"    reason: {verdict.reason}")
+            for r in verdict.reasons:
+                print(f"    - {r}")
+            for w in warnings:
+                print(f"    ! {w.code}: {w.detail}")
+    return status
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(_config(), lang=args.lang, out=sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config()
+    _setup_logging(config.log_level)
+    if config.slack is None:
+        print(
+            "No Slack credentials (SLACK_BOT_TOKEN is not set): running the offline demo instead.\n"
+            "To connect the real desk, follow 'Connect Slack and the mailbox' in README.md.\n",
+            file=sys.stderr,
+        )
+        from bot.demo import run_demo
+
+        return run_demo(config, lang=config.team_language, out=sys.stdout)
+    from bot.app import run_app
+
+    return run_app(config)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor(_config(), out=sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="inquiry-bot", description="Inquiry Desk: the shared sales mailbox in Slack"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run", help="watch the mailbox and serve the Slack desk (offline demo without credentials)"
+    )
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run the whole pipeline offline on the bundled sample emails")
+    demo.add_argument("--lang", choices=["en", "zh"], default=None, help="language of the bot text")
+    demo.set_defaults(func=cmd_demo)
+    tri = sub.add_parser("triage", help="triage .eml files and print the verdicts")
+    tri.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    tri.add_argument("files", nargs="+", metavar="FILE.eml")
+    tri.set_defaults(func=cmd_triage)
+    doc = sub.add_parser("doctor", help="check the configuration and every connection")
+    doc.set_defaults(func=cmd_doctor)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--env-file" in argv:
+        i = argv.index("--env-file")
+        env_file = argv[i + 1] if i + 1 < len(argv) else ".env"
+        del argv[i : i + 2]
+    else:
+        env_file = ".env"
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        pass
+    parser = build_parser()
+    args = parser.parse_args(argv or ["run"])
+    if not getattr(args, "func", None):
+        parser.print_usage(sys.stderr)
+        return 2
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

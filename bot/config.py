@@ -1,0 +1,277 @@
+"""Configuration: read from a mapping of environment variables, validated at once.
+
+``load_config(env)`` returns a frozen :class:`Config` or raises :class:`ConfigError`
+listing *every* problem in one message. Only the entry point reads ``os.environ``
+(and a ``.env`` file); everything else receives a ``Config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+from bot.models import Market
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    ssl: bool
+    user: str
+    password: str
+    folder: str = "INBOX"
+    sent_folder: str | None = None
+    drafts_folder: str | None = None
+    backfill_hours: float = 24.0
+    idle_renew_seconds: float = 540.0
+    poll_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    bot_token: str
+    app_token: str | None
+    signing_secret: str | None
+    channel: str
+    api_url: str | None
+    http_port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    api_key: str | None
+    base_url: str | None
+    model: str
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    security: str  # "starttls" | "ssl" | "none"
+    from_addr: str | None
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    own_domains: frozenset[str]
+    sla_hours: Mapping[Market, float]
+    imap: ImapConfig | None
+    slack: SlackConfig | None
+    llm: LlmConfig | None
+    smtp: SmtpConfig | None
+    admins: frozenset[str] = frozenset()
+    team_timezone: str = "UTC"
+    team_language: str = "en"
+    sla_warn_at: str = "50%,1h"
+    sla_tick_seconds: float = 60.0
+    digest_time: time = time(9, 0)
+    log_level: str = "INFO"
+    market_overrides: Mapping[str, Market] = field(default_factory=dict)
+    routing_rules: str | None = None
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first one."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], what: str) -> T:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except (ValueError, TypeError):
+            self.problems.append(f"{name}={value!r} is not {what}")
+            return default
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def parse(v: str) -> bool:
+            low = v.lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(v)
+
+        return self.parsed(name, default, parse, "true or false")
+
+    def hours(self, name: str, default: float) -> float:
+        def parse(v: str) -> float:
+            h = float(v)
+            if not h > 0 or h > 24 * 365:
+                raise ValueError(v)
+            return h
+
+        return self.parsed(name, default, parse, "a positive number of hours (fractions allowed)")
+
+    def port(self, name: str, default: int) -> int:
+        def parse(v: str) -> int:
+            p = int(v)
+            if not 0 < p < 65536:
+                raise ValueError(v)
+            return p
+
+        return self.parsed(name, default, parse, "a TCP port (1-65535)")
+
+    def require(self, names: list[str], because: str) -> None:
+        missing = [n for n in names if not self.raw(n)]
+        if missing:
+            self.problems.append(f"{', '.join(missing)} must be set {because}")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def _parse_time(v: str) -> time:
+    hh, mm = v.split(":")
+    return time(int(hh), int(mm))
+
+
+def _parse_overrides(v: str) -> dict[str, Market]:
+    out: dict[str, Market] = {}
+    for item in _csv(v):
+        country, _, market = item.partition("=")
+        if len(country.strip()) != 2:
+            raise ValueError(item)
+        out[country.strip().upper()] = Market(market.strip().upper())
+    return out
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    """Build the configuration from ``env``; raise ConfigError listing every problem."""
+    r = _Reader(env)
+    sla = {
+        Market.EU: r.hours("SLA_HOURS_EU", 8.0),
+        Market.US: r.hours("SLA_HOURS_US", 8.0),
+        Market.SEA: r.hours("SLA_HOURS_SEA", 4.0),
+        Market.OTHER: r.hours("SLA_HOURS_OTHER", 8.0),
+    }
+
+    imap: ImapConfig | None = None
+    if r.raw("IMAP_HOST"):
+        r.require(["IMAP_USER", "IMAP_PASSWORD"], "when IMAP_HOST is set")
+        use_ssl = r.boolean("IMAP_SSL", True)
+        imap = ImapConfig(
+            host=r.text("IMAP_HOST", ""),
+            port=r.port("IMAP_PORT", 993 if use_ssl else 143),
+            ssl=use_ssl,
+            user=r.text("IMAP_USER", ""),
+            password=r.text("IMAP_PASSWORD", ""),
+            folder=r.text("IMAP_FOLDER", "INBOX"),
+            sent_folder=r.raw("IMAP_SENT_FOLDER"),
+            drafts_folder=r.raw("IMAP_DRAFTS_FOLDER"),
+            backfill_hours=r.parsed(
+                "IMAP_BACKFILL_HOURS", 24.0, lambda v: max(0.0, float(v)), "a number of hours"
+            ),
+            idle_renew_seconds=r.parsed("IMAP_IDLE_RENEW_SECONDS", 540.0, float, "a number of seconds"),
+            poll_seconds=r.parsed("IMAP_POLL_SECONDS", 60.0, float, "a number of seconds"),
+        )
+
+    slack: SlackConfig | None = None
+    if r.raw("SLACK_BOT_TOKEN"):
+        r.require(["SLACK_CHANNEL"], "when SLACK_BOT_TOKEN is set (the channel id for cards)")
+        if not r.raw("SLACK_APP_TOKEN") and not r.raw("SLACK_SIGNING_SECRET"):
+            r.problems.append(
+                "set SLACK_APP_TOKEN (Socket Mode, recommended) or SLACK_SIGNING_SECRET (HTTP mode)"
+            )
+        app_token = r.raw("SLACK_APP_TOKEN")
+        if app_token and not app_token.startswith("xapp-"):
+            r.problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        slack = SlackConfig(
+            bot_token=r.text("SLACK_BOT_TOKEN", ""),
+            app_token=app_token,
+            signing_secret=r.raw("SLACK_SIGNING_SECRET"),
+            channel=r.text("SLACK_CHANNEL", ""),
+            api_url=r.raw("SLACK_API_URL"),
+            http_port=r.port("BOT_HTTP_PORT", 3000),
+        )
+
+    llm: LlmConfig | None = None
+    if r.raw("OPENAI_API_KEY") or r.raw("OPENAI_BASE_URL"):
+        llm = LlmConfig(
+            api_key=r.raw("OPENAI_API_KEY"),
+            base_url=r.raw("OPENAI_BASE_URL"),
+            model=r.text("OPENAI_MODEL", "gpt-4o-mini"),
+            timeout_seconds=r.parsed("OPENAI_TIMEOUT_SECONDS", 60.0, float, "a number of seconds"),
+        )
+
+    smtp: SmtpConfig | None = None
+    if r.raw("SMTP_HOST"):
+        security = r.text("SMTP_SECURITY", "starttls").lower()
+        if security not in {"starttls", "ssl", "none"}:
+            r.problems.append(f"SMTP_SECURITY={security!r} must be starttls, ssl or none")
+        smtp = SmtpConfig(
+            host=r.text("SMTP_HOST", ""),
+            port=r.port("SMTP_PORT", 465 if security == "ssl" else 587),
+            user=r.raw("SMTP_USER"),
+            password=r.raw("SMTP_PASSWORD"),
+            security=security,
+            from_addr=r.raw("SMTP_FROM") or r.raw("IMAP_USER"),
+        )
+
+    team_tz = r.text("TEAM_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(team_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problems.append(f"TEAM_TIMEZONE={team_tz!r} is not an IANA time zone (e.g. Asia/Shanghai)")
+    team_lang = r.text("TEAM_LANGUAGE", "en").lower()
+    if team_lang not in {"en", "zh"}:
+        r.problems.append(f"TEAM_LANGUAGE={team_lang!r} must be en or zh")
+
+    config = Config(
+        data_dir=Path(r.text("DATA_DIR", "./data")),
+        own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),
+        sla_hours=sla,
+        imap=imap,
+        slack=slack,
+        llm=llm,
+        smtp=smtp,
+        admins=frozenset(_csv(r.raw("BOT_ADMINS"))),
+        team_timezone=team_tz,
+        team_language=team_lang,
+        sla_warn_at=r.text("SLA_WARN_AT", "50%,1h"),
+        sla_tick_seconds=r.parsed(
+            "SLA_TICK_SECONDS", 60.0, lambda v: max(0.5, float(v)), "a number of seconds"
+        ),
+        digest_time=r.parsed("DIGEST_TIME", time(9, 0), _parse_time, "a time like 09:00"),
+        log_level=r.text("LOG_LEVEL", "INFO").upper(),
+        market_overrides=r.parsed("MARKET_OVERRIDES", {}, _parse_overrides, "a list like TR=EU,AU=OTHER"),
+        routing_rules=r.raw("ROUTING_RULES"),
+    )
+    if r.problems:
+        raise ConfigError(r.problems)
+    return config

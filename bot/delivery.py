@@ -1,0 +1,196 @@
+"""The delivery worker: takes due outbox items and performs them through the chat port.
+
+One thread, so Slack sees at most one write at a time from us; posts to one channel are
+spaced by ``min_interval`` (Slack allows about one message per second per channel).
+Temporary failures (429 with Retry-After, 5xx, network) are retried with backoff,
+honouring Retry-After; permanent ones are retried a few times, then moved to the dead
+letter table and logged as errors (``doctor`` lists them). Every kind is idempotent:
+what was delivered is recorded on the inquiry (card ts, message ts), so a repeat after a
+crash finds it done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
+from bot.models import Event, Inquiry
+from bot.outbox import Outbox, OutboxItem
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+CardRenderer = Callable[[Inquiry, datetime], tuple[str, Blocks]]
+NoteRenderer = Callable[[Inquiry, dict[str, Any]], tuple[str, Blocks | None]]
+
+MAX_PERMANENT_ATTEMPTS = 3
+
+
+class Retry(Exception):
+    """Deliver this item later (e.g. the card it belongs under is not posted yet)."""
+
+    def __init__(self, seconds: float, why: str) -> None:
+        super().__init__(why)
+        self.seconds = seconds
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        chat: Chat,
+        channel: str,
+        clock: Callable[[], datetime],
+        render_card: CardRenderer,
+        render_note: NoteRenderer,
+        *,
+        min_interval: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.chat = chat
+        self.channel = channel
+        self.clock = clock
+        self.render_card = render_card
+        self.render_note = render_note
+        self.min_interval = min_interval
+        self.wake = threading.Event()
+        self._last_post: dict[str, float] = {}
+        self.extra_kinds: dict[str, Callable[[OutboxItem], None]] = {}
+
+    # ----------------------------------------------------------------- loop
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                delivered = self.run_once()
+            except Exception:  # the worker must survive anything; the item stays pending
+                log.exception("delivery pass failed")
+                delivered = 0
+            if delivered:
+                continue
+            next_at = self.outbox.next_due_at()
+            wait = 1.0 if next_at is None else max(0.05, min(1.0, next_at - self.clock().timestamp()))
+            self.wake.wait(wait)
+            self.wake.clear()
+
+    def run_once(self, limit: int = 20) -> int:
+        """Deliver what is due now; return how many items were handled."""
+        done = 0
+        for item in self.outbox.due(self.clock(), limit):
+            self.deliver(item)
+            done += 1
+        return done
+
+    def deliver(self, item: OutboxItem) -> None:
+        now = self.clock()
+        try:
+            self._dispatch(item)
+        except Retry as r:
+            self.outbox.retry(item.key, now + timedelta(seconds=r.seconds), str(r))
+            return
+        except TemporaryChatError as e:
+            delay = e.retry_after if e.retry_after is not None else min(300.0, 2.0 ** min(item.attempts, 8))
+            log.warning("delivery %s postponed %.1fs: %s", item.key, delay, e)
+            self.outbox.retry(item.key, now + timedelta(seconds=delay), str(e))
+            return
+        except ChatError as e:
+            if item.attempts + 1 >= MAX_PERMANENT_ATTEMPTS:
+                log.error("delivery %s failed for good: %s", item.key, e)
+                self.outbox.give_up(item.key, now, str(e))
+            else:
+                log.warning("delivery %s failed (%s); will retry", item.key, e)
+                self.outbox.retry(item.key, now + timedelta(seconds=30), str(e))
+            return
+        self.outbox.done(item.key, self.clock())
+
+    # ------------------------------------------------------------- kinds
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            gap = self.min_interval - (time.monotonic() - last)
+            if gap > 0:
+                time.sleep(gap)
+        self._last_post[channel] = time.monotonic()
+
+    def _post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None) -> str:
+        self._pace(channel)
+        return self.chat.post(channel, text, blocks, thread_ts)
+
+    def _dispatch(self, item: OutboxItem) -> None:
+        handler = self.extra_kinds.get(item.kind)
+        if handler is not None:
+            handler(item)
+            return
+        if item.kind == "channel_message":
+            self._post(
+                str(item.payload.get("channel") or self.channel),
+                item.payload["text"],
+                item.payload.get("blocks"),
+            )
+            return
+        if item.kind == "dm":
+            self.chat.dm(item.payload["user"], item.payload["text"], item.payload.get("blocks"))
+            return
+        inq = self.store.get(item.inquiry_id or "")
+        if inq is None:
+            log.error("delivery %s names unknown inquiry %s; dropped", item.key, item.inquiry_id)
+            return
+        if item.kind == "card":
+            self._card(inq)
+        elif item.kind == "card_update":
+            if inq.card_ts and inq.card_channel:
+                text, blocks = self.render_card(inq, self.clock())
+                self.chat.update(inq.card_channel, inq.card_ts, text, blocks)
+        elif item.kind == "followup":
+            self._followup(inq, str(item.payload.get("message_id", "")))
+        elif item.kind in ("note", "ping_thread"):
+            if not inq.card_ts:
+                if inq.triage.is_inquiry:
+                    raise Retry(5, "card not posted yet")
+                return  # filtered mail has no card and needs no story
+            note_text, note_blocks = self.render_note(inq, item.payload)
+            self._post(inq.card_channel or self.channel, note_text, note_blocks, inq.card_ts)
+        elif item.kind == "ping_dm":
+            dm_text, dm_blocks = self.render_note(inq, item.payload)
+            self.chat.dm(str(item.payload["user"]), dm_text, dm_blocks)
+        else:
+            log.error("unknown outbox kind %s (%s); dropped", item.kind, item.key)
+
+    def _card(self, inq: Inquiry) -> None:
+        if inq.card_ts:
+            return  # delivered before a crash: nothing to repeat
+        text, blocks = self.render_card(inq, self.clock())
+        ts = self._post(self.channel, text, blocks)
+        now = self.clock()
+        self.store.update(
+            inq.id,
+            lambda cur: replace(
+                cur,
+                card_ts=ts,
+                card_channel=self.channel,
+                events=(*cur.events, Event(now, "bot", "card_posted", ts)),
+            ),
+        )
+        log.info("card posted for inquiry %s", inq.id)
+
+    def _followup(self, inq: Inquiry, message_id: str) -> None:
+        msg = next((m for m in inq.messages if m.message_id == message_id), None)
+        if msg is None or msg.slack_ts:
+            return
+        if not inq.card_ts:
+            raise Retry(5, "card not posted yet")
+        text, blocks = self.render_note(inq, {"key": "note.followup", "message_id": message_id})
+        ts = self._post(inq.card_channel or self.channel, text, blocks, inq.card_ts)
+
+        def record(cur: Inquiry) -> Inquiry:
+            msgs = tuple(replace(m, slack_ts=ts) if m.message_id == message_id else m for m in cur.messages)
+            return replace(cur, messages=msgs)
+
+        self.store.update(inq.id, record)

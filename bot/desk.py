@@ -1,0 +1,238 @@
+"""The desk: what members do to an inquiry (claim, release, reassign, tier, status, …).
+
+Every change is one read-modify-write under the store lock, so two members clicking
+"Claim" at once end with exactly one owner; the loser gets :class:`Conflict` naming the
+winner. Every change records an event and owes the outbox a card refresh and a line in
+the card's thread. No Slack here: handlers translate results into messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.errors import Conflict, PermissionDenied, UsageError
+from bot.ingest import mark_answered
+from bot.models import Event, Inquiry, Status, Tier
+from bot.outbox import Outbox
+from bot.store.repo import Store
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_SNOOZE = timedelta(days=90)
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '4h', '2d', '1w' -> timedelta; UsageError otherwise."""
+    m = _DURATION.match(text or "")
+    if not m:
+        raise UsageError(f"{text!r} is not a duration like 30m, 4h, 2d or 1w")
+    value = timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if value <= timedelta(0) or value > MAX_SNOOZE:
+        raise UsageError("a snooze lasts between 1 minute and 90 days")
+    return value
+
+
+class Desk:
+    def __init__(
+        self, store: Store, outbox: Outbox, clock: Callable[[], datetime], admins: frozenset[str]
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.admins = admins
+
+    # ------------------------------------------------------------ plumbing
+    def _change(
+        self,
+        inq_id: str,
+        user: str,
+        action: str,
+        detail: str,
+        change: Callable[[Inquiry], Inquiry],
+        note: tuple[str, dict[str, Any]] | None,
+    ) -> Inquiry:
+        now = self.clock()
+
+        def apply(inq: Inquiry) -> Inquiry:
+            new = change(inq)
+            return replace(new, events=(*new.events, Event(now, user, action, detail)))
+
+        inq = self.store.update(inq_id, apply)
+        if inq.triage.is_inquiry or inq.card_ts:
+            self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+            if note is not None:
+                key, kwargs = note
+                self.outbox.enqueue(
+                    f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": key, **kwargs}, now
+                )
+        return inq
+
+    def _may_manage(self, inq: Inquiry, user: str) -> bool:
+        return inq.owner is None or inq.owner == user or user in self.admins
+
+    def _require_manager(self, inq: Inquiry, user: str, what: str) -> None:
+        if not (inq.owner == user or user in self.admins):
+            raise PermissionDenied(what)
+
+    # ------------------------------------------------------------- actions
+    def claim(self, inq_id: str, user: str) -> Inquiry:
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.owner == user:
+                return inq
+            if inq.owner is not None:
+                raise Conflict(inq.owner)
+            return replace(inq, owner=user)
+
+        current = self.store.require(inq_id)
+        if current.owner == user:
+            return current
+        return self._change(inq_id, user, "claimed", user, change, ("note.claimed", {"user": user}))
+
+    def release(self, inq_id: str, user: str) -> Inquiry:
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.owner is None:
+                raise UsageError("not claimed")
+            self._require_manager(inq, user, "release")
+            return replace(inq, owner=None)
+
+        return self._change(inq_id, user, "released", "", change, ("note.released", {"user": user}))
+
+    def reassign(self, inq_id: str, user: str, new_owner: str) -> Inquiry:
+        if not new_owner:
+            raise UsageError("pick a member")
+
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.owner is not None:
+                self._require_manager(inq, user, "reassign")
+            elif user != new_owner and user not in self.admins:
+                raise PermissionDenied("reassign")
+            return replace(inq, owner=new_owner)
+
+        return self._change(
+            inq_id,
+            user,
+            "reassigned",
+            new_owner,
+            change,
+            ("note.reassigned", {"user": user, "owner": new_owner}),
+        )
+
+    def set_tier(self, inq_id: str, user: str, tier: str) -> Inquiry:
+        try:
+            new_tier = Tier(tier.upper())
+        except ValueError as e:
+            raise UsageError("tier is A, B or C") from e
+
+        def change(inq: Inquiry) -> Inquiry:
+            if not self._may_manage(inq, user):
+                raise PermissionDenied("tier")
+            return replace(inq, tier=new_tier)
+
+        return self._change(
+            inq_id,
+            user,
+            "tier",
+            new_tier.value,
+            change,
+            ("note.tier", {"user": user, "tier": new_tier.value}),
+        )
+
+    def set_status(self, inq_id: str, user: str, status: str) -> Inquiry:
+        try:
+            new_status = Status(status.lower().replace(" ", "_").replace("-", "_"))
+        except ValueError as e:
+            raise UsageError("status is one of: " + ", ".join(s.value for s in Status)) from e
+
+        def change(inq: Inquiry) -> Inquiry:
+            if new_status.closed:
+                if inq.owner is not None:
+                    self._require_manager(inq, user, "close")
+            elif not self._may_manage(inq, user):
+                raise PermissionDenied("status")
+            return replace(inq, status=new_status)
+
+        return self._change(
+            inq_id,
+            user,
+            "status",
+            new_status.value,
+            change,
+            ("note.status", {"user": user, "status": new_status.value}),
+        )
+
+    def snooze(self, inq_id: str, user: str, duration: str) -> Inquiry:
+        until = self.clock() + parse_duration(duration)
+
+        def change(inq: Inquiry) -> Inquiry:
+            if not self._may_manage(inq, user):
+                raise PermissionDenied("snooze")
+            return replace(inq, snoozed_until=until)
+
+        return self._change(
+            inq_id,
+            user,
+            "snoozed",
+            until.isoformat(),
+            change,
+            ("note.snoozed", {"user": user, "until": int(until.timestamp())}),
+        )
+
+    def note(self, inq_id: str, user: str, text: str) -> Inquiry:
+        text = text.strip()
+        if not text:
+            raise UsageError("the note is empty")
+        return self._change(
+            inq_id,
+            user,
+            "note",
+            text[:2000],
+            lambda inq: inq,
+            ("note.note", {"user": user, "text": text[:2000]}),
+        )
+
+    def mark_replied(self, inq_id: str, user: str) -> Inquiry:
+        now = self.clock()
+
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.sla_started_at is None:
+                raise UsageError("nothing is waiting for a reply")
+            return mark_answered(inq, now, user, "marked replied in Slack", now)
+
+        inq = self.store.update(inq_id, change)
+        self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+        self.outbox.enqueue(
+            f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": "note.replied", "user": user}, now
+        )
+        return inq
+
+    def rescue(self, inq_id: str, user: str) -> Inquiry:
+        """Turn a filtered mail into an inquiry: it gets a card and an SLA clock."""
+        now = self.clock()
+
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.triage.is_inquiry:
+                raise UsageError("already an inquiry")
+            from bot.models import Category
+
+            return replace(
+                inq,
+                triage=replace(
+                    inq.triage,
+                    is_inquiry=True,
+                    category=Category.INQUIRY,
+                    reason=f"rescued by {user} (was: {inq.triage.reason})",
+                    tier=inq.triage.tier or Tier.C,
+                ),
+                tier=inq.tier or Tier.C,
+                status=Status.NEW,
+                sla_started_at=now,
+                events=(*inq.events, Event(now, user, "rescued", inq.triage.category.value)),
+            )
+
+        inq = self.store.update(inq_id, change)
+        self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+        return inq

@@ -1,0 +1,36 @@
+"""The bot's exception hierarchy; adapters translate library errors into these."""
+
+from __future__ import annotations
+
+
+class InquiryDeskError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(InquiryDeskError):
+    """The configuration has one or more problems; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"configuration has {len(self.problems)} problem(s):\n{lines}")
+
+
+class StoreError(InquiryDeskError):
+    """The store could not read or write its files."""
+
+
+class NotFound(InquiryDeskError):
+    """No inquiry with that id."""
+
+
+class PermissionDenied(InquiryDeskError):
+    """The member may not do this (only the owner or an admin may)."""
+
+
+class Conflict(InquiryDeskError):
+    """The change lost a race, e.g. someone else claimed first."""
+
+
+class UsageError(InquiryDeskError):
+    """A command was given in a shape we do not understand."""

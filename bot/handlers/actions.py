@@ -1,0 +1,121 @@
+"""Button and select handlers on cards and the App Home. Thin: ack, read ids, call the desk.
+
+Refusals and conflicts go back to the clicking member only (ephemeral); the card itself
+is refreshed through the outbox, like every other change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.blocks.card import decode_action
+from bot.blocks.common import user_mention
+from bot.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
+from bot.i18n import t
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def explain(e: InquiryDeskError, lang: str) -> str:
+    """A member-facing sentence for a refused action."""
+    if isinstance(e, Conflict):
+        return t("refuse.already_claimed", lang, owner=user_mention(str(e)))
+    if isinstance(e, PermissionDenied):
+        return t("refuse.not_owner", lang, action=str(e))
+    if isinstance(e, NotFound):
+        return t("refuse.not_found", lang)
+    if isinstance(e, UsageError):
+        return t("refuse.usage", lang, detail=str(e))
+    return t("refuse.failed", lang)
+
+
+class ActionHandlers:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    def _tell(self, client: WebClient, body: dict[str, Any], text: str) -> None:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        try:
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+            else:
+                client.chat_postMessage(channel=user, text=text)
+        except Exception:  # a failed courtesy message must not fail the click
+            log.exception("could not tell %s the outcome", user)
+
+    def _run(
+        self, body: dict[str, Any], client: WebClient, do: Callable[[str, str, str | None], object]
+    ) -> None:
+        user = body["user"]["id"]
+        action = (body.get("actions") or [{}])[0]
+        inq_id, choice = decode_action(action)
+        try:
+            do(inq_id, user, choice)
+        except InquiryDeskError as e:
+            self._tell(client, body, explain(e, self.s.lang))
+            return
+        self.s.wake_delivery()
+        refresh = self.s.extras.get("refresh_home")
+        if refresh is not None and (body.get("view") or {}).get("type") == "home":
+            refresh(user)
+
+    def claim(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.claim(i, u))
+
+    def release(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.release(i, u))
+
+    def reassign(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, c: self.s.desk.reassign(i, u, c or ""))
+
+    def tier(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, c: self.s.desk.set_tier(i, u, c or ""))
+
+    def status(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, c: self.s.desk.set_status(i, u, c or ""))
+
+    def snooze(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, c: self.s.desk.snooze(i, u, c or "1d"))
+
+    def replied(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.mark_replied(i, u))
+
+    def rescue(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.rescue(i, u))
+
+    def draft(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        flow = self.s.drafting
+        if flow is None:
+            self._tell(client, body, t("refuse.failed", self.s.lang))
+            return
+        self._run(body, client, lambda i, u, _c: flow.request(i, u))
+
+
+def register(app: App, services: Services) -> ActionHandlers:
+    h = ActionHandlers(services)
+    app.action("inquiry_claim")(h.claim)
+    app.action("inquiry_release")(h.release)
+    app.action("inquiry_reassign")(h.reassign)
+    app.action("inquiry_tier")(h.tier)
+    app.action("inquiry_status")(h.status)
+    app.action("inquiry_snooze")(h.snooze)
+    app.action("inquiry_replied")(h.replied)
+    app.action("inquiry_draft")(h.draft)
+    app.action("filtered_rescue")(h.rescue)
+    return h

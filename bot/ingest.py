@@ -1,0 +1,273 @@
+"""Ingest: one fetched email in, one stored record out (new inquiry, follow-up or filtered).
+
+The watcher calls :meth:`Ingestor.deliver` for every message; it parses, dedupes by
+Message-ID (the parser synthesises one from the content hash when it is missing),
+attaches follow-ups to their inquiry (In-Reply-To/References, or the same buyer and
+normalised subject), triages new mail and owes the Slack side effects to the outbox.
+Mail found in the Sent folder stops the SLA clock of the inquiry it answers.
+
+Nothing raises out for bad mail: a message the parser could only partly read is still
+stored with its defects listed. A failure to *store* does raise, so the watcher does not
+advance its checkpoint past a message that was not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.mail.parse import parse_email
+from bot.mail.subject import normalize_subject
+from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status
+from bot.outbox import Outbox
+from bot.routing import Router
+from bot.store.atomic import atomic_write_bytes
+from bot.store.repo import Store
+from bot.triage import ThreadHints, TriageConfig, triage
+from bot.triage.filter import classify
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_TEXT = 8000
+
+
+class Fetched(Protocol):
+    @property
+    def uid(self) -> int: ...
+    @property
+    def raw(self) -> bytes: ...
+    @property
+    def internaldate(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # "new" | "filtered" | "followup" | "duplicate" | "answered" | "unmatched_sent"
+    inquiry_id: str | None
+    message_id: str
+
+
+class Ingestor:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        config: TriageConfig,
+        clock: Callable[[], datetime],
+        *,
+        raw_dir: Path | None = None,
+        sent_folders: frozenset[str] = frozenset(),
+        router: Router | None = None,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.config = config
+        self.clock = clock
+        self.raw_dir = raw_dir
+        self.sent_folders = sent_folders
+        self.router = router
+
+    # ----------------------------------------------------------------- entry
+    def deliver(self, folder: str, fetched: Fetched) -> IngestResult:
+        email = parse_email(fetched.raw)
+        self._keep_raw(email, fetched.raw)
+        if folder in self.sent_folders:
+            return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
+        return self.ingest(email, fetched.internaldate, folder=folder, uid=fetched.uid)
+
+    def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
+        if self.raw_dir is None:
+            return
+        path = self.raw_dir / email.content_hash[:2] / f"{email.content_hash}.eml"
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, raw)
+
+    # ---------------------------------------------------------------- inbound
+    def ingest(
+        self, email: ParsedEmail, arrived: datetime, *, folder: str = "INBOX", uid: int | None = None
+    ) -> IngestResult:
+        with self.store.locked():
+            if self.store.find_by_message_id(email.message_id) is not None:
+                log.info("duplicate message skipped (uid=%s)", uid)
+                return IngestResult(
+                    "duplicate", self.store.find_by_message_id(email.message_id), email.message_id
+                )
+            record = _record(email, arrived, "in", folder, uid)
+            thread_id = self._thread_of(email)
+            if thread_id is not None:
+                return self._follow_up(thread_id, email, record, arrived)
+            return self._new(email, record, arrived, folder)
+
+    def _thread_of(self, email: ParsedEmail) -> str | None:
+        for mid in (email.in_reply_to, *reversed(email.references)):
+            if mid:
+                found = self.store.find_by_message_id(mid)
+                if found is not None:
+                    return found
+        key = normalize_subject(email.subject)
+        if key and email.from_addr:
+            found = self.store.find_thread(email.from_addr, key)
+            if found is not None:
+                inq = self.store.get(found)
+                if inq is not None and inq.triage.is_inquiry:
+                    return found
+        return None
+
+    def _follow_up(
+        self, inq_id: str, email: ParsedEmail, record: MessageRecord, arrived: datetime
+    ) -> IngestResult:
+        category, _ = classify(email, self.config.own_domains)
+        internal = category is Category.INTERNAL
+        automatic = category in (Category.AUTO_REPLY, Category.BOUNCE)
+        if internal:
+            record = replace(record, direction="out")
+            return self._answered(inq_id, record, arrived, actor="mail", how="colleague's reply in the inbox")
+
+        def change(inq: Inquiry) -> Inquiry:
+            restart = not automatic and not inq.status.closed
+            return replace(
+                inq,
+                messages=(*inq.messages, record),
+                sla_started_at=(inq.sla_started_at or arrived) if restart else inq.sla_started_at,
+                events=(
+                    *inq.events,
+                    Event(self.clock(), "mail", "followup", "auto-reply" if automatic else ""),
+                ),
+            )
+
+        inq = self.store.update(inq_id, change)
+        now = self.clock()
+        if inq.triage.is_inquiry:
+            self.outbox.enqueue(
+                f"thread:{record.message_id}", "followup", inq.id, {"message_id": record.message_id}, now
+            )
+            self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+        log.info("follow-up stored on inquiry %s", inq.id)
+        return IngestResult("followup", inq.id, email.message_id)
+
+    def _new(self, email: ParsedEmail, record: MessageRecord, arrived: datetime, folder: str) -> IngestResult:
+        verdict = triage(email, self.config, self._hints(email))
+        inq_id = self.store.next_id()
+        now = self.clock()
+        inq = Inquiry(
+            id=inq_id,
+            created_at=arrived,
+            buyer_addr=email.from_addr,
+            buyer_name=email.from_name,
+            subject=email.subject,
+            subject_key=normalize_subject(email.subject),
+            triage=verdict,
+            status=Status.NEW if verdict.is_inquiry else Status.NOT_INQUIRY,
+            tier=verdict.tier,
+            sla_started_at=arrived if verdict.is_inquiry else None,
+            messages=(record,),
+            events=(Event(now, "mail", "received", verdict.reason),),
+        )
+        if verdict.is_inquiry and folder.lower() not in ("inbox",):
+            inq = replace(inq, extra={**inq.extra, "found_in": folder})
+        if verdict.is_inquiry and self.router is not None:
+            owner = self.router.route(inq)
+            if owner:
+                inq = replace(
+                    inq,
+                    owner=owner,
+                    routed_to=owner,
+                    events=(*inq.events, Event(now, "bot", "routed", owner)),
+                )
+        self.store.add(inq)
+        if verdict.is_inquiry:
+            self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+            log.info(
+                "inquiry %s stored (tier %s, %s)",
+                inq.id,
+                verdict.tier and verdict.tier.value,
+                verdict.market.value,
+            )
+            return IngestResult("new", inq.id, email.message_id)
+        log.info("filtered mail %s stored: %s", inq.id, verdict.category.value)
+        return IngestResult("filtered", inq.id, email.message_id)
+
+    def _hints(self, email: ParsedEmail) -> ThreadHints:
+        # Earlier inquiries from the same buyer tell us their language and country.
+        for s in reversed(self.store.summaries()[-2000:]):
+            if s.buyer_addr == email.from_addr and s.is_inquiry:
+                earlier = self.store.get(s.id)
+                if earlier is not None:
+                    return ThreadHints(language=earlier.triage.language, country=earlier.triage.country)
+        return ThreadHints()
+
+    # -------------------------------------------------------------- outbound
+    def record_sent(
+        self, email: ParsedEmail, sent_at: datetime, *, folder: str = "Sent", uid: int | None = None
+    ) -> IngestResult:
+        """A reply sent from any mail client: stop the clock of the inquiry it answers."""
+        with self.store.locked():
+            if self.store.find_by_message_id(email.message_id) is not None:
+                return IngestResult(
+                    "duplicate", self.store.find_by_message_id(email.message_id), email.message_id
+                )
+            inq_id = None
+            for mid in (email.in_reply_to, *reversed(email.references)):
+                if mid and (inq_id := self.store.find_by_message_id(mid)) is not None:
+                    break
+            if inq_id is None:
+                key = normalize_subject(email.subject)
+                for rcpt in email.to:
+                    if key and (inq_id := self.store.find_thread(rcpt, key)) is not None:
+                        break
+            if inq_id is None:
+                return IngestResult("unmatched_sent", None, email.message_id)
+            record = _record(email, sent_at, "out", folder, uid)
+            return self._answered(inq_id, record, sent_at, actor="mail", how="reply sent from a mail client")
+
+    def _answered(
+        self, inq_id: str, record: MessageRecord, at: datetime, *, actor: str, how: str
+    ) -> IngestResult:
+        def change(inq: Inquiry) -> Inquiry:
+            return mark_answered(inq, at, actor, how, self.clock(), record)
+
+        inq = self.store.update(inq_id, change)
+        now = self.clock()
+        self.outbox.enqueue(
+            f"thread:{record.message_id}", "note", inq.id, {"key": "note.answered", "how": how}, now
+        )
+        self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+        log.info("inquiry %s answered (%s)", inq.id, how)
+        return IngestResult("answered", inq.id, record.message_id)
+
+
+def mark_answered(
+    inq: Inquiry, at: datetime, actor: str, how: str, now: datetime, record: MessageRecord | None = None
+) -> Inquiry:
+    """The team answered: stop the SLA clock, remember the first response time."""
+    messages = inq.messages if record is None else (*inq.messages, record)
+    return replace(
+        inq,
+        messages=messages,
+        sla_started_at=None,
+        answered_at=at,
+        first_response_at=inq.first_response_at or at,
+        events=(*inq.events, Event(now, actor, "replied", how)),
+    )
+
+
+def _record(email: ParsedEmail, at: datetime, direction: str, folder: str, uid: int | None) -> MessageRecord:
+    text = email.new_text or email.text
+    return MessageRecord(
+        message_id=email.message_id,
+        direction=direction,
+        received_at=at,
+        from_addr=email.from_addr,
+        subject=email.subject,
+        new_text=text[:MAX_STORED_TEXT],
+        attachments=email.attachments[:200],
+        defects=email.defects[:20],
+        folder=folder,
+        uid=uid,
+    )

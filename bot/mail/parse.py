@@ -1,0 +1,570 @@
+"""Turn raw message bytes into a :class:`bot.models.ParsedEmail`, whatever the bytes are.
+
+``parse_email`` never raises. It parses with ``email.policy.default`` inside guards and, per
+header and per part, falls back to ``compat32`` plus our own charset alias map
+(:mod:`bot.mail.charsets`). Everything that could not be read cleanly is listed in
+``ParsedEmail.defects``; the rest is kept. Time and memory are bounded: at most
+``MAX_PARTS`` MIME parts are walked, ``MAX_TEXT_CHARS`` of body text kept, header values capped.
+
+Example::
+
+    >>> p = parse_email(b"From: Buyer <A@Example.com>\\nSubject: RFQ\\n\\nPlease quote 500 pcs.")
+    >>> p.from_addr, p.subject, p.new_text, p.message_id_synthetic
+    ('a@example.com', 'RFQ', 'Please quote 500 pcs.', True)
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from email import policy
+from email.message import Message
+from typing import Any
+
+from bot.mail import charsets
+from bot.mail.quotes import html_to_text, split_reply
+from bot.models import Attachment, ParsedEmail
+
+MAX_PARSE_BYTES = 40 * 1024 * 1024  # a larger message is parsed from its first 40 MB
+MAX_PARTS = 2000
+MAX_TEXT_CHARS = 200_000
+MAX_TEXT_PART_BYTES = 4 * 1024 * 1024  # bytes of one text part we decode
+MAX_HTML_CHARS = 500_000  # HTML handed to html2text
+MAX_HEADER_CHARS = 2000  # each decoded header value we keep
+MAX_HEADER_PARSE = 16_000  # raw header value handed to the parsers
+MAX_HEADERS = 500
+MAX_ADDRESSES = 500
+MAX_DEFECTS = 100
+MAX_REFERENCES = 100
+SYNTHETIC_DOMAIN = "inquiry-desk.invalid"
+
+_MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
+_BARE_MSGID_RE = re.compile(r"^\s*([^<>\s@]{1,500}@[^<>\s@]{1,400})\s*$")
+_EMAIL_RE = re.compile(r"[^\s<>()\[\]\",;:@]{1,200}@[^\s<>()\[\]\",;:@]{1,200}")
+
+
+class _Defects:
+    """An ordered, de-duplicated, capped list of defect strings."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._seen: set[str] = set()
+
+    def add(self, text: str) -> None:
+        text = text[:300]
+        if text in self._seen:
+            return
+        self._seen.add(text)
+        if len(self.items) < MAX_DEFECTS:
+            self.items.append(text)
+        elif len(self.items) == MAX_DEFECTS:
+            self.items.append("more defects not listed")
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse one raw message; never raises (see the module docstring)."""
+    data = _as_bytes(raw)
+    content_hash = hashlib.sha256(data).hexdigest()
+    try:
+        return _parse(data, content_hash)
+    except Exception as exc:  # the last guard: keep the message, say what broke
+        return _minimal(data, content_hash, f"parser failed: {type(exc).__name__}")
+
+
+def _as_bytes(raw: object) -> bytes:
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    if isinstance(raw, str):
+        return raw.encode("utf-8", errors="surrogateescape")
+    return b""
+
+
+def synthetic_message_id(content_hash: str) -> str:
+    return f"<{content_hash[:32]}@{SYNTHETIC_DOMAIN}>"
+
+
+def _minimal(data: bytes, content_hash: str, defect: str) -> ParsedEmail:
+    """What we return when even the fallback parser failed: the bytes as text."""
+    try:
+        text = charsets.decode_bytes(data[: MAX_TEXT_CHARS * 2], None)[0][:MAX_TEXT_CHARS]
+        text = _normalise_newlines(text).strip()
+    except Exception:
+        text = ""
+    return ParsedEmail(
+        message_id=synthetic_message_id(content_hash),
+        message_id_synthetic=True,
+        in_reply_to=None,
+        references=(),
+        subject="",
+        from_name="",
+        from_addr="",
+        reply_to=(),
+        to=(),
+        cc=(),
+        date=None,
+        date_utc_offset_minutes=None,
+        content_type="text/plain",
+        headers={},
+        text=text,
+        new_text=text,
+        signature="",
+        attachments=(),
+        defects=(defect,),
+        content_hash=content_hash,
+        size=len(data),
+    )
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _message_from_bytes(data: bytes, defects: _Defects) -> Message:
+    try:
+        return email.message_from_bytes(data, policy=policy.default)
+    except Exception as exc:
+        defects.add(f"policy.default parse failed ({type(exc).__name__}); used compat32")
+    return email.message_from_bytes(data, policy=policy.compat32)
+
+
+def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
+    defects = _Defects()
+    data = raw
+    if len(data) > MAX_PARSE_BYTES:
+        data = data[:MAX_PARSE_BYTES]
+        defects.add(f"message larger than {MAX_PARSE_BYTES} bytes: parsed the start only")
+    # LF, CRLF and CR-only messages all become LF (the parser and our text both expect one kind).
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    msg = _message_from_bytes(data, defects)
+
+    headers = _headers(msg, defects)
+    raw_headers = _raw_headers(msg)
+
+    message_id, synthetic = _message_id(raw_headers.get("message-id"), content_hash, defects)
+    in_reply_to_ids = _msgids(raw_headers.get("in-reply-to", ""), 1)
+    references = tuple(_msgids(raw_headers.get("references", ""), MAX_REFERENCES))
+
+    from_list = _addresses(msg, "from", defects)
+    from_name, from_addr = from_list[0] if from_list else ("", "")
+    if not from_list:
+        defects.add("missing or unreadable From header")
+    date, offset = _date(raw_headers.get("date"), defects)
+
+    body = _Body(defects)
+    body.walk(msg)
+    text = body.text()
+    reply = split_reply(text, body.html_main)
+    new_text = reply.new_text
+    if not new_text and text.strip():
+        new_text = text.strip()
+
+    return ParsedEmail(
+        message_id=message_id,
+        message_id_synthetic=synthetic,
+        in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None,
+        references=references,
+        subject=headers.get("subject", ""),
+        from_name=from_name,
+        from_addr=from_addr,
+        reply_to=tuple(addr for _, addr in _addresses(msg, "reply-to", defects)),
+        to=tuple(addr for _, addr in _addresses(msg, "to", defects)),
+        cc=tuple(addr for _, addr in _addresses(msg, "cc", defects)),
+        date=date,
+        date_utc_offset_minutes=offset,
+        content_type=_content_type(msg),
+        headers=headers,
+        text=text,
+        new_text=new_text,
+        signature=reply.signature,
+        attachments=tuple(body.attachments),
+        defects=tuple(defects.items),
+        content_hash=content_hash,
+        size=len(raw),
+    )
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _raw_items(msg: Message) -> list[tuple[str, str]]:
+    try:
+        items = list(msg.raw_items())
+    except Exception:
+        return []
+    out: list[tuple[str, str]] = []
+    for name, value in items[: MAX_HEADERS * 4]:
+        if isinstance(name, str) and isinstance(value, str):
+            out.append((name, value))
+    return out
+
+
+def _raw_headers(msg: Message) -> dict[str, str]:
+    """Lower-cased header name -> first raw value (capped), for our own parsers."""
+    out: dict[str, str] = {}
+    for name, value in _raw_items(msg):
+        key = name.strip().lower()
+        if key not in out:
+            out[key] = value[:MAX_HEADER_PARSE]
+    return out
+
+
+def decode_header(name: str, value: str) -> str:
+    """Decode one raw header value: policy.default first, our tolerant decoder when the
+    modern parser raises or leaves undecoded/replaced text behind. Never raises."""
+    value = value[:MAX_HEADER_PARSE]
+    ours = charsets.decode_header_value(value, MAX_HEADER_CHARS).strip()
+    try:
+        modern = str(policy.default.header_fetch_parse(name, value))
+    except Exception:
+        return ours
+    if (
+        charsets.unsurrogate(modern) != modern
+        or "\ufffd" in modern
+        or ("=?" in modern and "?=" in modern)
+        or (charsets.CHARSET_ALIAS_HINT.search(value) is not None)
+    ):
+        return ours
+    return " ".join(modern.split())[:MAX_HEADER_CHARS] if "\n" in modern else modern[:MAX_HEADER_CHARS]
+
+
+def _headers(msg: Message, defects: _Defects) -> dict[str, str]:
+    out: dict[str, str] = {}
+    items = _raw_items(msg)
+    if len(items) > MAX_HEADERS:
+        defects.add(f"more than {MAX_HEADERS} headers: the rest ignored")
+    for name, value in items[:MAX_HEADERS]:
+        key = name.strip().lower()[:200]
+        if not key or key in out:
+            continue
+        if len(value) > MAX_HEADER_PARSE:
+            defects.add(f"header {key[:40]} longer than {MAX_HEADER_PARSE} characters: truncated")
+        out[key] = decode_header(key, value)
+    return out
+
+
+def _msgids(value: str, limit: int) -> list[str]:
+    found = [f"<{m}>" for m in _MSGID_RE.findall(value)[:limit]]
+    if not found:
+        bare = _BARE_MSGID_RE.match(charsets.unsurrogate(value))
+        if bare:
+            found = [f"<{bare.group(1)}>"]
+    return found
+
+
+def _message_id(value: str | None, content_hash: str, defects: _Defects) -> tuple[str, bool]:
+    ids = _msgids(value or "", 1)
+    if ids:
+        return ids[0], False
+    defects.add("missing Message-ID: synthesised from the content hash" if not value else "bad Message-ID")
+    return synthetic_message_id(content_hash), True
+
+
+def _addresses(msg: Message, name: str, defects: _Defects) -> list[tuple[str, str]]:
+    """All (display name, lower-cased address) pairs of every ``name`` header."""
+    values = [v for k, v in _raw_items(msg) if k.strip().lower() == name][:50]
+    out: list[tuple[str, str]] = []
+    for value in values:
+        value = value[:MAX_HEADER_PARSE]
+        pairs: list[tuple[str, str]] | None = None
+        try:
+            header: Any = policy.default.header_fetch_parse(name, value)
+            pairs = [(str(a.display_name), str(a.addr_spec)) for a in header.addresses]
+            if charsets.CHARSET_ALIAS_HINT.search(value) or any(
+                charsets.unsurrogate(a) != a or "\ufffd" in n for n, a in pairs
+            ):
+                pairs = None
+        except Exception as exc:
+            defects.add(f"{name} header unreadable by policy.default ({type(exc).__name__})")
+        if not pairs:
+            pairs = _fallback_addresses(value)
+        for display, addr in pairs:
+            addr = charsets.unsurrogate(addr).strip().strip("<>").lower()
+            if not addr:
+                continue
+            display = charsets.decode_header_value(charsets.unsurrogate(display), 200).strip().strip('"')
+            out.append((" ".join(display.split()), addr[:320]))
+            if len(out) >= MAX_ADDRESSES:
+                return out
+    return out
+
+
+def _fallback_addresses(value: str) -> list[tuple[str, str]]:
+    decoded = charsets.decode_header_value(value, MAX_HEADER_PARSE)
+    try:
+        pairs = email.utils.getaddresses([decoded])
+        good = [(n, a) for n, a in pairs if "@" in a]
+        if good:
+            return good
+    except Exception:
+        pass
+    found = _EMAIL_RE.findall(decoded)
+    if found:
+        name = decoded.split("<", 1)[0].strip() if "<" in decoded and len(found) == 1 else ""
+        return [(name, found[0])] + [("", a) for a in found[1:]]
+    return []
+
+
+def _date(value: str | None, defects: _Defects) -> tuple[datetime | None, int | None]:
+    if not value or not value.strip():
+        defects.add("missing Date header")
+        return None, None
+    text = " ".join(charsets.unsurrogate(value).split())[:200]
+    try:
+        parts = email.utils.parsedate_tz(text)
+    except Exception:
+        parts = None
+    if parts is None:
+        defects.add("unparseable Date header")
+        return None, None
+    try:
+        year, month, day, hour, minute, second = parts[:6]
+        offset_seconds = parts[9]
+        if offset_seconds is not None and abs(offset_seconds) >= 24 * 3600:
+            defects.add("Date header offset out of range: treated as UTC")
+            offset_seconds = None
+        tz = timezone(timedelta(seconds=offset_seconds or 0))
+        if second == 60:
+            second = 59
+        local = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        offset_minutes = None if offset_seconds is None else offset_seconds // 60
+        if offset_seconds is None:
+            defects.add("Date header without a time zone: assumed UTC")
+        return local.astimezone(UTC), offset_minutes
+    except (ValueError, OverflowError, TypeError):
+        defects.add("Date header out of range")
+        return None, None
+
+
+def _content_type(part: Message) -> str:
+    try:
+        ctype = str(part.get_content_type())
+    except Exception:
+        raw = _raw_header(part, "content-type")
+        match = re.match(r"\s*([\w.+-]+/[\w.+-]+)", raw)
+        ctype = match.group(1).lower() if match else "text/plain"
+    return ctype[:100]
+
+
+def _raw_header(part: Message, name: str) -> str:
+    for key, value in _raw_items(part):
+        if key.strip().lower() == name:
+            return value
+    return ""
+
+
+# --------------------------------------------------------------------------- body
+
+
+class _Body:
+    """Walks the MIME tree once (iteratively, bounded) and collects text, HTML and attachments."""
+
+    def __init__(self, defects: _Defects) -> None:
+        self.defects = defects
+        self.attachments: list[Attachment] = []
+        self.plain_main: str | None = None
+        self.html_main: str | None = None
+        self.plain_embedded: str | None = None
+        self.html_embedded: str | None = None
+
+    def text(self) -> str:
+        if self.plain_main and self.plain_main.strip():
+            text = self.plain_main
+        elif self.html_main:
+            text = html_to_text(self.html_main[:MAX_HTML_CHARS])
+        elif self.plain_embedded:
+            text = self.plain_embedded
+        elif self.html_embedded:
+            text = html_to_text(self.html_embedded[:MAX_HTML_CHARS])
+        else:
+            text = ""
+        text = _normalise_newlines(text).replace("\x00", "")
+        if len(text) > MAX_TEXT_CHARS:
+            self.defects.add(f"body text longer than {MAX_TEXT_CHARS} characters: truncated")
+            text = text[:MAX_TEXT_CHARS]
+        return text.strip("\n")
+
+    def walk(self, root: Message) -> None:
+        stack: list[tuple[Message, bool]] = [(root, False)]
+        count = 0
+        while stack:
+            part, embedded = stack.pop()
+            count += 1
+            if count > MAX_PARTS:
+                self.defects.add(f"more than {MAX_PARTS} MIME parts: the rest ignored")
+                return
+            ctype = _content_type(part)
+            children = self._children(part)
+            if children is None and ctype.startswith("multipart/"):
+                children = self._recover_multipart(part)
+            if children is not None:
+                if ctype == "message/rfc822" and self._is_attachment(part):
+                    self._add_attachment(part, ctype, size=self._size_of_message(part))
+                child_embedded = embedded or ctype.startswith("message/")
+                for child in reversed(children):
+                    stack.append((child, child_embedded))
+                self._part_defects(part)
+                continue
+            self._leaf(part, ctype, embedded)
+            self._part_defects(part)  # after decoding: base64 problems are found then
+
+    def _children(self, part: Message) -> list[Message] | None:
+        try:
+            if not part.is_multipart():
+                return None
+            payload = part.get_payload()
+        except Exception as exc:
+            self.defects.add(f"unreadable multipart ({type(exc).__name__})")
+            return []
+        if isinstance(payload, list):
+            return [child for child in payload if isinstance(child, Message)]
+        return None
+
+    def _recover_multipart(self, part: Message) -> list[Message] | None:
+        """A multipart whose boundary the parser could not use (unquoted "=", say): find the
+        boundary leniently and re-parse the body. None when that does not work either."""
+        raw_ctype = charsets.unsurrogate(_raw_header(part, "content-type"))
+        match = re.search(r"boundary\s*=\s*\"?([^\"\s;]{1,200})", raw_ctype, re.I)
+        try:
+            payload = part.get_payload()
+        except Exception:
+            return None
+        if not isinstance(payload, str):
+            return None
+        candidates = [match.group(1)] if match else []
+        first = re.search(r"^--([^\s]{1,200})[ \t]*$", payload[:100_000], re.M)
+        if first:
+            candidates.append(first.group(1))
+        body = payload.encode("utf-8", errors="surrogateescape")
+        for candidate in candidates:
+            boundary = candidate.encode("utf-8", errors="surrogateescape").replace(b'"', b"")
+            data = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\n\n' + body
+            try:
+                fixed = email.message_from_bytes(data, policy=policy.default)
+                payload_list = fixed.get_payload() if fixed.is_multipart() else None
+            except Exception:
+                continue
+            if isinstance(payload_list, list) and payload_list:
+                self.defects.add("multipart boundary recovered leniently")
+                return [child for child in payload_list if isinstance(child, Message)]
+        return None
+
+    def _part_defects(self, part: Message) -> None:
+        for defect in list(getattr(part, "defects", []))[:20]:
+            self.defects.add(f"{type(defect).__name__}")
+
+    def _is_attachment(self, part: Message) -> bool:
+        return self._disposition(part) == "attachment" or bool(self._filename(part))
+
+    def _disposition(self, part: Message) -> str | None:
+        try:
+            value = part.get_content_disposition()
+            return value.lower() if isinstance(value, str) else None
+        except Exception:
+            raw = _raw_header(part, "content-disposition").strip().lower()
+            return raw.split(";", 1)[0].strip() or None
+
+    def _filename(self, part: Message) -> str:
+        name: object = None
+        try:
+            name = part.get_filename()
+            if not name:
+                name = part.get_param("name")
+        except Exception as exc:
+            self.defects.add(f"attachment name unreadable by policy.default ({type(exc).__name__})")
+            name = None
+        if isinstance(name, tuple):  # compat32 RFC 2231 triple
+            try:
+                name = email.utils.collapse_rfc2231_value(name)
+            except Exception:
+                name = str(name[-1])
+        if not name or "\ufffd" in str(name):
+            name = self._filename_fallback(part) or name
+        text = str(name or "")
+        text = charsets.decode_header_value(charsets.unsurrogate(text, self._charset_label(part)), 500)
+        return " ".join(text.split())[:255]
+
+    def _filename_fallback(self, part: Message) -> str:
+        for header in ("content-disposition", "content-type"):
+            raw = charsets.unsurrogate(_raw_header(part, header), self._charset_label(part))
+            match = re.search(r"(?:file)?name\*?(?:\*\d+\*?)?\s*=\s*\"?([^\";]+)\"?", raw, re.I)
+            if match:
+                value = match.group(1)
+                star = re.match(r"([\w-]+)'[\w-]*'(.*)", value)
+                if star:
+                    from urllib.parse import unquote_to_bytes
+
+                    return charsets.decode_bytes(unquote_to_bytes(star.group(2)), star.group(1))[0]
+                return value
+        return ""
+
+    def _payload_bytes(self, part: Message) -> bytes:
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception as exc:
+            self.defects.add(f"undecodable part body ({type(exc).__name__})")
+            try:
+                raw = part.get_payload()
+            except Exception:
+                return b""
+            return str(raw).encode("utf-8", errors="surrogateescape") if raw else b""
+        if isinstance(payload, bytes):
+            return payload
+        if isinstance(payload, str):
+            return payload.encode("utf-8", errors="surrogateescape")
+        return b""
+
+    def _size_of_message(self, part: Message) -> int:
+        try:
+            return len(part.as_bytes(policy=policy.compat32))
+        except Exception:
+            return 0
+
+    def _add_attachment(self, part: Message, ctype: str, size: int | None = None) -> None:
+        if size is None:
+            size = len(self._payload_bytes(part))
+        self.attachments.append(Attachment(filename=self._filename(part), content_type=ctype, size=size))
+
+    def _leaf(self, part: Message, ctype: str, embedded: bool) -> None:
+        maintype = ctype.split("/", 1)[0]
+        disposition = self._disposition(part)
+        filename = self._filename(part)
+        is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
+        if not is_body_text:
+            if disposition == "attachment" or filename or maintype not in ("text", "message", "multipart"):
+                self._add_attachment(part, ctype)
+            return
+        text = self._decode_text(part, ctype)
+        if not text.strip():
+            return
+        if ctype == "text/plain":
+            if not embedded and self.plain_main is None:
+                self.plain_main = text
+            elif embedded and self.plain_embedded is None:
+                self.plain_embedded = text
+        elif not embedded and self.html_main is None:
+            self.html_main = text
+        elif embedded and self.html_embedded is None:
+            self.html_embedded = text
+
+    def _charset_label(self, part: Message) -> str | None:
+        try:
+            label = part.get_content_charset()
+        except Exception:
+            match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", _raw_header(part, "content-type"), re.I)
+            label = match.group(1) if match else None
+        return label if isinstance(label, str) else None
+
+    def _decode_text(self, part: Message, ctype: str) -> str:
+        payload = self._payload_bytes(part)
+        if len(payload) > MAX_TEXT_PART_BYTES:
+            self.defects.add(f"{ctype} part larger than {MAX_TEXT_PART_BYTES} bytes: truncated")
+            payload = payload[:MAX_TEXT_PART_BYTES]
+        text, problems = charsets.decode_bytes(payload, self._charset_label(part))
+        for problem in problems:
+            self.defects.add(f"{ctype}: {problem}")
+        return _normalise_newlines(text)

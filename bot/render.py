@@ -1,0 +1,70 @@
+"""Rendering owed messages: the card (with its SLA state) and the thread/DM notes.
+
+Pure given its inputs: the delivery worker calls it at delivery time so a card always
+shows the store's current state. All text comes from the catalogs; all email text is
+escaped by the block builders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.blocks.card import inquiry_card
+from bot.blocks.common import esc, slack_date, user_mention
+from bot.i18n import t
+from bot.models import Inquiry
+from bot.sla.engine import SlaPolicy, deadline, sla_state
+
+Blocks = list[dict[str, Any]]
+
+
+class Renderer:
+    def __init__(self, policy: SlaPolicy, lang: str) -> None:
+        self.policy = policy
+        self.lang = lang
+
+    def card(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
+        state = sla_state(inq, now, self.policy)
+        return inquiry_card(
+            inq, now=now, lang=self.lang, sla_deadline=deadline(inq, self.policy), sla_state=state.value
+        )
+
+    def note(self, inq: Inquiry, payload: dict[str, Any]) -> tuple[str, Blocks | None]:
+        key = str(payload.get("key", ""))
+        lang = self.lang
+        subject = esc(inq.subject or "", 200)
+        common: dict[str, Any] = {"id": inq.id, "subject": subject}
+        if key == "note.followup":
+            msg = next((m for m in inq.messages if m.message_id == payload.get("message_id")), None)
+            snippet = esc((msg.new_text if msg else "")[:800], 900)
+            text = t("note.followup", lang, buyer=esc(inq.buyer_name or inq.buyer_addr, 200), snippet=snippet)
+            return text, None
+        if key.startswith("ping."):
+            dl = payload.get("deadline")
+            when = slack_date(datetime.fromtimestamp(int(dl)).astimezone()) if dl else "—"
+            admins = " ".join(user_mention(a) for a in payload.get("admins", []))
+            owner = user_mention(payload["owner"]) if payload.get("owner") else t("card.unclaimed", lang)
+            text = t(
+                key,
+                lang,
+                **common,
+                deadline=when,
+                owner=owner,
+                admins=admins or "",
+                rung=str(payload.get("rung", "")),
+                step=str(payload.get("step") or ""),
+            )
+            return text, None
+        kwargs = {k: v for k, v in payload.items() if k != "key"}
+        if "user" in kwargs:
+            kwargs["user"] = user_mention(str(kwargs["user"]))
+        if "owner" in kwargs:
+            kwargs["owner"] = user_mention(str(kwargs["owner"]))
+        if "until" in kwargs:
+            kwargs["until"] = slack_date(datetime.fromtimestamp(int(kwargs["until"])).astimezone())
+        if "text" in kwargs:
+            kwargs["text"] = esc(str(kwargs["text"]), 2000)
+        if "how" in kwargs:
+            kwargs["how"] = esc(str(kwargs["how"]), 200)
+        return t(key, lang, **common, **kwargs), None

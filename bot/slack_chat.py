@@ -1,0 +1,94 @@
+"""Slack adapter for the chat port: slack_sdk ``WebClient`` calls, errors translated.
+
+Updates pass ``parse="none"`` (``chat.update`` otherwise defaults to ``parse=client``),
+and ``link_names`` is never set, so escaped email text stays inert.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.chat import Blocks, ChatError, TemporaryChatError
+
+log = logging.getLogger(__name__)
+
+_TEMPORARY_ERRORS = {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
+
+
+def _translate(method: str, e: Exception) -> ChatError:
+    if isinstance(e, SlackApiError):
+        status = getattr(e.response, "status_code", 0)
+        error = e.response.get("error", "") if hasattr(e.response, "get") else ""
+        if status == 429 or status >= 500 or error in _TEMPORARY_ERRORS:
+            retry = e.response.headers.get("Retry-After") or e.response.headers.get("retry-after")
+            return TemporaryChatError(f"{method}: {status} {error}", float(retry) if retry else None)
+        return ChatError(f"{method}: {error or status}")
+    return TemporaryChatError(f"{method}: {type(e).__name__}")
+
+
+class SlackChat:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._dm_channels: dict[str, str] = {}
+        self._tz: dict[str, str | None] = {}
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return self.client.api_call(method, json=kwargs)
+        except (SlackApiError, SlackClientError, OSError) as e:
+            raise _translate(method, e) from e
+
+    def post(
+        self, channel: str, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        resp = self._call("chat.postMessage", **kwargs)
+        return str(resp["ts"])
+
+    def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
+        kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": text, "parse": "none"}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        self._call("chat.update", **kwargs)
+
+    def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:
+        channel = self._dm_channels.get(user)
+        if channel is None:
+            resp = self._call("conversations.open", users=user)
+            channel = str(resp["channel"]["id"])
+            self._dm_channels[user] = channel
+        return self.post(channel, text, blocks)
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        self._call("chat.postEphemeral", **kwargs)
+
+    def user_tz(self, user: str) -> str | None:
+        if user not in self._tz:
+            try:
+                resp = self.client.users_info(user=user)
+                self._tz[user] = resp["user"].get("tz")
+            except (SlackApiError, SlackClientError, OSError) as e:
+                raise _translate("users.info", e) from e
+        return self._tz[user]
+
+    def upload_png(self, channel: str, filename: str, data: bytes, title: str) -> None:
+        try:
+            self.client.files_upload_v2(channel=channel, filename=filename, content=data, title=title)
+        except (SlackApiError, SlackClientError, OSError) as e:
+            raise _translate("files.upload", e) from e

@@ -1,0 +1,388 @@
+"""The store: TinyDB files on disk as the source of truth, indexes in memory for speed.
+
+Layout under ``DATA_DIR/store``::
+
+    meta.json             TinyDB: mailbox checkpoints, outbox, per-user state, counters
+    shards/NNNN.json      TinyDB: inquiries, one document per inquiry (doc_id = inquiry id),
+                          spread over ``SHARDS`` files by id so a write rewrites ~100 docs,
+                          not 100,000 (TinyDB rewrites the whole file on every write)
+    index.jsonl           derived, append-only: message ids and a summary per inquiry, so
+                          start-up does not parse every shard; rebuilt from shards if lost
+
+Every file is written with :class:`AtomicJSONStorage` (temp file, fsync, rename), so a
+crash leaves the old or the new file, never half of one. One ``RLock`` guards all access:
+TinyDB is not thread-safe. Shards are loaded on demand and kept in a small LRU.
+
+Writes happen shard first, then the index line. A crash in between leaves a shard newer
+than the index; at open, shards modified after the index are re-read and re-indexed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from bot.errors import NotFound, StoreError
+from bot.models import Inquiry, Status
+from bot.store.atomic import AtomicJSONStorage, atomic_write_bytes
+from bot.store.codec import inquiry_from_doc, inquiry_to_doc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHARDS = 512
+
+
+@dataclass(slots=True)
+class Summary:
+    """What the indexes keep in memory per inquiry (small: 100,000 of them fit easily)."""
+
+    id: str
+    status: str
+    owner: str | None
+    is_inquiry: bool
+    created_at: float
+    sla_started_at: float | None
+    answered_at: float | None
+    buyer_addr: str
+    subject_key: str
+    subject: str
+    market: str
+    tier: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def summarize(inq: Inquiry) -> Summary:
+    return Summary(
+        id=inq.id,
+        status=inq.status.value,
+        owner=inq.owner,
+        is_inquiry=inq.triage.is_inquiry,
+        created_at=inq.created_at.timestamp(),
+        sla_started_at=_ts(inq.sla_started_at),
+        answered_at=_ts(inq.answered_at),
+        buyer_addr=inq.buyer_addr,
+        subject_key=inq.subject_key,
+        subject=inq.subject[:160],
+        market=inq.triage.market.value,
+        tier=inq.tier.value if inq.tier else None,
+    )
+
+
+def _summary_to_json(s: Summary) -> dict[str, Any]:
+    return {k: getattr(s, k) for k in Summary.__slots__}
+
+
+def _summary_from_json(d: dict[str, Any]) -> Summary:
+    values: dict[str, Any] = {k: d.get(k) for k in Summary.__slots__}
+    return Summary(**values)
+
+
+def _message_ids(inq: Inquiry) -> list[str]:
+    return [m.message_id for m in inq.messages]
+
+
+class Store:
+    """Repository over the TinyDB files. Thread-safe; every method takes the lock."""
+
+    def __init__(self, data_dir: Path, *, shards: int = DEFAULT_SHARDS, cache_shards: int = 24) -> None:
+        self.root = Path(data_dir) / "store"
+        (self.root / "shards").mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._meta = TinyDB(storage=AtomicJSONStorage, path=self.root / "meta.json", keep_backup=True)
+        counters = self._meta.table("counters")
+        stored_shards = counters.get(doc_id=1)
+        if stored_shards is None:
+            counters.insert({"shards": shards})
+            self.shards = shards
+        else:
+            self.shards = int(stored_shards["shards"])
+        self._cache: OrderedDict[int, TinyDB] = OrderedDict()
+        self._cache_size = cache_shards
+        self._summaries: dict[str, Summary] = {}
+        self._by_message: dict[str, str] = {}
+        self._by_thread: dict[tuple[str, str], str] = {}
+        self._next_id = 1
+        self._index_path = self.root / "index.jsonl"
+        self._index_fh: Any = None
+        self._journal_lines = 0
+        self._load_index()
+
+    # ----------------------------------------------------------------- index
+    def _remember(self, inq: Inquiry) -> None:
+        s = summarize(inq)
+        old = self._summaries.get(inq.id)
+        if old is not None and self._by_thread.get((old.buyer_addr, old.subject_key)) == inq.id:
+            del self._by_thread[(old.buyer_addr, old.subject_key)]
+        self._summaries[inq.id] = s
+        for mid in _message_ids(inq):
+            self._by_message[mid] = inq.id
+        if inq.subject_key and inq.buyer_addr:
+            self._by_thread[(inq.buyer_addr, inq.subject_key)] = inq.id
+        self._next_id = max(self._next_id, int(inq.id) + 1)
+
+    def _apply_index_line(self, rec: dict[str, Any]) -> None:
+        s = _summary_from_json(rec["s"])
+        old = self._summaries.get(s.id)
+        if old is not None and self._by_thread.get((old.buyer_addr, old.subject_key)) == s.id:
+            del self._by_thread[(old.buyer_addr, old.subject_key)]
+        self._summaries[s.id] = s
+        for mid in rec.get("m", ()):
+            self._by_message[mid] = s.id
+        if s.subject_key and s.buyer_addr:
+            self._by_thread[(s.buyer_addr, s.subject_key)] = s.id
+        self._next_id = max(self._next_id, int(s.id) + 1)
+
+    def _load_index(self) -> None:
+        index_mtime = -1
+        if self._index_path.exists():
+            index_mtime = self._index_path.stat().st_mtime_ns
+            with open(self._index_path, "rb") as fh:
+                for raw_line in fh:
+                    try:
+                        self._apply_index_line(json.loads(raw_line))
+                    except (ValueError, KeyError, TypeError):
+                        # A torn last line after a crash: the shard scan below repairs it.
+                        log.warning("skipping an unreadable index line")
+                        continue
+                    self._journal_lines += 1
+        # Shards written after the index (crash between the two writes) are re-indexed.
+        stale = []
+        for path in (self.root / "shards").glob("*.json"):
+            if path.stat().st_mtime_ns >= index_mtime - 2_000_000_000:
+                stale.append(int(path.stem))
+        repaired = 0
+        for shard in stale:
+            for inq in self._iter_shard(shard):
+                known = self._summaries.get(inq.id)
+                if (
+                    known is None
+                    or known != summarize(inq)
+                    or any(self._by_message.get(m) != inq.id for m in _message_ids(inq))
+                ):
+                    self._remember(inq)
+                    repaired += 1
+        self._index_fh = open(self._index_path, "ab")  # noqa: SIM115 - lives as long as the store
+        if repaired:
+            log.info("re-indexed %d inquiries from %d recent shards", repaired, len(stale))
+            self._rewrite_index()
+        elif self._journal_lines > 2 * max(1, len(self._summaries)) + 1000:
+            self._rewrite_index()
+
+    def _rewrite_index(self) -> None:
+        lines = []
+        inverse: dict[str, list[str]] = {}
+        for mid, inq_id in self._by_message.items():
+            inverse.setdefault(inq_id, []).append(mid)
+        for inq_id, s in self._summaries.items():
+            lines.append(
+                json.dumps({"s": _summary_to_json(s), "m": inverse.get(inq_id, [])}, ensure_ascii=False)
+            )
+        if self._index_fh is not None:
+            self._index_fh.close()
+        atomic_write_bytes(self._index_path, ("\n".join(lines) + "\n").encode() if lines else b"")
+        self._index_fh = open(self._index_path, "ab")  # noqa: SIM115
+        self._journal_lines = len(lines)
+
+    def _append_index(self, inq: Inquiry) -> None:
+        line = json.dumps({"s": _summary_to_json(summarize(inq)), "m": _message_ids(inq)}, ensure_ascii=False)
+        self._index_fh.write(line.encode() + b"\n")
+        self._index_fh.flush()
+        os.fsync(self._index_fh.fileno())
+        self._journal_lines += 1
+
+    # ---------------------------------------------------------------- shards
+    def _shard_of(self, inq_id: str) -> int:
+        return int(inq_id) % self.shards
+
+    def _shard(self, n: int) -> TinyDB:
+        db = self._cache.get(n)
+        if db is not None:
+            self._cache.move_to_end(n)
+            return db
+        db = TinyDB(storage=AtomicJSONStorage, path=self.root / "shards" / f"{n:04d}.json")
+        self._cache[n] = db
+        while len(self._cache) > self._cache_size:
+            _, old = self._cache.popitem(last=False)
+            old.close()
+        return db
+
+    def _iter_shard(self, n: int) -> Iterator[Inquiry]:
+        for doc in self._shard(n).table("inquiries").all():
+            try:
+                yield inquiry_from_doc(doc)
+            except (KeyError, ValueError, TypeError):
+                log.error("unreadable inquiry document %s in shard %d", doc.doc_id, n)
+
+    def _write(self, inq: Inquiry) -> None:
+        table = self._shard(self._shard_of(inq.id)).table("inquiries")
+        try:
+            table.upsert(Document(inquiry_to_doc(inq), doc_id=int(inq.id)))
+        except StoreError:
+            raise
+        except (OSError, TypeError, ValueError) as e:
+            raise StoreError(f"could not store inquiry {inq.id}") from e
+        self._remember(inq)
+        self._append_index(inq)
+
+    # ------------------------------------------------------------- inquiries
+    def next_id(self) -> str:
+        with self._lock:
+            value = str(self._next_id)
+            self._next_id += 1
+            return value
+
+    def add(self, inq: Inquiry) -> Inquiry:
+        with self._lock:
+            self._write(inq)
+            return inq
+
+    def get(self, inq_id: str) -> Inquiry | None:
+        if not inq_id.isdigit():
+            return None
+        with self._lock:
+            doc = self._shard(self._shard_of(inq_id)).table("inquiries").get(doc_id=int(inq_id))
+            if doc is None:
+                return None
+            return inquiry_from_doc(dict(doc))
+
+    def require(self, inq_id: str) -> Inquiry:
+        inq = self.get(inq_id)
+        if inq is None:
+            raise NotFound(f"no inquiry {inq_id}")
+        return inq
+
+    def update(self, inq_id: str, change: Callable[[Inquiry], Inquiry]) -> Inquiry:
+        """Read-modify-write under the lock; ``change`` may raise to abort (nothing written)."""
+        with self._lock:
+            current = self.require(inq_id)
+            new = change(current)
+            if new is current or new == current:
+                return current
+            self._write(new)
+            return new
+
+    def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
+        return self.update(inq_id, lambda inq: replace(inq, **fields))
+
+    def find_by_message_id(self, message_id: str) -> str | None:
+        with self._lock:
+            inq_id = self._by_message.get(message_id)
+            if inq_id is not None and self.get(inq_id) is None:
+                return None  # index pointed at a write that never reached its shard
+            return inq_id
+
+    def find_thread(self, buyer_addr: str, subject_key: str) -> str | None:
+        with self._lock:
+            return self._by_thread.get((buyer_addr, subject_key))
+
+    def summaries(self) -> list[Summary]:
+        with self._lock:
+            return list(self._summaries.values())
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._summaries)
+
+    def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
+        out = []
+        with self._lock:
+            for inq_id in sorted(ids, key=lambda i: (int(i) % self.shards, int(i))):
+                inq = self.get(inq_id)
+                if inq is not None:
+                    out.append(inq)
+        return out
+
+    def open_inquiries(self) -> list[Inquiry]:
+        """Every inquiry (not filtered mail) that is not won, lost or closed."""
+        ids = [s.id for s in self.summaries() if s.is_inquiry and s.open]
+        return self.load_many(ids)
+
+    def all_inquiries(self) -> Iterator[Inquiry]:
+        for n in range(self.shards):
+            with self._lock:
+                batch = list(self._iter_shard(n))
+            yield from batch
+
+    # --------------------------------------------------------------- mailbox
+    def checkpoint(self, folder: str) -> tuple[int, int] | None:
+        with self._lock:
+            doc = self._meta.table("mailbox").get(doc_id=self._folder_key(folder))
+            if doc is None:
+                return None
+            return int(doc["uidvalidity"]), int(doc["last_uid"])
+
+    def save_checkpoint(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        with self._lock:
+            self._meta.table("mailbox").upsert(
+                Document(
+                    {"folder": folder, "uidvalidity": uidvalidity, "last_uid": last_uid},
+                    doc_id=self._folder_key(folder),
+                )
+            )
+
+    def _folder_key(self, folder: str) -> int:
+        table = self._meta.table("folders")
+        for doc in table.all():
+            if doc["name"] == folder:
+                return int(doc["key"])
+        key = len(table) + 1
+        table.insert({"name": folder, "key": key})
+        return key
+
+    # -------------------------------------------------------- key/value meta
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            for doc in self._meta.table("kv").search(_key_is(key)):
+                return doc["value"]
+            return default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock:
+            table = self._meta.table("kv")
+            existing = table.search(_key_is(key))
+            if existing:
+                table.update({"value": value}, doc_ids=[existing[0].doc_id])
+            else:
+                table.insert({"key": key, "value": value})
+
+    @property
+    def meta(self) -> TinyDB:
+        """The meta database (for the outbox); callers must hold :meth:`locked`."""
+        return self._meta
+
+    def locked(self) -> threading.RLock:
+        return self._lock
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._cache.values():
+                db.close()
+            self._cache.clear()
+            self._meta.close()
+            if self._index_fh is not None:
+                self._index_fh.close()
+                self._index_fh = None
+
+
+def _key_is(key: str) -> Any:
+    from tinydb import where
+
+    return where("key") == key

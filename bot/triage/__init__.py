@@ -1,0 +1,23 @@
+"""Triage: pure, explainable functions deciding what each email is (filter, language, region, tier)."""
+
+from bot.triage.engine import DEFAULT_SLA_HOURS, ThreadHints, TriageConfig, company_of, triage
+from bot.triage.filter import classify, is_buyer_request
+from bot.triage.language import detect_language, warm_up
+from bot.triage.markets import market_for
+from bot.triage.region import detect_country
+from bot.triage.tier import grade
+
+__all__ = [
+    "DEFAULT_SLA_HOURS",
+    "ThreadHints",
+    "TriageConfig",
+    "classify",
+    "company_of",
+    "detect_country",
+    "detect_language",
+    "grade",
+    "is_buyer_request",
+    "market_for",
+    "triage",
+    "warm_up",
+]

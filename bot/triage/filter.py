@@ -1,0 +1,246 @@
+"""Is this email a buyer inquiry at all? Rules for auto-replies, bounces, bulk mail, no-reply senders,
+internal mail and obvious cold pitches. When unsure the answer is INQUIRY: losing a buyer is far
+worse than showing a newsletter.
+
+``classify(email, frozenset({"brightway-led.com"}))``
+-> ``(Category.AUTO_REPLY, "auto-reply: Auto-Submitted: auto-replied")``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.models import Category, ParsedEmail
+from bot.triage.region import domain_of
+
+_OOO_SUBJECT_RE = re.compile(
+    r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]response|"
+    r"away from (?:the )?office|on (?:annual )?leave|on vacation|"
+    r"abwesenheitsnotiz|automatische antwort|nicht im büro|"
+    r"réponse automatique|absence du bureau|absent du bureau|"
+    r"respuesta automática|respuesta automatica|fuera de la oficina|"
+    r"resposta automática|ausente do escritório|fora do escritório|"
+    r"risposta automatica|fuori ufficio|"
+    r"automatisch antwoord|afwezig|niet aanwezig|"
+    r"automatyczna odpowiedź|poza biurem|"
+    r"otomatik yanıt|otomatik cevap|ofis dışında|"
+    r"автоматический ответ|автоответ|нет на месте|"
+    r"trả lời tự động|vắng mặt|"
+    r"ตอบกลับอัตโนมัติ|"
+    r"balasan otomatis|balasan automatik|di luar kantor|di luar pejabat|"
+    r"自动回复|自動回覆|自動回复|自动答复|不在办公室|自動応答|自動返信|不在通知|"
+    r"자동 회신|자동회신|자동 응답|부재중|"
+    r"رد تلقائي|الرد التلقائي|خارج المكتب",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT_RE = re.compile(
+    r"undeliver(?:ed|able)|delivery status notification|delivery (?:has )?failed|failure notice|"
+    r"mail delivery (?:failed|failure|system)|returned mail|returned to sender|non-?delivery|"
+    r"^(?:read|gelesen|lu|leído|lido|letto|gelezen|已读|已讀)\s?:|read receipt|return receipt|"
+    r"unzustellbar|non remis|no se puede entregar|não entregue|消息未能送达|退信|投递失败",
+    re.IGNORECASE,
+)
+_BOUNCE_SENDER_RE = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|bounce[s]?)(?:[+@]|$)", re.I)
+_NOREPLY_SENDER_RE = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|notifications?|notify|alerts?|"
+    r"mailer|automailer|system|newsletter|news|marketing|updates)(?:[-+_.][^@]*)?@",
+    re.I,
+)
+
+_BUYER_REQUEST_RE = re.compile(
+    r"\bquot(?:e|ation)s?\b|price ?list|\bprices?\b|pricing|\bMOQ\b|catalog(?:ue)?|samples?|proforma|"
+    r"cotizaci[oó]n|precios?|cat[aá]logo|cotação|orçamento|preços?|devis|\bprix\b|angebot|preis|katalog|"
+    r"preventivo|prezz[oi]|offerte|prijs|ofert[aęy]|cennik|fiyat|teklif|harga|penawaran|báo giá|"
+    r"ใบเสนอราคา|ราคา|报价|報價|价格|價格|見積|견적|цен[аыу]|прайс|عرض سعر|سعر",
+    re.IGNORECASE,
+)
+_PRODUCT_RE = re.compile(
+    r"\bLED\b|light|lamp|panel|flood|high[- ]?bay|strip|fixture|luminaire|bulb|tube|downlight|"
+    r"product|items?\b|"
+    r"luz|luces|l[aá]mpara|panel|foco|reflector|luminária|lâmpada|éclairage|lampe|projecteur|leuchte|"
+    r"strahler|lampada|faro|lamp|oświetlen|lamba|lampu|đèn|โคม|ไฟ|灯|燈|照明|램프|조명|светильник|лампа|"
+    r"مصباح|إضاءة|كشاف",
+    re.IGNORECASE,
+)
+
+# Cold pitches: topics (strong) and pitch phrasing (supporting); a verdict needs 2+ distinct hits,
+# at least one of them a topic.
+_PITCH_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "SEO",
+        re.compile(
+            r"\bSEO\b|search engine optimi[sz]ation|first page of google|google ranking|"
+            r"rank(?:ing)? (?:higher|on google|#1)|backlinks?|domain authority|organic traffic",
+            re.I,
+        ),
+    ),
+    (
+        "web design",
+        re.compile(
+            r"web ?design|website (?:re)?design|redesign (?:of )?your website|"
+            r"web development|app development|wordpress developer",
+            re.I,
+        ),
+    ),
+    (
+        "guest post",
+        re.compile(r"guest post|sponsored post|link insertion|write for your (?:blog|website)", re.I),
+    ),
+    (
+        "freight offer",
+        re.compile(
+            r"freight forward(?:er|ing)|logistics (?:company|services|provider)|"
+            r"shipping agent|door[- ]to[- ]door (?:shipping|service|delivery)|"
+            r"(?:best|competitive) (?:shipping|freight) rates?|customs clearance service",
+            re.I,
+        ),
+    ),
+    (
+        "phishing",
+        re.compile(
+            r"verify your (?:mailbox|email account|account)|mailbox (?:is )?full|"
+            r"mailbox (?:quota|storage)|password (?:will )?expires?|re-?validate your|"
+            r"account will be (?:suspended|closed|deactivated)|storage (?:is )?full|"
+            r"pending (?:incoming )?messages",
+            re.I,
+        ),
+    ),
+    (
+        "lead list",
+        re.compile(r"email list|contact list of|database of (?:buyers|contacts)|leads? database", re.I),
+    ),
+)
+_PITCH_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "noticed your website",
+        re.compile(
+            r"(?:noticed|checked|came across|visited|looked at|reviewed) "
+            r"your (?:website|site|web ?page)",
+            re.I,
+        ),
+    ),
+    (
+        "we offer services",
+        re.compile(
+            r"we (?:offer|provide) (?:\w+ ){0,3}services|our services|"
+            r"our team of (?:experts|professionals|developers)",
+            re.I,
+        ),
+    ),
+    (
+        "free audit",
+        re.compile(r"free (?:audit|analysis|consultation|report|trial|quote for your website)", re.I),
+    ),
+    (
+        "call to action",
+        re.compile(
+            r"(?:schedule|book) a (?:quick |short |\d+[- ]min(?:ute)? )?call|"
+            r"reply (?:with )?['\"]?(?:yes|no|stop|interested)|if you(?:'re| are) interested",
+            re.I,
+        ),
+    ),
+    ("affordable", re.compile(r"affordable (?:price|cost|rates?|packages?)|low cost packages?", re.I)),
+    ("click link", re.compile(r"click (?:here|the link|below)|log ?in (?:here|below)|within 24 hours", re.I)),
+    (
+        "shipping from china",
+        re.compile(r"(?:sea|air) freight|LCL|FCL|shipping (?:from|to) (?:china|your)", re.I),
+    ),
+    ("unsubscribe", re.compile(r"unsubscribe|opt[- ]out", re.I)),
+)
+
+
+def is_buyer_request(text: str) -> bool:
+    """Asks for price/quotation/MOQ/catalog about products: such a mail is never spam."""
+    return bool(_BUYER_REQUEST_RE.search(text) and _PRODUCT_RE.search(text))
+
+
+def _header(email: ParsedEmail, name: str) -> str:
+    return (email.headers.get(name) or "").strip()
+
+
+def _own(domain: str, own_domains: frozenset[str]) -> str | None:
+    for own in own_domains:
+        own = own.lower().strip()
+        if own and (domain == own or domain.endswith("." + own)):
+            return own
+    return None
+
+
+def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> tuple[Category, str]:
+    """Category of ``email`` and a one-line reason naming the rule and its evidence."""
+    subject = email.subject or ""
+    sender = (email.from_addr or "").lower()
+    ctype = (email.content_type or "").lower()
+    body = email.new_text or email.text or ""
+
+    # Bounces and read receipts.
+    if ctype.startswith("multipart/report"):
+        return Category.BOUNCE, f"bounce: Content-Type {ctype}"
+    if _BOUNCE_SENDER_RE.match(sender):
+        return Category.BOUNCE, f"bounce: sender {sender}"
+    m = _BOUNCE_SUBJECT_RE.search(subject)
+    if m and (
+        not email.from_addr
+        or "daemon" in sender
+        or "postmaster" in sender
+        or _header(email, "x-failed-recipients")
+        or not is_buyer_request(body)
+    ):
+        return Category.BOUNCE, f"bounce: subject says {m.group(0)!r}"
+    if _header(email, "x-failed-recipients"):
+        return Category.BOUNCE, "bounce: X-Failed-Recipients header"
+
+    # Auto-replies (RFC 3834 and the common vendor headers).
+    auto = _header(email, "auto-submitted").lower()
+    if auto and auto != "no":
+        return Category.AUTO_REPLY, f"auto-reply: Auto-Submitted: {auto}"
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+        if _header(email, name):
+            return Category.AUTO_REPLY, f"auto-reply: {name.title()} header"
+    m = _OOO_SUBJECT_RE.search(subject)
+    if m:
+        return Category.AUTO_REPLY, f"auto-reply: subject says {m.group(0)!r}"
+
+    # Our own people.
+    domain = domain_of(sender)
+    own = _own(domain, own_domains)
+    if own:
+        return Category.INTERNAL, f"internal: sender domain {domain} is ours ({own})"
+
+    # A reply in a thread is a conversation, whatever the bulk headers say.
+    conversation = bool(email.in_reply_to)
+
+    precedence = _header(email, "precedence").lower()
+    if not conversation:
+        if precedence in ("bulk", "list", "junk"):
+            return Category.NEWSLETTER, f"bulk mail: Precedence: {precedence}"
+        if _header(email, "list-id"):
+            return Category.NEWSLETTER, f"list mail: List-Id: {_header(email, 'list-id')[:60]}"
+        if _header(email, "list-unsubscribe"):
+            return Category.NEWSLETTER, "list mail: List-Unsubscribe header"
+
+    m = _NOREPLY_SENDER_RE.match(sender)
+    if m and not conversation:
+        return Category.NO_REPLY, f"no-reply sender: {sender}"
+
+    # Cold pitches: several signals, and never when the mail asks about our products' price.
+    full = f"{subject}\n{body}"
+    topics = [name for name, rx in _PITCH_TOPICS if rx.search(full)]
+    phrases = [name for name, rx in _PITCH_PHRASES if rx.search(full)]
+    hits = len(topics) + len(phrases)
+    if topics and hits >= 2 and not is_buyer_request(_strip_pitch(full)):
+        kind = "phishing" if "phishing" in topics else "cold pitch"
+        return Category.SPAM, f"{kind}: {', '.join(topics + phrases)}"
+
+    return Category.INQUIRY, "inquiry: no filter rule matched"
+
+
+def _strip_pitch(text: str) -> str:
+    """Remove pitch phrases that mention prices ("affordable price") before the buyer check."""
+    return re.sub(
+        r"affordable (?:price|cost|rates?)s?|competitive (?:price|rate|quote)s?|"
+        r"(?:shipping|freight) (?:price|rate|quote)s?|free quote",
+        " ",
+        text,
+        flags=re.I,
+    )

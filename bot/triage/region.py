@@ -1,0 +1,212 @@
+"""Where a sender is: a weighted vote of ccTLD, phone numbers, country/city names in the signature,
+language and (as a last resort) the Date header's UTC offset.
+
+``detect_country(email, "de")`` -> ``("DE", ["ccTLD .de", "phone +49"])``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+
+from bot.models import ParsedEmail
+from bot.triage.markets import (
+    CCTLD_SPECIAL,
+    CITY_NAMES,
+    COUNTRY_NAMES,
+    FREE_MAIL_DOMAINS,
+    GENERIC_CCTLDS,
+    LANGUAGE_COUNTRIES,
+    LANGUAGE_COUNTRY,
+    OFFSET_COUNTRIES,
+    SECOND_LEVEL_LABELS,
+    SUPPLIER_SIDE,
+    market_for,
+)
+
+__all__ = [
+    "Signal",
+    "cctld_country",
+    "country_signals",
+    "decide_country",
+    "detect_country",
+    "domain_of",
+    "is_free_mail",
+    "market_for",
+    "registrable_domain",
+]
+
+W_CCTLD = 3.0
+W_PHONE = 3.0
+W_SIGNATURE_NAME = 2.5
+W_BODY_NAME = 1.0
+W_LANGUAGE = 1.0
+
+
+@dataclass(frozen=True)
+class Signal:
+    country: str
+    weight: float
+    reason: str
+
+
+def domain_of(addr: str) -> str:
+    return addr.rsplit("@", 1)[-1].strip().strip(">").lower() if "@" in addr else ""
+
+
+def registrable_domain(domain: str) -> str:
+    """``mail.lichtwerk.co.uk`` -> ``lichtwerk.co.uk``; ``sales.acme.de`` -> ``acme.de``."""
+    labels = [label for label in domain.lower().split(".") if label]
+    if len(labels) <= 2:
+        return ".".join(labels)
+    if len(labels[-1]) == 2 and labels[-2] in SECOND_LEVEL_LABELS:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def is_free_mail(domain: str) -> bool:
+    domain = domain.lower()
+    return domain in FREE_MAIL_DOMAINS or registrable_domain(domain) in FREE_MAIL_DOMAINS
+
+
+def cctld_country(addr_or_domain: str) -> str | None:
+    """Country of a sender's ccTLD; None for generic TLDs and free-mail providers."""
+    domain = domain_of(addr_or_domain) if "@" in addr_or_domain else addr_or_domain.lower()
+    if not domain or is_free_mail(domain):
+        return None
+    tld = domain.rsplit(".", 1)[-1]
+    if tld in CCTLD_SPECIAL:
+        return CCTLD_SPECIAL[tld]
+    if len(tld) != 2 or not tld.isalpha() or tld in GENERIC_CCTLDS:
+        return None
+    return tld.upper()
+
+
+_PHONE_HINT = re.compile(r"(?:\+|(?<![\d.])00)\s?\(?\d")
+_DOUBLE_ZERO = re.compile(r"(?<![\d.+])00\s?(?=[1-9])")
+
+
+def _phone_signals(text: str) -> list[Signal]:
+    if not _PHONE_HINT.search(text):
+        return []
+    text = _DOUBLE_ZERO.sub("+", text)
+    out: list[Signal] = []
+    seen: set[str] = set()
+    try:
+        matcher = phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.POSSIBLE)
+        for match in matcher:
+            region = phonenumbers.region_code_for_number(match.number)
+            if not region or region == "001" or region in seen:
+                continue
+            seen.add(region)
+            out.append(Signal(region, W_PHONE, f"phone +{match.number.country_code}"))
+    except Exception:  # phonenumbers' matcher can trip over odd input; a phone is only a hint
+        return out
+    return out
+
+
+def _name_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    parts = sorted(names, key=len, reverse=True)
+    alts = "|".join(re.escape(p) for p in parts)
+    return re.compile(rf"(?<![\w.])(?:{alts})(?![\w])", re.IGNORECASE)
+
+
+_COUNTRY_RE = _name_pattern(COUNTRY_NAMES)
+_CITY_RE = _name_pattern(CITY_NAMES)
+# "UK"/"USA" must be written in capitals to count (avoid "uk" in words, "usa" in Spanish "usa").
+_CAPS_ONLY = {"uk", "usa", "uae", "ksa"}
+
+
+def _name_signals(text: str, weight: float, where: str, body: bool) -> list[Signal]:
+    out: list[Signal] = []
+    seen: set[str] = set()
+    for regex, table, kind in ((_COUNTRY_RE, COUNTRY_NAMES, "mentions"), (_CITY_RE, CITY_NAMES, "mentions")):
+        for m in regex.finditer(text):
+            found = m.group(0)
+            key = found.lower()
+            if key in _CAPS_ONLY and found != found.upper():
+                continue
+            code = table.get(key)
+            if not code or (body and code in SUPPLIER_SIDE) or code in seen:
+                continue
+            seen.add(code)
+            out.append(Signal(code, weight, f"{where} {kind} {found}"))
+    return out
+
+
+def country_signals(email: ParsedEmail) -> list[Signal]:
+    """The strong and medium signals (everything except language and Date offset)."""
+    signals: list[Signal] = []
+    tld = cctld_country(email.from_addr)
+    if tld:
+        signals.append(Signal(tld, W_CCTLD, f"ccTLD .{email.from_addr.rsplit('.', 1)[-1]}"))
+    signature = email.signature or ""
+    body = email.new_text or ""
+    guessed = False
+    if not signature and body:
+        # No signature was cut: the last lines of a longer new text usually hold it.
+        lines = body.strip().splitlines()
+        if len(lines) > 3:
+            split = max(len(lines) - 8, 1)
+            signature, body, guessed = "\n".join(lines[split:]), "\n".join(lines[:split]), True
+    signals.extend(_phone_signals((signature + "\n" + body[-3000:])[:6000]))
+    signals.extend(_name_signals(signature[:3000], W_SIGNATURE_NAME, "signature", body=guessed))
+    sig_codes = {s.country for s in signals}
+    signals.extend(
+        s for s in _name_signals(body[:4000], W_BODY_NAME, "text", body=True) if s.country not in sig_codes
+    )
+    return signals
+
+
+def decide_country(
+    signals: list[Signal], language: str | None, utc_offset_minutes: int | None
+) -> tuple[str | None, list[str]]:
+    """Weighted vote. Language adds a weak vote; the Date offset only breaks ties or is a last resort."""
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    for s in signals:
+        scores[s.country] = scores.get(s.country, 0.0) + s.weight
+        reasons.setdefault(s.country, []).append(s.reason)
+    lang_country = LANGUAGE_COUNTRY.get(language or "")
+    if lang_country:
+        scores[lang_country] = scores.get(lang_country, 0.0) + W_LANGUAGE
+        reasons.setdefault(lang_country, []).append(f"language {language}")
+    offset_candidates = OFFSET_COUNTRIES.get(utc_offset_minutes, ()) if utc_offset_minutes is not None else ()
+    if scores:
+        top = max(scores.values())
+        leaders = [c for c, v in scores.items() if v == top]
+        if len(leaders) > 1:
+            tie_broken = [c for c in leaders if c in offset_candidates]
+            if len(tie_broken) == 1:
+                reasons[tie_broken[0]].append(f"Date offset {_fmt_offset(utc_offset_minutes)} breaks tie")
+                leaders = tie_broken
+        if len(leaders) == 1:
+            winner = leaders[0]
+            return winner, reasons[winner]
+        leaders.sort(key=lambda c: -sum(s.weight for s in signals if s.country == c and "phone" in s.reason))
+        return leaders[0], reasons[leaders[0]] + ["tie"]
+    if offset_candidates:
+        off = _fmt_offset(utc_offset_minutes)
+        ranked = [c for c in LANGUAGE_COUNTRIES.get(language or "", ()) if c in offset_candidates]
+        primary = LANGUAGE_COUNTRIES.get(language or "", ("",))[0]
+        if ranked and (ranked[0] == primary or len({market_for(c) for c in ranked}) == 1):
+            return ranked[0], [f"language {language}", f"Date offset {off} (weak)"]
+        if len(offset_candidates) == 1:
+            return offset_candidates[0], [f"Date offset {off} (weak)"]
+    return None, []
+
+
+def _fmt_offset(minutes: int | None) -> str:
+    if minutes is None:
+        return "?"
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return f"{sign}{h:02d}{m:02d}"
+
+
+def detect_country(email: ParsedEmail, language: str | None) -> tuple[str | None, list[str]]:
+    """ISO 3166-1 alpha-2 country of the sender (or None) and the reasons for it."""
+    return decide_country(country_signals(email), language, email.date_utc_offset_minutes)

@@ -1,0 +1,61 @@
+"""Test helpers that build domain objects directly, without the mail parser.
+
+``make_email(subject="Price?", new_text="pls send catalog", from_addr="x@gmail.com")``
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from bot.models import ParsedEmail
+
+
+def make_email(**overrides: Any) -> ParsedEmail:
+    """A plausible ParsedEmail; any field may be overridden by keyword.
+
+    Conveniences: ``text`` defaults to ``new_text`` (plus the signature); ``headers`` keys are
+    lower-cased; ``date_utc_offset_minutes`` given alone also sets ``date`` in that offset.
+    """
+    new_text = overrides.pop("new_text", "Hello, please send your price list. Thanks")
+    signature = overrides.pop("signature", "")
+    text = overrides.pop("text", None)
+    if text is None:
+        text = new_text + ("\n\n" + signature if signature else "")
+    headers = {k.lower(): v for k, v in dict(overrides.pop("headers", {})).items()}
+    offset = overrides.pop("date_utc_offset_minutes", 0)
+    date = overrides.pop("date", None)
+    if date is None and offset is not None:
+        date = datetime(2026, 11, 20, 9, 30, tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
+    from_addr = str(overrides.pop("from_addr", "buyer@example-buyer.com")).lower()
+    subject = overrides.pop("subject", "Inquiry")
+    raw = f"{from_addr}\n{subject}\n{text}".encode()
+    fields: dict[str, Any] = {
+        "message_id": f"<{hashlib.sha1(raw).hexdigest()[:16]}@test>",
+        "message_id_synthetic": False,
+        "in_reply_to": None,
+        "references": (),
+        "subject": subject,
+        "from_name": "Test Buyer",
+        "from_addr": from_addr,
+        "reply_to": (),
+        "to": ("sales@brightway-led.com",),
+        "cc": (),
+        "date": date,
+        "date_utc_offset_minutes": offset,
+        "content_type": "text/plain",
+        "headers": headers,
+        "text": text,
+        "new_text": new_text,
+        "signature": signature,
+        "attachments": (),
+        "defects": (),
+        "content_hash": hashlib.sha256(raw).hexdigest(),
+        "size": len(raw),
+    }
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise TypeError(f"unknown ParsedEmail fields: {sorted(unknown)}")
+    fields.update(overrides)
+    return ParsedEmail(**fields)
