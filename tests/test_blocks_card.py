@@ -304,13 +304,16 @@ def test_thread_notes_mention_only_slack_ids_and_escape_text() -> None:
     for _, blocks in (
         card.released_note("U1X", "en"),
         card.reassigned_note("U1X", "U2Y", "en"),
-        card.tier_changed_note("U1X", "A", "B", "en"),
-        card.status_changed_note("U1X", "new", "quoted", "en"),
+        card.tier_changed_note("U1X", "B", "en"),
+        card.status_changed_note("U1X", Status.QUOTED, "en"),
+        card.answered_note("reply from sales@x <!here>", "en"),
         card.snoozed_note("U1X", NOW, "en"),
         card.replied_note("U1X", "en"),
     ):
         assert_valid_blocks(blocks)
-    assert "from New to Quoted" in json.dumps(card.status_changed_note("U1X", "new", "quoted", "en")[1])
+    assert "<@U1X> set the status to Quoted" in json.dumps(card.status_changed_note("U1X", "quoted", "en")[1])
+    assert "设为「已报价」" in card.status_changed_note("U1X", "quoted", "zh")[0]
+    assert untrusted_markup(*card.answered_note("<!here>", "en")) == []
 
 
 def test_filtered_summary_counts_and_rescue_buttons() -> None:

@@ -66,14 +66,20 @@ def test_help_text_lists_every_subcommand() -> None:
             assert f"`{sub}" in usage, (lang, sub)
 
 
-def test_sla_ping_and_digest_texts_exist() -> None:
-    for key in (
-        "ping.owner_warning",
-        "ping.team_unclaimed",
-        "ping.breach",
-        "digest.owner.title",
-        "digest.team.title",
-    ):
-        assert i18n.has(key)
-    text = i18n.t("ping.breach", "en", subject="S", buyer="B", date="D", owner="<@U1>")
-    assert text == "🔴 *S* from B is overdue (due D). Owner: <@U1>"
+def test_sla_ping_texts_exist_for_every_kind_and_target() -> None:
+    for kind in ("sla_warning", "sla_breach", "followup"):
+        for target in ("owner_dm", "thread_team", "thread_owner_admins"):
+            assert set(i18n.catalog("en")) >= {f"ping.{kind}.{target}"}
+    kw = {
+        "id": "i1",
+        "subject": "S",
+        "deadline": "D",
+        "owner": "<@U1>",
+        "admins": "",
+        "rung": "1h",
+        "step": "",
+    }
+    text = i18n.t("ping.sla_breach.owner_dm", "en", **kw)
+    assert text == "🔴 <@U1>, your reply to *S* (`i1`) is overdue (due D)."
+    assert i18n.t("ping.sla_warning.thread_team", "zh", **kw).startswith("⏰ 此询盘还没有人认领")
+    assert i18n.has("digest.owner.title") and i18n.has("digest.team.title")

@@ -32,7 +32,9 @@ def test_script_rules_decide_non_latin_text(text: str, lang: str) -> None:
     assert detect_language(text)[0] == lang
 
 
-@pytest.mark.parametrize("text", ["pls send catalog", "price list pls", "MOQ?", "Hi, price?", "need quotation"])
+@pytest.mark.parametrize(
+    "text", ["pls send catalog", "price list pls", "MOQ?", "Hi, price?", "need quotation"]
+)
 def test_short_english_one_liners_are_english(text: str) -> None:
     assert detect_language(text)[0] == "en"
 

@@ -38,9 +38,20 @@ def test_registrable_domain_keeps_second_level_labels() -> None:
 
 @pytest.mark.parametrize(
     ("country", "market"),
-    [("DE", Market.EU), ("GB", Market.EU), ("NO", Market.EU), ("CH", Market.EU), ("US", Market.US),
-     ("CA", Market.US), ("VN", Market.SEA), ("TL", Market.SEA), ("SG", Market.SEA), ("MX", Market.OTHER),
-     ("AE", Market.OTHER), (None, Market.OTHER)],
+    [
+        ("DE", Market.EU),
+        ("GB", Market.EU),
+        ("NO", Market.EU),
+        ("CH", Market.EU),
+        ("US", Market.US),
+        ("CA", Market.US),
+        ("VN", Market.SEA),
+        ("TL", Market.SEA),
+        ("SG", Market.SEA),
+        ("MX", Market.OTHER),
+        ("AE", Market.OTHER),
+        (None, Market.OTHER),
+    ],
 )
 def test_market_table(country: str | None, market: Market) -> None:
     assert market_for(country) == market
@@ -72,10 +83,19 @@ def test_freemail_with_signature_city() -> None:
 
 @pytest.mark.parametrize(
     ("sig", "country"),
-    [("Hà Nội, Việt Nam", "VN"), ("กรุงเทพ ประเทศไทย", "TH"), ("Warszawa, Polska", "PL"),
-     ("İstanbul, Türkiye", "TR"), ("Dubai, UAE", "AE"), ("Riyadh, Saudi Arabia", "SA"),
-     ("Monterrey, México", "MX"), ("São Paulo - Brasil", "BR"), ("Toronto, Canada", "CA"),
-     ("Madrid, España", "ES"), ("Berlin, Deutschland", "DE")],
+    [
+        ("Hà Nội, Việt Nam", "VN"),
+        ("กรุงเทพ ประเทศไทย", "TH"),
+        ("Warszawa, Polska", "PL"),
+        ("İstanbul, Türkiye", "TR"),
+        ("Dubai, UAE", "AE"),
+        ("Riyadh, Saudi Arabia", "SA"),
+        ("Monterrey, México", "MX"),
+        ("São Paulo - Brasil", "BR"),
+        ("Toronto, Canada", "CA"),
+        ("Madrid, España", "ES"),
+        ("Berlin, Deutschland", "DE"),
+    ],
 )
 def test_signature_country_and_city_names(sig: str, country: str) -> None:
     email = make_email(from_addr="x@outlook.com", signature="Name\n" + sig)
@@ -83,13 +103,18 @@ def test_signature_country_and_city_names(sig: str, country: str) -> None:
 
 
 def test_china_in_body_is_supplier_side_not_buyer() -> None:
-    email = make_email(from_addr="x@gmail.com", new_text="We look for a supplier in China, FOB Shenzhen please.",
-                       date_utc_offset_minutes=None)
+    email = make_email(
+        from_addr="x@gmail.com",
+        new_text="We look for a supplier in China, FOB Shenzhen please.",
+        date_utc_offset_minutes=None,
+    )
     assert detect_country(email, "en")[0] is None
 
 
 def test_language_is_a_weak_signal() -> None:
-    email = make_email(from_addr="x@gmail.com", new_text="Xin chào, vui lòng gửi báo giá", date_utc_offset_minutes=None)
+    email = make_email(
+        from_addr="x@gmail.com", new_text="Xin chào, vui lòng gửi báo giá", date_utc_offset_minutes=None
+    )
     country, reasons = detect_country(email, "vi")
     assert country == "VN"
     assert reasons == ["language vi"]

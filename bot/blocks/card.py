@@ -301,7 +301,7 @@ def _note(text: str) -> tuple[str, list[Block]]:
 
 def followup_note(msg: MessageRecord, lang: str) -> tuple[str, list[Block]]:
     """A buyer follow-up arrived: heading + quoted snippet + attachment names."""
-    head = t("note.followup", lang, date=slack_date(msg.received_at))
+    head = t("note.followup_at", lang, date=slack_date(msg.received_at))
     blocks = [section(f"{head}\n{quote(msg.new_text)}")]
     if msg.attachments:
         blocks.append(context("📎 " + ", ".join(esc(a.filename, 120) for a in msg.attachments[:10])))
@@ -316,36 +316,33 @@ def released_note(user: str, lang: str) -> tuple[str, list[Block]]:
     return _note(t("note.released", lang, user=user_mention(user)))
 
 
-def reassigned_note(actor: str, new_owner: str, lang: str) -> tuple[str, list[Block]]:
-    return _note(t("note.reassigned", lang, actor=user_mention(actor), owner=user_mention(new_owner)))
+def reassigned_note(user: str, new_owner: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.reassigned", lang, user=user_mention(user), owner=user_mention(new_owner)))
 
 
-def tier_changed_note(actor: str, old: str | None, new: str, lang: str) -> tuple[str, list[Block]]:
-    return _note(t("note.tier", lang, actor=user_mention(actor), old=esc(old or "-", 5), new=esc(new, 5)))
+def tier_changed_note(user: str, tier: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.tier", lang, user=user_mention(user), tier=tier_label(tier, lang)))
 
 
-def status_changed_note(actor: str, old: str, new: str, lang: str) -> tuple[str, list[Block]]:
-    return _note(
-        t(
-            "note.status",
-            lang,
-            actor=user_mention(actor),
-            old=status_label(old, lang),
-            new=status_label(new, lang),
-        )
-    )
+def status_changed_note(user: str, status: Status | str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.status", lang, user=user_mention(user), status=status_label(status, lang)))
 
 
-def snoozed_note(actor: str, until: datetime, lang: str) -> tuple[str, list[Block]]:
-    return _note(t("note.snoozed", lang, actor=user_mention(actor), date=slack_date(until)))
+def snoozed_note(user: str, until: datetime, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.snoozed", lang, user=user_mention(user), until=slack_date(until)))
 
 
-def replied_note(actor: str, lang: str) -> tuple[str, list[Block]]:
-    return _note(t("note.replied", lang, actor=user_mention(actor)))
+def replied_note(user: str, lang: str) -> tuple[str, list[Block]]:
+    return _note(t("note.replied", lang, user=user_mention(user)))
 
 
-def note_added(actor: str, text: str, lang: str) -> tuple[str, list[Block]]:
-    head = t("note.note", lang, actor=user_mention(actor))
+def answered_note(how: str, lang: str) -> tuple[str, list[Block]]:
+    """Our reply was seen in Sent (``how`` e.g. "reply from sales@…"): the SLA clock stopped."""
+    return _note(t("note.answered", lang, how=esc(how, 200)))
+
+
+def note_added(user: str, text: str, lang: str) -> tuple[str, list[Block]]:
+    head = t("note.note", lang, user=user_mention(user), text="").rstrip(" :：")
     return fallback_text(head), [section(f"{head}\n{quote(text, 2500)}")]
 
 

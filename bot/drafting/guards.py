@@ -80,7 +80,8 @@ _INJECTION_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:new|updated)\s+instructions?\s*:",
         r"\b(?:developer|god|jailbreak)\s+mode\b",
         r"\bpretend\s+(?:to be|you are)\b",
-        r"\bahora eres\b|\bagora você é\b|\btu es maintenant\b|\bvous êtes maintenant\b|\bdu bist (?:jetzt|nun)\b",
+        r"\bahora eres\b|\bagora você é\b|\btu es maintenant\b|\bvous êtes maintenant\b",
+        r"\bdu bist (?:jetzt|nun)\b",
         r"теперь ты\b|你现在是|你現在是|今からあなたは",
     ),
     "model_tokens": (
@@ -150,7 +151,7 @@ _DURATION_UNITS: dict[str, int] = {}
 for _unit_days, _words in (
     (
         1,
-        "days day working days business days días dias jours jour Tage Tagen Werktage Werktagen giorni "
+        "days day días dias jours jour Tage Tagen Werktage Werktagen giorni "
         "дней дня день ngày วัน hari 天 日 일 gün dni dzień dagen dag werkdagen",
     ),
     (
@@ -160,16 +161,16 @@ for _unit_days, _words in (
     ),
     (
         30,
-        "months month meses mes mois Monate Monat mesi месяцев месяца месяц tháng เดือน bulan 个月 ヶ月 개월 ay "
-        "miesięcy miesiące maanden maand",
+        "months month meses mes mois Monate Monat mesi месяцев месяца месяц tháng เดือน bulan 个月 ヶ月 개월 "
+        "ay miesięcy miesiące maanden maand",
     ),
 ):
     for _w in _words.split():
         _DURATION_UNITS.setdefault(_w.lower(), _unit_days)
 _UNIT_ALT = "|".join(sorted((re.escape(w) for w in _DURATION_UNITS), key=len, reverse=True))
 _LEAD_TIME = re.compile(
-    rf"(?P<pre>(?:within|in|about|around|approx\.?|dentro de|en|em|sous|innerhalb von|entro|в течение|trong vòng|"
-    rf"dalam|ภายใน|içinde|w ciągu|binnen)\s+)?"
+    rf"(?P<pre>(?:within|in|about|around|approx\.?|dentro de|en|em|sous|innerhalb von|entro|в течение|"
+    rf"trong vòng|dalam|ภายใน|içinde|w ciągu|binnen)\s+)?"
     rf"(?<![\d.,])(?P<a>\d{{1,3}})(?:\s?(?:-|–|~|to|a|à|bis|до|đến|hingga|sampai|ถึง)\s?(?P<b>\d{{1,3}}))?"
     rf"\s?(?:(?:working|business|calendar|hábiles|úteis|ouvrés|ouvrables)\s)?(?P<unit>{_UNIT_ALT})",
     re.IGNORECASE,

@@ -214,7 +214,7 @@ def _header_block_follows(lines: list[str], i: int) -> bool:
 
 def _is_wrote_header(lines: list[str], i: int) -> bool:
     first = lines[i].strip().strip("-—– ")
-    if _QUOTED_LINE.match(first):
+    if _QUOTED_LINE.match(first) or not _WROTE_LEADS.search(first):
         return False
     window = first
     for extra in range(3):

@@ -1,0 +1,74 @@
+"""The command line: demo, triage --json, run without credentials, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import load_config
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((ROOT / "bot" / "samples").glob("*.eml"))
+
+
+def test_triage_json_prints_one_object_per_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["triage", "--json", *map(str, SAMPLES[:3]), str(SAMPLES[-1])]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in rows] == [*map(str, SAMPLES[:3]), str(SAMPLES[-1])]
+    for r in rows:
+        assert {"is_inquiry", "reason", "language", "country", "market", "tier", "sla_hours", "reasons",
+                "warnings"} <= set(r)
+    de = rows[0]
+    assert (de["language"], de["country"], de["market"], de["tier"]) == ("de", "DE", "EU", "A")
+    assert rows[1]["market"] == "SEA" and rows[1]["sla_hours"] == 4
+    assert rows[-1]["is_inquiry"] is False and rows[-1]["tier"] is None
+
+
+def test_triage_of_missing_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["triage", "/nonexistent.eml"]) == 1
+    assert "cannot read /nonexistent.eml" in capsys.readouterr().err
+
+
+def test_demo_prints_cards_and_filtered_mail(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[Claim]") >= 9
+    assert "Tier A" in out and "Tier C" in out
+    assert "Filtered (kept in the store, not posted as cards): 4" in out
+
+
+def test_run_without_slack_credentials_points_to_the_demo(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0
+    assert "running the offline demo" in result.stderr
+    assert "[Claim]" in result.stdout
+
+
+def test_bad_configuration_lists_every_problem() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_config({"SLA_HOURS_SEA": "soon", "IMAP_HOST": "imap.x", "SLACK_BOT_TOKEN": "xoxb-1",
+                     "TEAM_LANGUAGE": "fr", "TEAM_TIMEZONE": "Mars/Olympus"})
+    text = str(e.value)
+    for fragment in ("SLA_HOURS_SEA", "IMAP_USER, IMAP_PASSWORD", "SLACK_CHANNEL", "TEAM_LANGUAGE", "TEAM_TIMEZONE"):
+        assert fragment in text
+
+
+def test_fractional_sla_hours_are_accepted() -> None:
+    from bot.models import Market
+
+    assert load_config({"SLA_HOURS_SEA": "0.01"}).sla_hours[Market.SEA] == 0.01
+
+
+def test_unknown_subcommand_gets_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["frobnicate"])
+    assert e.value.code == 2
+    assert "usage:" in capsys.readouterr().err
