@@ -92,7 +92,7 @@ def build(
         renderer.note,
         min_interval=min_interval,
     )
-    desk = Desk(store, outbox, now, config.admins)
+    desk = Desk(store, outbox, now, config.admins, config.team_language)
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
     ingestor = Ingestor(

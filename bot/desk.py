@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.blocks.card import status_label
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.ingest import mark_answered
 from bot.models import Event, Inquiry, Status, Tier
@@ -161,7 +162,7 @@ class Desk:
             "status",
             new_status.value,
             change,
-            ("note.status", {"user": user, "status": new_status.value}),
+            ("note.status", {"user": user, "status": status_label(new_status, self.lang)}),
         )
 
     def snooze(self, inq_id: str, user: str, duration: str) -> Inquiry:

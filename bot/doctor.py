@@ -43,7 +43,7 @@ def check_imap(config: Config, out: TextIO) -> bool:
                     bool(found),
                     f"{role} folder",
                     found
-                    or f"not found: set IMAP_{role.upper()}_FOLDER (replies from mail clients won't stop the clock)"
+                    or f"not found: set IMAP_{role.upper()}_FOLDER (mail-client replies won't stop the clock)"
                     if role == "sent"
                     else found or "not found: set IMAP_DRAFTS_FOLDER",
                 )

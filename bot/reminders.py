@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from bot.chat import Chat, ChatError
@@ -107,10 +107,8 @@ class Reminders:
         inquiries = self.store.open_inquiries()
         owners = sorted({i.owner for i in inquiries if i.owner})
         for owner in owners:
-            tz = self._tz(owner)
+            tz = self.tz_of(owner)
             last = self.store.get_meta(f"digest:{owner}")
-            from datetime import date
-
             due = is_digest_due(now, tz, self.digest_time, date.fromisoformat(last) if last else None)
             if due is None or self.send_digests is None:
                 continue
@@ -118,10 +116,8 @@ class Reminders:
             self.store.set_meta(f"digest:{owner}", due.isoformat())
             sent += 1
         last_team = self.store.get_meta("digest:team")
-        from datetime import date as _date
-
         due_team = is_digest_due(
-            now, self.team_timezone, self.digest_time, _date.fromisoformat(last_team) if last_team else None
+            now, self.team_timezone, self.digest_time, date.fromisoformat(last_team) if last_team else None
         )
         if due_team is not None and self.send_team_digest is not None:
             self.send_team_digest(list(self.store.all_inquiries()), now)
@@ -129,7 +125,7 @@ class Reminders:
             sent += 1
         return sent
 
-    def _tz(self, user: str) -> str:
+    def tz_of(self, user: str) -> str:
         cached = self.store.get_meta(f"tz:{user}")
         if cached:
             return str(cached)

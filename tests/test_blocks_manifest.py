@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 
 from bot import i18n
-from bot.blocks import card, draft
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
@@ -50,8 +49,3 @@ def test_slash_command_usage_hint_names_every_subcommand_in_help() -> None:
     for sub in subs:
         assert f"`{sub}" in help_text
     assert len(subs) == 14
-
-
-def test_action_ids_are_stable_names() -> None:
-    assert card.ACTION_CLAIM == "inquiry_claim"
-    assert draft.ACTION_SEND == "draft_send"

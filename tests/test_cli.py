@@ -22,8 +22,17 @@ def test_triage_json_prints_one_object_per_file(capsys: pytest.CaptureFixture[st
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == [*map(str, SAMPLES[:3]), str(SAMPLES[-1])]
     for r in rows:
-        assert {"is_inquiry", "reason", "language", "country", "market", "tier", "sla_hours", "reasons",
-                "warnings"} <= set(r)
+        assert {
+            "is_inquiry",
+            "reason",
+            "language",
+            "country",
+            "market",
+            "tier",
+            "sla_hours",
+            "reasons",
+            "warnings",
+        } <= set(r)
     de = rows[0]
     assert (de["language"], de["country"], de["market"], de["tier"]) == ("de", "DE", "EU", "A")
     assert rows[1]["market"] == "SEA" and rows[1]["sla_hours"] == 4
@@ -45,8 +54,14 @@ def test_demo_prints_cards_and_filtered_mail(capsys: pytest.CaptureFixture[str])
 
 def test_run_without_slack_credentials_points_to_the_demo(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0
     assert "running the offline demo" in result.stderr
     assert "[Claim]" in result.stdout
@@ -54,10 +69,23 @@ def test_run_without_slack_credentials_points_to_the_demo(tmp_path: Path) -> Non
 
 def test_bad_configuration_lists_every_problem() -> None:
     with pytest.raises(ConfigError) as e:
-        load_config({"SLA_HOURS_SEA": "soon", "IMAP_HOST": "imap.x", "SLACK_BOT_TOKEN": "xoxb-1",
-                     "TEAM_LANGUAGE": "fr", "TEAM_TIMEZONE": "Mars/Olympus"})
+        load_config(
+            {
+                "SLA_HOURS_SEA": "soon",
+                "IMAP_HOST": "imap.x",
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "TEAM_LANGUAGE": "fr",
+                "TEAM_TIMEZONE": "Mars/Olympus",
+            }
+        )
     text = str(e.value)
-    for fragment in ("SLA_HOURS_SEA", "IMAP_USER, IMAP_PASSWORD", "SLACK_CHANNEL", "TEAM_LANGUAGE", "TEAM_TIMEZONE"):
+    for fragment in (
+        "SLA_HOURS_SEA",
+        "IMAP_USER, IMAP_PASSWORD",
+        "SLACK_CHANNEL",
+        "TEAM_LANGUAGE",
+        "TEAM_TIMEZONE",
+    ):
         assert fragment in text
 
 

@@ -57,11 +57,17 @@ def test_same_message_twice_is_stored_once(desk: tuple[Store, Outbox, Ingestor])
     assert store.count() == 1 and outbox.pending_count() == 1
 
 
-def test_follow_up_by_in_reply_to_attaches_and_goes_to_the_thread(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_follow_up_by_in_reply_to_attaches_and_goes_to_the_thread(
+    desk: tuple[Store, Outbox, Ingestor],
+) -> None:
     store, outbox, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
-    follow = _buyer_mail(message_id="<second@licht.de>", subject="Re: something else",
-                         in_reply_to="<first@licht.de>", new_text="Any news on the quotation?")
+    follow = _buyer_mail(
+        message_id="<second@licht.de>",
+        subject="Re: something else",
+        in_reply_to="<first@licht.de>",
+        new_text="Any news on the quotation?",
+    )
     result = ingestor.ingest(follow, NOW + timedelta(hours=1))  # type: ignore[arg-type]
     assert result.outcome == "followup" and result.inquiry_id == first.inquiry_id
     inq = store.require(first.inquiry_id or "")
@@ -83,14 +89,22 @@ def test_reply_from_sent_folder_stops_the_clock_and_buyer_reply_restarts_it(
 ) -> None:
     store, _, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
-    ours = make_email(message_id="<reply@brightway-led.com>", from_addr="sales@brightway-led.com",
-                      to=("anna@licht.de",), subject="Re: RFQ LED panels", in_reply_to="<first@licht.de>")
+    ours = make_email(
+        message_id="<reply@brightway-led.com>",
+        from_addr="sales@brightway-led.com",
+        to=("anna@licht.de",),
+        subject="Re: RFQ LED panels",
+        in_reply_to="<first@licht.de>",
+    )
     answered = ingestor.record_sent(ours, NOW + timedelta(hours=2))
     assert answered.outcome == "answered"
     inq = store.require(first.inquiry_id or "")
     assert inq.sla_started_at is None and inq.first_response_at == NOW + timedelta(hours=2)
-    again = _buyer_mail(message_id="<fourth@licht.de>", in_reply_to="<reply@brightway-led.com>",
-                        new_text="Thanks, can you do USD 8.5?")
+    again = _buyer_mail(
+        message_id="<fourth@licht.de>",
+        in_reply_to="<reply@brightway-led.com>",
+        new_text="Thanks, can you do USD 8.5?",
+    )
     ingestor.ingest(again, NOW + timedelta(hours=5))  # type: ignore[arg-type]
     inq = store.require(first.inquiry_id or "")
     assert inq.sla_started_at == NOW + timedelta(hours=5)
@@ -100,18 +114,29 @@ def test_reply_from_sent_folder_stops_the_clock_and_buyer_reply_restarts_it(
 def test_sent_mail_matched_by_recipient_and_subject_when_headers_are_missing(
     desk: tuple[Store, Outbox, Ingestor],
 ) -> None:
-    store, _, ingestor = desk
+    _store, _, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
-    ours = make_email(message_id="<r2@brightway-led.com>", from_addr="sales@brightway-led.com",
-                      to=("anna@licht.de",), subject="RE: RFQ LED panels")
+    ours = make_email(
+        message_id="<r2@brightway-led.com>",
+        from_addr="sales@brightway-led.com",
+        to=("anna@licht.de",),
+        subject="RE: RFQ LED panels",
+    )
     assert ingestor.record_sent(ours, NOW).inquiry_id == first.inquiry_id
-    assert ingestor.record_sent(make_email(message_id="<r3@x>", to=("nobody@x.com",)), NOW).outcome == "unmatched_sent"
+    assert (
+        ingestor.record_sent(make_email(message_id="<r3@x>", to=("nobody@x.com",)), NOW).outcome
+        == "unmatched_sent"
+    )
 
 
 def test_filtered_mail_is_kept_with_its_reason_and_gets_no_card(desk: tuple[Store, Outbox, Ingestor]) -> None:
     store, outbox, ingestor = desk
-    ooo = make_email(subject="Out of Office: RFQ", headers={"Auto-Submitted": "auto-replied"},
-                     new_text="I am out of the office until Monday.", message_id="<ooo@x.com>")
+    ooo = make_email(
+        subject="Out of Office: RFQ",
+        headers={"Auto-Submitted": "auto-replied"},
+        new_text="I am out of the office until Monday.",
+        message_id="<ooo@x.com>",
+    )
     result = ingestor.ingest(ooo, NOW)
     assert result.outcome == "filtered"
     inq = store.require(result.inquiry_id or "")
@@ -122,7 +147,7 @@ def test_filtered_mail_is_kept_with_its_reason_and_gets_no_card(desk: tuple[Stor
 def test_every_bundled_sample_is_ingested_and_raw_bytes_are_kept(
     desk: tuple[Store, Outbox, Ingestor], tmp_path: Path
 ) -> None:
-    store, _, ingestor = desk
+    _store, _, ingestor = desk
 
     class Fetched:
         def __init__(self, raw: bytes, uid: int) -> None:
@@ -137,6 +162,9 @@ def test_every_bundled_sample_is_ingested_and_raw_bytes_are_kept(
 
 def test_a_broken_email_is_still_recorded(desk: tuple[Store, Outbox, Ingestor]) -> None:
     store, _, ingestor = desk
-    raw = b"From: \"broken\nSubject: =?gb2312?B?not-base64!!?=\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Transfer-Encoding: base64\n\n%%%%\n"
+    raw = (
+        b'From: "broken\nSubject: =?gb2312?B?not-base64!!?=\n'
+        b"Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Transfer-Encoding: base64\n\n%%%%\n"
+    )
     result = ingestor.ingest(parse_email(raw), NOW)
     assert result.inquiry_id is not None and store.get(result.inquiry_id) is not None

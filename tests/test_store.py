@@ -59,7 +59,7 @@ def test_concurrent_updates_lose_nothing(tmp_path: Path) -> None:
 
     def add_ping(n: int) -> None:
         for k in range(20):
-            store.update("1", lambda i: replace(i, pings_sent=(*i.pings_sent, f"{n}-{k}")))
+            store.update("1", lambda i, k=k: replace(i, pings_sent=(*i.pings_sent, f"{n}-{k}")))
 
     threads = [threading.Thread(target=add_ping, args=(n,)) for n in range(8)]
     for t in threads:
@@ -123,6 +123,11 @@ def test_open_inquiries_excludes_closed_and_filtered(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.add(make_inquiry("1"))
     store.add(make_inquiry("2", status=Status.WON))
-    store.add(make_inquiry("3", triage=make_inquiry().triage.__class__(**{
-        **make_inquiry().triage.__dict__, "is_inquiry": False}), status=Status.NOT_INQUIRY))
+    store.add(
+        make_inquiry(
+            "3",
+            triage=make_inquiry().triage.__class__(**{**make_inquiry().triage.__dict__, "is_inquiry": False}),
+            status=Status.NOT_INQUIRY,
+        )
+    )
     assert [i.id for i in store.open_inquiries()] == ["1"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
 from bot.blocks.common import esc, slack_date
 from bot.commands import Command, list_inquiries, parse_command
@@ -93,9 +93,14 @@ class CommandHandler:
         s.wake_delivery()
         return t("cmd.done", lang, id=cmd.inquiry_id or "")
 
-    def handle(self, ack: Ack, command: dict[str, Any]) -> None:
-        text = self.answer(str(command.get("text", "")), str(command.get("user_id", "")))
-        ack(text=text)
+    def handle(self, ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+        text = str(command.get("text", ""))
+        user = str(command.get("user_id", ""))
+        if text.strip().lower().startswith("stats"):
+            ack()  # stats and the chart take longer than Slack's 3 seconds
+            respond(text=self.answer(text, user), response_type="ephemeral")
+            return
+        ack(text=self.answer(text, user))
 
 
 def register(app: App, services: Services) -> CommandHandler:

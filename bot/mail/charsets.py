@@ -105,6 +105,7 @@ CHARSET_ALIAS_HINT = re.compile(
 _FALLBACK_GUESS = "cp1252"
 
 _MAX_GUESS_BYTES = 64 * 1024
+_MIN_GUESS_BYTES = 24
 
 
 def codec_for(label: str | None) -> str | None:
@@ -138,6 +139,8 @@ def _strict(data: bytes, codec: str) -> str | None:
 def guess_codec(data: bytes) -> str | None:
     """Best guess of the charset of some 8-bit bytes (charset-normalizer when available)."""
     sample = data[:_MAX_GUESS_BYTES]
+    if sum(1 for byte in sample if byte > 0x7F) < _MIN_GUESS_BYTES:
+        return None  # detectors are unreliable on a few bytes; cp1252 is the safer reading
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - the package is a declared dependency

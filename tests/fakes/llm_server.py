@@ -48,6 +48,7 @@ class RecordedRequest:
 class _Fault:
     status: int
     retry_after: float | None
+    message: str | None
 
 
 class FakeLlmServer:
@@ -64,7 +65,9 @@ class FakeLlmServer:
         self._counter = 0
         self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-llm", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-llm", daemon=True
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -95,10 +98,13 @@ class FakeLlmServer:
         with self._lock:
             self._replies = deque(items)
 
-    def fail(self, status: int, times: int = 1, retry_after: float | None = 0.01) -> None:
-        """Answer the next ``times`` chat requests with ``status`` (after earlier queued faults)."""
+    def fail(
+        self, status: int, times: int = 1, retry_after: float | None = 0.01, message: str | None = None
+    ) -> None:
+        """Answer the next ``times`` chat requests with ``status`` (after earlier queued faults),
+        with a ``Retry-After`` header when ``retry_after`` is set and an optional error message."""
         with self._lock:
-            self._faults.extend(_Fault(status, retry_after) for _ in range(times))
+            self._faults.extend(_Fault(status, retry_after, message) for _ in range(times))
 
     def delay(self, seconds: float, times: int | None = None) -> None:
         """Hold chat answers ``seconds`` long; for the next ``times`` requests, or all when None."""
@@ -190,7 +196,8 @@ class FakeLlmServer:
                     if fault.retry_after is not None:
                         extra["Retry-After"] = f"{fault.retry_after:g}"
                     kind = "rate_limit_exceeded" if fault.status == 429 else "server_error"
-                    err = {"error": {"message": f"fake {fault.status}", "type": kind, "code": kind}}
+                    message = fault.message or f"fake {fault.status}"
+                    err = {"error": {"message": message, "type": kind, "code": kind}}
                     self._send_json(fault.status, err, extra)
                     return
                 if not isinstance(body, dict):

@@ -1,0 +1,139 @@
+"""Composes digests, the filtered-mail line and stats from the pure SLA functions and the
+block builders, and owes them to the outbox (one key per recipient per local day)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.blocks.card import filtered_summary
+from bot.blocks.digest import owner_digest_blocks, stats_text, team_digest_blocks
+from bot.chat import Chat
+from bot.models import Inquiry
+from bot.outbox import Outbox
+from bot.sla.digest import owner_digest
+from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
+from bot.sla.stats import compute_stats, parse_stats_period
+from bot.store.repo import Store
+
+
+class Digests:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        policy: SlaPolicy,
+        lang: str,
+        channel: str,
+        clock: Callable[[], datetime],
+        tz_of: Callable[[str], str],
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.policy = policy
+        self.lang = lang
+        self.channel = channel
+        self.clock = clock
+        self.tz_of = tz_of
+
+    def send_owner(self, owner: str, inquiries: list[Inquiry], now: datetime) -> None:
+        tz = self.tz_of(owner)
+        d = owner_digest(owner, inquiries, now, self.policy, tz)
+        by_id = {i.id: i for i in inquiries}
+
+        def pick(items: tuple[object, ...]) -> list[Inquiry]:
+            return [by_id[x.inquiry_id] for x in items if x.inquiry_id in by_id]  # type: ignore[attr-defined]
+
+        followups = {t.value: pick(items) for t, items in d.followups.items() if items}
+        deadlines = {i.id: dl for i in inquiries if (dl := deadline(i, self.policy)) is not None}
+        text, blocks = owner_digest_blocks(
+            self.lang, pick(d.overdue), pick(d.due_today), followups, pick(d.new_unclaimed), now, deadlines
+        )
+        self.outbox.enqueue(
+            f"digest:{owner}:{d.local_date.isoformat()}",
+            "dm",
+            None,
+            {"user": owner, "text": text, "blocks": blocks},
+            now,
+        )
+
+    def send_team(self, inquiries: list[Inquiry], now: datetime) -> None:
+        open_ = [i for i in inquiries if i.triage.is_inquiry and not i.status.closed]
+        overdue = [i for i in open_ if sla_state(i, now, self.policy) is SlaState.BREACHED]
+        by_owner = Counter(i.owner for i in open_ if i.owner)
+        deadlines = {i.id: dl for i in open_ if (dl := deadline(i, self.policy)) is not None}
+        text, blocks = team_digest_blocks(
+            self.lang,
+            open_count=len(open_),
+            unclaimed=[i for i in open_ if i.owner is None],
+            overdue=overdue,
+            by_owner=dict(by_owner),
+            now=now,
+            deadlines=deadlines,
+        )
+        self.outbox.enqueue(
+            f"team-digest:{now.date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": text, "blocks": blocks},
+            now,
+        )
+        self.send_filtered(inquiries, now)
+
+    def send_filtered(self, inquiries: list[Inquiry], now: datetime) -> None:
+        """Yesterday's filtered mail: one line with counts and a rescue button per item."""
+        since = now - timedelta(days=1)
+        recent = [i for i in inquiries if not i.triage.is_inquiry and i.created_at >= since]
+        if not recent:
+            return
+        counts = Counter(i.triage.category.value for i in recent)
+        items = [(i.id, i.triage.category.value, i.buyer_addr, i.subject) for i in recent]
+        text, blocks = filtered_summary(dict(counts), items, self.lang)
+        self.outbox.enqueue(
+            f"filtered:{now.date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": text, "blocks": blocks},
+            now,
+        )
+
+    def stats(self, period: str, chat: Chat | None = None) -> str:
+        days = parse_stats_period(period)
+        now = self.clock()
+        inquiries = list(self.store.all_inquiries())
+        s = compute_stats(inquiries, now, days, self.policy)
+        filtered = Counter(
+            i.triage.category.value
+            for i in inquiries
+            if not i.triage.is_inquiry and i.created_at >= now - timedelta(days=days)
+        )
+        median = s.first_response_median.total_seconds() / 60 if s.first_response_median else None
+        by_market = Counter(
+            i.triage.market.value
+            for i in inquiries
+            if i.triage.is_inquiry and i.created_at >= now - timedelta(days=days)
+        )
+        text = stats_text(
+            self.lang,
+            days=days,
+            received=s.inquiries,
+            answered=s.first_responses,
+            within_sla=s.compliance.within,
+            median_first_response_minutes=median,
+            by_tier={(k.value if k else "-"): v for k, v in s.tier_mix.items()},
+            by_market=dict(by_market),
+            won=s.won,
+            lost=s.lost,
+            filtered=dict(filtered),
+        )
+        if chat is not None:
+            from bot.sla.chart import weekly_chart_png
+
+            chat.upload_png(
+                self.channel,
+                "inquiries-weekly.png",
+                weekly_chart_png(inquiries, now, 8, self.policy),
+                "Inquiries per week",
+            )
+        return text

@@ -1,0 +1,393 @@
+"""End-to-end: the real composition root (bot.app.build) against the fake Slack Web API.
+
+Mail is ingested through the Ingestor, cards go out through the DeliveryWorker, clicks and
+events come in as signed requests through Bolt's ``app.dispatch``; every assertion is about
+what the store holds and what Slack was asked to do.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Desktop
+from bot.models import Event, ParsedEmail, Status, Tier
+from tests.factories import make_email
+from tests.fakes.slack_server import FakeSlack
+from tests.slack_helpers import (
+    ADMIN,
+    CHANNEL,
+    FORM,
+    JSON,
+    T_ARRIVED,
+    block_actions,
+    cards,
+    choose,
+    click,
+    dispatch,
+    drain,
+    event_body,
+    form_body,
+    make_desktop,
+    signed_headers,
+    slash_body,
+    strings,
+    thread_posts,
+    wait_until,
+)
+
+
+def buyer_email(n: int = 1, **overrides: Any) -> ParsedEmail:
+    fields: dict[str, Any] = {
+        "subject": f"LED panels 600x600 quotation request {n}",
+        "new_text": f"We need {n},000 pcs of 600x600 LED panels. Please quote your FOB price and MOQ.",
+        "from_addr": f"buyer{n}@licht-{n}.de",
+        "from_name": f"Anna Buyer {n}",
+    }
+    fields.update(overrides)
+    return make_email(**fields)
+
+
+@pytest.fixture
+def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
+    d = make_desktop(slack_server, tmp_path)
+    try:
+        yield d
+    finally:
+        d.store.close()
+
+
+def posted_card(desktop: Desktop, slack_server: FakeSlack, n: int = 1) -> tuple[str, str]:
+    """Ingest buyer ``n``, deliver, and return ``(inquiry_id, card_ts)``."""
+    result = desktop.ingestor.ingest(buyer_email(n), T_ARRIVED)
+    assert result.outcome == "new" and result.inquiry_id is not None
+    drain(desktop.worker)
+    inq = desktop.store.require(result.inquiry_id)
+    assert inq.card_ts is not None
+    return inq.id, inq.card_ts
+
+
+def card_blocks(slack_server: FakeSlack, ts: str) -> list[dict[str, Any]]:
+    """The card as it stands on the fake Slack now (after any chat.update)."""
+    blocks = slack_server.messages[(CHANNEL, ts)]["blocks"]
+    assert isinstance(blocks, list)
+    return blocks
+
+
+def act(desktop: Desktop, user: str, action: dict[str, Any], ts: str) -> None:
+    response = dispatch(desktop.app, form_body(block_actions(user, action, ts=ts)), FORM)
+    assert response.status == 200, response.body
+
+
+def events_of(desktop: Desktop, inq_id: str, action: str) -> list[Event]:
+    return [e for e in desktop.store.require(inq_id).events if e.action == action]
+
+
+def updates_of(slack_server: FakeSlack, ts: str) -> list[dict[str, Any]]:
+    return [c.params for c in slack_server.calls("chat.update") if c.params.get("ts") == ts]
+
+
+def ephemerals_to(slack_server: FakeSlack, user: str) -> list[dict[str, Any]]:
+    return [c.params for c in slack_server.calls("chat.postEphemeral") if c.params.get("user") == user]
+
+
+# -- the card ---------------------------------------------------------------------------------
+
+
+def test_a_stored_inquiry_becomes_exactly_one_card(desktop: Desktop, slack_server: FakeSlack) -> None:
+    result = desktop.ingestor.ingest(buyer_email(1), T_ARRIVED)
+    assert result.outcome == "new" and result.inquiry_id is not None
+
+    drain(desktop.worker)
+
+    posts = slack_server.calls("chat.postMessage")
+    assert len(posts) == 1
+    card = posts[0]
+    assert card.params["channel"] == CHANNEL
+    assert card.blocks, "the card has blocks"
+    assert "thread_ts" not in card.params
+    assert any("LED panels 600x600" in s for s in strings(card.blocks))
+    inq = desktop.store.require(result.inquiry_id)
+    assert inq.card_ts == card.response["ts"]
+    assert inq.card_channel == CHANNEL
+
+    assert drain(desktop.worker) == 0
+    assert len(slack_server.calls("chat.postMessage")) == 1
+
+
+def test_the_same_email_ingested_twice_still_makes_one_card(desktop: Desktop, slack_server: FakeSlack) -> None:
+    email = buyer_email(1)
+    assert desktop.ingestor.ingest(email, T_ARRIVED).outcome == "new"
+    assert desktop.ingestor.ingest(email, T_ARRIVED).outcome == "duplicate"
+
+    drain(desktop.worker)
+
+    assert len(cards(slack_server)) == 1
+
+
+# -- claim / release / reassign ---------------------------------------------------------------
+
+
+def test_claim_sets_the_owner_refreshes_the_card_and_notes_the_thread(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+
+    act(desktop, "UALICE", click(card_blocks(slack_server, ts), "inquiry_claim"), ts)
+    wait_until(lambda: desktop.store.require(inq_id).owner == "UALICE", what="owner set")
+    drain(desktop.worker)
+
+    assert [e.actor for e in events_of(desktop, inq_id, "claimed")] == ["UALICE"]
+    updates = updates_of(slack_server, ts)
+    assert updates, "the card was updated"
+    assert any("<@UALICE>" in s for s in strings(updates[-1]["blocks"]))
+    # The refreshed card offers "Release" in place of "Claim".
+    action_ids = {e.get("action_id") for b in updates[-1]["blocks"] for e in b.get("elements", []) or []}
+    assert "inquiry_release" in action_ids and "inquiry_claim" not in action_ids
+    notes = thread_posts(slack_server, ts)
+    assert len(notes) == 1
+    assert "<@UALICE>" in notes[0].params["text"]
+    assert ephemerals_to(slack_server, "UALICE") == []
+
+
+def test_two_simultaneous_claims_end_with_one_owner_and_tell_the_other(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+    action = click(card_blocks(slack_server, ts), "inquiry_claim")
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def claim_as(user: str) -> None:
+        body = form_body(block_actions(user, action, ts=ts))
+        headers = signed_headers(body, FORM)
+        start.wait(timeout=5)
+        statuses.append(dispatch(desktop.app, body, FORM, headers).status)
+
+    threads = [threading.Thread(target=claim_as, args=(u,)) for u in ("UALICE", "UBOB")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=10)
+    assert statuses == [200, 200]
+
+    slack_server.wait_for("chat.postEphemeral", 1)
+    owner = desktop.store.require(inq_id).owner
+    assert owner in ("UALICE", "UBOB")
+    loser = "UBOB" if owner == "UALICE" else "UALICE"
+    refusals = ephemerals_to(slack_server, loser)
+    assert len(refusals) == 1
+    assert f"<@{owner}>" in refusals[0]["text"]
+    assert refusals[0]["channel"] == CHANNEL
+    assert ephemerals_to(slack_server, owner) == []
+    assert [e.actor for e in events_of(desktop, inq_id, "claimed")] == [owner]
+
+
+def test_release_is_refused_to_a_non_owner_and_allowed_to_the_owner(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+    desktop.services.desk.claim(inq_id, "UALICE")
+    drain(desktop.worker)
+    release = click(card_blocks(slack_server, ts), "inquiry_release")
+
+    act(desktop, "UBOB", release, ts)
+    refusal = slack_server.wait_for("chat.postEphemeral", 1)[0].params
+    assert refusal["user"] == "UBOB"
+    assert "owner" in refusal["text"].lower()
+    assert desktop.store.require(inq_id).owner == "UALICE"
+
+    act(desktop, "UALICE", release, ts)
+    wait_until(lambda: desktop.store.require(inq_id).owner is None, what="released")
+    drain(desktop.worker)
+    assert [e.actor for e in events_of(desktop, inq_id, "released")] == ["UALICE"]
+    assert ephemerals_to(slack_server, "UALICE") == []
+    # The card offers Claim again.
+    assert click(card_blocks(slack_server, ts), "inquiry_claim")["value"] == inq_id
+
+
+def test_reassign_is_refused_to_a_non_owner_and_accepted_from_an_admin(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+    desktop.services.desk.claim(inq_id, "UALICE")
+    drain(desktop.worker)
+    blocks = card_blocks(slack_server, ts)
+
+    act(desktop, "UBOB", choose(blocks, "inquiry_reassign", "UBOB"), ts)
+    refusal = slack_server.wait_for("chat.postEphemeral", 1)[0].params
+    assert refusal["user"] == "UBOB"
+    assert desktop.store.require(inq_id).owner == "UALICE"
+
+    act(desktop, ADMIN, choose(blocks, "inquiry_reassign", "UCAROL"), ts)
+    wait_until(lambda: desktop.store.require(inq_id).owner == "UCAROL", what="reassigned")
+    drain(desktop.worker)
+    assert [(e.actor, e.detail) for e in events_of(desktop, inq_id, "reassigned")] == [(ADMIN, "UCAROL")]
+    assert ephemerals_to(slack_server, ADMIN) == []
+    assert any("<@UCAROL>" in s for s in strings(updates_of(slack_server, ts)[-1]["blocks"]))
+    assert any("<@UCAROL>" in c.params["text"] for c in thread_posts(slack_server, ts))
+
+
+def test_tier_status_and_snooze_selects_change_the_inquiry(desktop: Desktop, slack_server: FakeSlack) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+    desktop.services.desk.claim(inq_id, "UALICE")
+    drain(desktop.worker)
+    before = desktop.services.clock()
+
+    act(desktop, "UALICE", choose(card_blocks(slack_server, ts), "inquiry_tier", "C"), ts)
+    wait_until(lambda: desktop.store.require(inq_id).tier is Tier.C, what="tier C")
+    act(desktop, "UALICE", choose(card_blocks(slack_server, ts), "inquiry_status", "quoted"), ts)
+    wait_until(lambda: desktop.store.require(inq_id).status is Status.QUOTED, what="status quoted")
+    act(desktop, "UALICE", choose(card_blocks(slack_server, ts), "inquiry_snooze", "4h"), ts)
+    wait_until(lambda: desktop.store.require(inq_id).snoozed_until is not None, what="snoozed")
+    drain(desktop.worker)
+
+    inq = desktop.store.require(inq_id)
+    assert inq.snoozed_until is not None
+    hours = (inq.snoozed_until - before).total_seconds() / 3600
+    assert 3.99 < hours < 4.01
+    assert [e.detail for e in events_of(desktop, inq_id, "tier")] == ["C"]
+    assert [e.detail for e in events_of(desktop, inq_id, "status")] == ["quoted"]
+    assert len(events_of(desktop, inq_id, "snoozed")) == 1
+    assert slack_server.calls("chat.postEphemeral") == []
+    # One thread note per change (claim, tier, status, snooze) and the card shows the new state.
+    assert len(thread_posts(slack_server, ts)) == 4
+    final = card_blocks(slack_server, ts)
+    tier_select, _ = _element(final, "inquiry_tier")
+    status_select, _ = _element(final, "inquiry_status")
+    assert tier_select["initial_option"]["value"] == "C"
+    assert status_select["initial_option"]["value"] == "quoted"
+
+
+def test_a_non_owner_cannot_change_the_tier_of_a_claimed_inquiry(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    inq_id, ts = posted_card(desktop, slack_server)
+    desktop.services.desk.claim(inq_id, "UALICE")
+    drain(desktop.worker)
+
+    act(desktop, "UBOB", choose(card_blocks(slack_server, ts), "inquiry_tier", "C"), ts)
+
+    refusal = slack_server.wait_for("chat.postEphemeral", 1)[0].params
+    assert refusal["user"] == "UBOB"
+    assert desktop.store.require(inq_id).tier is not Tier.C
+
+
+def _element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
+    from tests.slack_helpers import find_element
+
+    return find_element(blocks, action_id)
+
+
+# -- follow-ups and hostile text ----------------------------------------------------------------
+
+
+def test_a_follow_up_email_goes_into_the_cards_thread_and_refreshes_the_card(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    first = buyer_email(1)
+    result = desktop.ingestor.ingest(first, T_ARRIVED)
+    drain(desktop.worker)
+    ts = desktop.store.require(result.inquiry_id or "").card_ts
+    assert ts is not None
+    updates_before = len(updates_of(slack_server, ts))
+
+    follow = make_email(
+        subject="Re: " + first.subject,
+        new_text="Also, can you send samples of the 4000K version?",
+        from_addr=first.from_addr,
+        in_reply_to=first.message_id,
+        references=(first.message_id,),
+    )
+    outcome = desktop.ingestor.ingest(follow, T_ARRIVED)
+    assert outcome.outcome == "followup" and outcome.inquiry_id == result.inquiry_id
+    drain(desktop.worker)
+
+    in_thread = thread_posts(slack_server, ts)
+    assert len(in_thread) == 1
+    assert in_thread[0].params["channel"] == CHANNEL
+    assert "samples of the 4000K version" in in_thread[0].params["text"]
+    assert len(updates_of(slack_server, ts)) > updates_before
+    assert len(cards(slack_server)) == 1
+    inq = desktop.store.require(result.inquiry_id or "")
+    recorded = [m for m in inq.messages if m.message_id == follow.message_id]
+    assert recorded and recorded[0].slack_ts == in_thread[0].response["ts"]
+
+
+HOSTILE = ("<!channel>", "<@U123>", "<https://evil")
+
+
+def test_mentions_and_links_in_an_email_are_escaped_everywhere_on_the_card(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    hostile = "<!channel> <@U123> pay now <https://evil.example|Invoice> & thanks"
+    email = make_email(
+        subject=f"Quote for 500 LED panels {hostile}",
+        new_text=f"Hello, we need 500 pcs of LED panels, please quote. {hostile}",
+        from_name="<!channel> <@U123>",
+        from_addr="buyer@licht.de",
+    )
+    result = desktop.ingestor.ingest(email, T_ARRIVED)
+    assert result.outcome == "new"
+    drain(desktop.worker)
+    follow = make_email(
+        subject="Re: " + email.subject,
+        new_text=f"Any news? {hostile}",
+        from_addr="buyer@licht.de",
+        in_reply_to=email.message_id,
+    )
+    desktop.ingestor.ingest(follow, T_ARRIVED)
+    drain(desktop.worker)
+
+    calls = slack_server.calls("chat.postMessage") + slack_server.calls("chat.update")
+    assert len(cards(slack_server)) == 1 and len(calls) >= 3
+    texts = [s for c in calls for s in strings(c.params)]
+    assert any("&lt;!channel&gt;" in s for s in texts), "the text is shown, escaped"
+    for s in texts:
+        for bad in HOSTILE:
+            assert bad not in s, f"{bad!r} reached Slack unescaped in {s[:200]!r}"
+    for c in calls:
+        assert "link_names" not in c.params
+    assert all(c.params.get("parse") == "none" for c in slack_server.calls("chat.update"))
+
+
+# -- signatures, App Home -----------------------------------------------------------------------
+
+
+def test_requests_without_a_valid_recent_signature_are_rejected(desktop: Desktop) -> None:
+    body = slash_body("help")
+    good = signed_headers(body, FORM)
+    wrong = {**good, "x-slack-signature": ["v0=" + "0" * 64]}
+    stale = signed_headers(body, FORM, timestamp=int(good["x-slack-request-timestamp"][0]) - 6 * 60)
+    unsigned = {"content-type": [FORM]}
+
+    for headers in (unsigned, wrong, stale):
+        assert dispatch(desktop.app, body, FORM, headers).status == 401
+    ok = dispatch(desktop.app, body, FORM, good)
+    assert ok.status == 200
+    assert "/inquiries" in ok.body
+
+
+def test_opening_the_app_home_publishes_the_members_queue(desktop: Desktop, slack_server: FakeSlack) -> None:
+    mine, _ = posted_card(desktop, slack_server, 1)
+    other, _ = posted_card(desktop, slack_server, 2)
+    desktop.services.desk.claim(mine, "UALICE")
+    event = {"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home", "event_ts": "1.2"}
+
+    response = dispatch(desktop.app, event_body(event), JSON)
+    assert response.status == 200
+
+    publish = slack_server.wait_for("views.publish", 1)[0].params
+    assert publish["user_id"] == "UALICE"
+    view = publish["view"]
+    if isinstance(view, str):
+        view = json.loads(view)
+    assert view["type"] == "home"
+    text = "\n".join(strings(view))
+    assert desktop.store.require(mine).subject in text
+    assert desktop.store.require(other).subject in text  # unclaimed, shown in that section
