@@ -39,8 +39,14 @@ def parse_duration(text: str) -> timedelta:
 
 class Desk:
     def __init__(
-        self, store: Store, outbox: Outbox, clock: Callable[[], datetime], admins: frozenset[str]
+        self,
+        store: Store,
+        outbox: Outbox,
+        clock: Callable[[], datetime],
+        admins: frozenset[str],
+        lang: str = "en",
     ) -> None:
+        self.lang = lang
         self.store = store
         self.outbox = outbox
         self.clock = clock

@@ -97,8 +97,21 @@ def test_prose_mentioning_wrote_is_not_cut() -> None:
 
 @pytest.mark.parametrize(
     "closing",
-    ["Best regards,", "Regards", "Thanks,", "Saludos", "Atenciones", "Mit freundlichen Grüßen",
-     "Cordialement,", "Trân trọng,", "Salam,", "此致", "谢谢！", "С уважением,", "ขอบคุณครับ"],
+    [
+        "Best regards,",
+        "Regards",
+        "Thanks,",
+        "Saludos",
+        "Atenciones",
+        "Mit freundlichen Grüßen",
+        "Cordialement,",
+        "Trân trọng,",
+        "Salam,",
+        "此致",
+        "谢谢！",
+        "С уважением,",
+        "ขอบคุณครับ",
+    ],
 )
 def test_closings_move_the_signature_block(closing: str) -> None:
     text = f"{NEW}\n\n{closing}\nJohn Tan\nPurchasing Manager, ABC Sdn Bhd\nTel: +60 3 1234 5678\n"
@@ -257,7 +270,10 @@ def test_most_corpus_reply_bodies_with_quotes_are_cut() -> None:
     """Across every reply body with an obvious quote marker, at least 85% are cut."""
     base = require_corpora()
     files = sorted(
-        [*(base / "crisp-oss-email-reply-parser").glob("*.txt"), *(base / "alfonsrv-mail-parser-reply").glob("*.txt")]
+        [
+            *(base / "crisp-oss-email-reply-parser").glob("*.txt"),
+            *(base / "alfonsrv-mail-parser-reply").glob("*.txt"),
+        ]
     )
     with_marker = cut = 0
     for path in files:
