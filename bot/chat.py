@@ -27,9 +27,19 @@ class TemporaryChatError(ChatError):
 
 class Chat(Protocol):
     def post(
-        self, channel: str, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: Blocks | None = None,
+        thread_ts: str | None = None,
+        card_of: str | None = None,
     ) -> str:
-        """Post a message; return its ts."""
+        """Post a message; return its ts. ``card_of`` tags it (message metadata) as the card
+        of that inquiry, so :meth:`find_card` can find it after a crash."""
+        ...
+
+    def find_card(self, channel: str, inquiry_id: str) -> str | None:
+        """The ts of a recent top-level message tagged as the card of ``inquiry_id``."""
         ...
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None: ...

@@ -166,8 +166,15 @@ class DeliveryWorker:
     def _card(self, inq: Inquiry) -> None:
         if inq.card_ts:
             return  # delivered before a crash: nothing to repeat
-        text, blocks = self.render_card(inq, self.clock())
-        ts = self._post(self.channel, text, blocks)
+        ts: str | None = None
+        if inq.extra.get("card_attempted"):
+            # An earlier attempt may have reached Slack before we could record it.
+            ts = self.chat.find_card(self.channel, inq.id)
+        if ts is None:
+            self.store.update(inq.id, lambda cur: replace(cur, extra={**cur.extra, "card_attempted": "1"}))
+            text, blocks = self.render_card(inq, self.clock())
+            self._pace(self.channel)
+            ts = self.chat.post(self.channel, text, blocks, None, card_of=inq.id)
         now = self.clock()
         self.store.update(
             inq.id,

@@ -81,7 +81,12 @@ class TerminalChat:
         return f"1700000000.{self._n:06d}"
 
     def post(
-        self, channel: str, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: Blocks | None = None,
+        thread_ts: str | None = None,
+        card_of: str | None = None,
     ) -> str:
         ts = self._ts()
         self.posted.append((channel, ts))
@@ -94,6 +99,9 @@ class TerminalChat:
         return ts
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
+        return None
+
+    def find_card(self, channel: str, inquiry_id: str) -> str | None:
         return None
 
     def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:

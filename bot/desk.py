@@ -31,10 +31,11 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text or "")
     if not m:
         raise UsageError(f"{text!r} is not a duration like 30m, 4h, 2d or 1w")
-    value = timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
-    if value <= timedelta(0) or value > MAX_SNOOZE:
+    seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    # Checked before building the timedelta: a huge number would overflow it.
+    if not 60 <= seconds <= MAX_SNOOZE.total_seconds():
         raise UsageError("a snooze lasts between 1 minute and 90 days")
-    return value
+    return timedelta(seconds=seconds)
 
 
 class Desk:

@@ -16,6 +16,7 @@ from bot.chat import Blocks, ChatError, TemporaryChatError
 
 log = logging.getLogger(__name__)
 
+CARD_EVENT = "inquiry_card"
 _TEMPORARY_ERRORS = {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 
 
@@ -43,7 +44,12 @@ class SlackChat:
             raise _translate(method, e) from e
 
     def post(
-        self, channel: str, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: Blocks | None = None,
+        thread_ts: str | None = None,
+        card_of: str | None = None,
     ) -> str:
         kwargs: dict[str, Any] = {
             "channel": channel,
@@ -55,8 +61,19 @@ class SlackChat:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+        if card_of is not None:
+            kwargs["metadata"] = {"event_type": CARD_EVENT, "event_payload": {"inquiry_id": card_of}}
         resp = self._call("chat.postMessage", **kwargs)
         return str(resp["ts"])
+
+    def find_card(self, channel: str, inquiry_id: str) -> str | None:
+        resp = self._call("conversations.history", channel=channel, limit=200, include_all_metadata=True)
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == CARD_EVENT and str(payload.get("inquiry_id")) == str(inquiry_id):
+                return str(message["ts"])
+        return None
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": text, "parse": "none"}

@@ -88,8 +88,8 @@ def cut_html_quote(html: str) -> tuple[str, str] | None:
 
 _WROTE_VERBS = (
     r"wrote|writes|schrieb|schreibt|a\s+écrit|a\s+ecrit|écrit|escribió|escribio|escreveu|ha\s+scritto|scrisse"
-    r"|schreef|heeft\s+geschreven|napisał(?:a)?|napisal(?:a)?|pisze|skrev|skrifaði|написал(?:а)?|пишет"
-    r"|написав|kirjoitti|đã\s+viết|da\s+viet|viết|menulis|telah\s+menulis|เขียน|كتب|写道|寫道|寫了|写了"
+    r"|schreef|heeft\s+geschreven|napisał(?:\(a\)|a)?|napisal(?:\(a\)|a)?|pisze|skrev|skrifaði|написал(?:а)?|пишет"
+    r"|написав|kirjoitti|đã\s+viết|da\s+viet|viết|menulis|telah\s+menulis|เขียนว่า|เขียน|كتب|写道|寫道|寫了|写了"
     r"|書きました|のメッセージ|님이\s*작성|작성|napsal(?:a)?|írta|yazdı|έγραψε|wrote\s+on"
 )
 # "On <date>, <name> <addr> wrote:" and its translations; the header may wrap onto 3 lines.
@@ -222,7 +222,9 @@ def _is_wrote_header(lines: list[str], i: int) -> bool:
             if i + extra >= len(lines):
                 return False
             nxt = lines[i + extra].strip()
-            if not nxt or len(nxt) > _MAX_HEADER_LINE or _QUOTED_LINE.match(nxt):
+            # A wrapped address leaves "<addr" on one line and ">:" on the next.
+            closes_addr = nxt.startswith(">") and window.rfind("<") > window.rfind(">")
+            if not nxt or len(nxt) > _MAX_HEADER_LINE or (_QUOTED_LINE.match(nxt) and not closes_addr):
                 return False
             window = window + " " + nxt.strip("-—– ")
         if _WROTE_RE.match(window) and _WROTE_LEADS.search(window) and _looks_like_header(window):

@@ -20,6 +20,7 @@ The real ``openai`` client (3.x, httpx2) talks to it through ``base_url``::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -164,10 +165,8 @@ class FakeLlmServer:
                 for k, v in (extra or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def do_GET(self) -> None:
                 self._record(None)
@@ -205,7 +204,10 @@ class FakeLlmServer:
                     return
                 content = responder(body) if callable(responder) else responder
                 prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-                usage = {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": max(1, len(content) // 4)}
+                usage = {
+                    "prompt_tokens": max(1, prompt_chars // 4),
+                    "completion_tokens": max(1, len(content) // 4),
+                }
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 payload = {
                     "id": f"chatcmpl-fake-{server._counter}",

@@ -310,6 +310,23 @@ class FakeSlack:
                 "ok": True,
                 "channel": {"id": channel, "name": f"chan-{channel.lower()}", "is_member": True},
             }
+        if method == "conversations.history":
+            channel = str(p.get("channel", ""))
+            oldest = float(p.get("oldest", 0) or 0)
+            with self._lock:
+                found = [
+                    {
+                        "type": "message",
+                        "ts": ts,
+                        "text": m.get("text", ""),
+                        **({"metadata": m["metadata"]} if m.get("metadata") else {}),
+                    }
+                    for (ch, ts), m in self.messages.items()
+                    if ch == channel and not m.get("thread_ts") and float(ts) >= oldest
+                ]
+            found.sort(key=lambda m: float(m["ts"]), reverse=True)
+            limit = int(p.get("limit", 100) or 100)
+            return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
         if method == "conversations.members":
             return {"ok": True, "members": [BOT_USER_ID], "response_metadata": {"next_cursor": ""}}
         if method == "conversations.open":
