@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,9 +63,13 @@ def drain(worker: DeliveryWorker, timeout: float = 5.0) -> int:
 # -- signed requests --------------------------------------------------------------------------
 
 
-def signed_headers(body: str, content_type: str, timestamp: int | None = None) -> dict[str, list[str]]:
+Headers = dict[str, str | Sequence[str]]
+
+
+def signed_headers(body: str, content_type: str, timestamp: int | None = None) -> Headers:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
     return {
         "content-type": [content_type],
         "x-slack-signature": [signature],
@@ -73,7 +77,7 @@ def signed_headers(body: str, content_type: str, timestamp: int | None = None) -
     }
 
 
-def dispatch(app: App, body: str, content_type: str, headers: dict[str, list[str]] | None = None) -> BoltResponse:
+def dispatch(app: App, body: str, content_type: str, headers: Headers | None = None) -> BoltResponse:
     """Hand Bolt a request signed with the test secret (or with ``headers`` as given)."""
     return app.dispatch(BoltRequest(body=body, headers=headers or signed_headers(body, content_type)))
 
@@ -87,7 +91,9 @@ def form_body(payload: dict[str, Any]) -> str:
     return "payload=" + urllib.parse.quote(json.dumps(payload))
 
 
-def block_actions(user: str, action: dict[str, Any], *, channel: str = CHANNEL, ts: str = "") -> dict[str, Any]:
+def block_actions(
+    user: str, action: dict[str, Any], *, channel: str = CHANNEL, ts: str = ""
+) -> dict[str, Any]:
     return {
         "type": "block_actions",
         "team": {"id": "T1", "domain": "test"},
@@ -132,7 +138,12 @@ def click(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
 def choose(blocks: list[dict[str, Any]], action_id: str, value: str) -> dict[str, Any]:
     """The ``actions[0]`` Slack sends when a member picks ``value`` in the select ``action_id``."""
     element, bid = find_element(blocks, action_id)
-    base = {"action_id": action_id, "block_id": bid, "type": element["type"], "action_ts": f"{time.time():.6f}"}
+    base = {
+        "action_id": action_id,
+        "block_id": bid,
+        "type": element["type"],
+        "action_ts": f"{time.time():.6f}",
+    }
     if element["type"] == "users_select":
         return {**base, "selected_user": value}
     options = {o["value"]: o for o in element.get("options", [])}

@@ -128,7 +128,9 @@ def test_listings_and_changes_are_confirmed_and_take_effect(
 
     drain(desktop.worker)
     ts = inq.card_ts
-    thread = [c.params["text"] for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts") == ts]
+    thread = [
+        c.params["text"] for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts") == ts
+    ]
     assert any("called the buyer" in t for t in thread)
     assert all(c.params["channel"] == CHANNEL for c in slack_server.calls("chat.postMessage"))
 

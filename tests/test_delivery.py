@@ -41,7 +41,9 @@ def ingest_inquiries(desktop: Desktop, count: int, first: int = 1) -> list[str]:
     return ids
 
 
-def deliver_everything(desktop: Desktop, deadline_s: float = STORM_DEADLINE_S, *, skip_waits: bool = False) -> None:
+def deliver_everything(
+    desktop: Desktop, deadline_s: float = STORM_DEADLINE_S, *, skip_waits: bool = False
+) -> None:
     """Drive the worker until the outbox is empty (postponed items included).
 
     In real time by default; with ``skip_waits`` the worker's clock jumps to the next due item
@@ -178,4 +180,4 @@ def test_a_permanent_error_is_retried_then_dead_lettered(desktop: Desktop, slack
     assert [d["key"] for d in dead] == [f"card:{inq_id}"]
     assert "channel_not_found" in dead[0]["last_error"]
     assert desktop.store.require(inq_id).card_ts is None
-    assert CHANNEL == slack_server.calls("chat.postMessage")[0].params["channel"]
+    assert slack_server.calls("chat.postMessage")[0].params["channel"] == CHANNEL

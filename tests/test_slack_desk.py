@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.slack_helpers import (
     FORM,
     JSON,
     T_ARRIVED,
+    Headers,
     block_actions,
     cards,
     choose,
@@ -32,6 +34,7 @@ from tests.slack_helpers import (
     dispatch,
     drain,
     event_body,
+    find_element,
     form_body,
     make_desktop,
     signed_headers,
@@ -120,7 +123,9 @@ def test_a_stored_inquiry_becomes_exactly_one_card(desktop: Desktop, slack_serve
     assert len(slack_server.calls("chat.postMessage")) == 1
 
 
-def test_the_same_email_ingested_twice_still_makes_one_card(desktop: Desktop, slack_server: FakeSlack) -> None:
+def test_the_same_email_ingested_twice_still_makes_one_card(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
     email = buyer_email(1)
     assert desktop.ingestor.ingest(email, T_ARRIVED).outcome == "new"
     assert desktop.ingestor.ingest(email, T_ARRIVED).outcome == "duplicate"
@@ -258,8 +263,8 @@ def test_tier_status_and_snooze_selects_change_the_inquiry(desktop: Desktop, sla
     # One thread note per change (claim, tier, status, snooze) and the card shows the new state.
     assert len(thread_posts(slack_server, ts)) == 4
     final = card_blocks(slack_server, ts)
-    tier_select, _ = _element(final, "inquiry_tier")
-    status_select, _ = _element(final, "inquiry_status")
+    tier_select, _ = find_element(final, "inquiry_tier")
+    status_select, _ = find_element(final, "inquiry_status")
     assert tier_select["initial_option"]["value"] == "C"
     assert status_select["initial_option"]["value"] == "quoted"
 
@@ -276,12 +281,6 @@ def test_a_non_owner_cannot_change_the_tier_of_a_claimed_inquiry(
     refusal = slack_server.wait_for("chat.postEphemeral", 1)[0].params
     assert refusal["user"] == "UBOB"
     assert desktop.store.require(inq_id).tier is not Tier.C
-
-
-def _element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
-    from tests.slack_helpers import find_element
-
-    return find_element(blocks, action_id)
 
 
 # -- follow-ups and hostile text ----------------------------------------------------------------
@@ -361,10 +360,11 @@ def test_mentions_and_links_in_an_email_are_escaped_everywhere_on_the_card(
 
 def test_requests_without_a_valid_recent_signature_are_rejected(desktop: Desktop) -> None:
     body = slash_body("help")
-    good = signed_headers(body, FORM)
-    wrong = {**good, "x-slack-signature": ["v0=" + "0" * 64]}
-    stale = signed_headers(body, FORM, timestamp=int(good["x-slack-request-timestamp"][0]) - 6 * 60)
-    unsigned = {"content-type": [FORM]}
+    now = int(time.time())
+    good = signed_headers(body, FORM, timestamp=now)
+    wrong: Headers = {**good, "x-slack-signature": "v0=" + "0" * 64}
+    stale = signed_headers(body, FORM, timestamp=now - 6 * 60)
+    unsigned: Headers = {"content-type": FORM, "x-slack-request-timestamp": str(now)}
 
     for headers in (unsigned, wrong, stale):
         assert dispatch(desktop.app, body, FORM, headers).status == 401
@@ -377,7 +377,13 @@ def test_opening_the_app_home_publishes_the_members_queue(desktop: Desktop, slac
     mine, _ = posted_card(desktop, slack_server, 1)
     other, _ = posted_card(desktop, slack_server, 2)
     desktop.services.desk.claim(mine, "UALICE")
-    event = {"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home", "event_ts": "1.2"}
+    event = {
+        "type": "app_home_opened",
+        "user": "UALICE",
+        "channel": "DALICE",
+        "tab": "home",
+        "event_ts": "1.2",
+    }
 
     response = dispatch(desktop.app, event_body(event), JSON)
     assert response.status == 200

@@ -20,11 +20,10 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.drafting.errors import DraftingError
 from bot.drafting.guards import check_draft, language_mismatch, looks_like_injection, sanitize_untrusted
-from bot.drafting.llm import Completion, LlmClient
 from bot.drafting.prompts import (
     DEFAULT_LANGUAGE,
     SCENARIOS,
@@ -35,6 +34,9 @@ from bot.drafting.prompts import (
     render,
 )
 from bot.models import Inquiry
+
+if TYPE_CHECKING:  # the port only; importing it at run time would load openai
+    from bot.drafting.llm import Completion, LlmClient
 
 log = logging.getLogger(__name__)
 
