@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +23,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.desk import Desk
-from bot.handlers import actions, commands, home
+from bot.drafting_flow import DraftingFlow
+from bot.handlers import actions, commands, drafts, home
 from bot.ingest import Ingestor
+from bot.mailout import ImapWriter, SmtpSender
 from bot.outbox import Outbox
 from bot.reminders import Reminders
 from bot.render import Renderer
@@ -59,10 +62,41 @@ class Desktop:
     app: App
 
 
+def build_drafting(
+    config: Config, store: Store, outbox: Outbox, chat: SlackChat, clock: Callable[[], datetime]
+) -> DraftingFlow:
+    """One LLM client for the process (timeouts and retries set), or offline templates."""
+    from bot.drafting.llm import OpenAILlm
+    from bot.drafting.service import Drafter
+
+    llm = None
+    if config.llm is not None:
+        llm = OpenAILlm(
+            config.llm.api_key or "not-needed",
+            config.llm.base_url,
+            config.llm.model,
+            timeout=config.llm.timeout_seconds,
+        )
+    assert config.slack is not None
+    from_addr = (config.smtp.from_addr if config.smtp else None) or (config.imap.user if config.imap else "")
+    return DraftingFlow(
+        store,
+        outbox,
+        chat,
+        Drafter(llm),
+        clock,
+        lang=config.team_language,
+        channel=config.slack.channel,
+        rep_name=chat.user_name,
+        from_addr=from_addr or "",
+        smtp=SmtpSender(config.smtp) if config.smtp else None,
+        imap=ImapWriter(config.imap) if config.imap else None,
+    )
+
+
 def build(
     config: Config,
     *,
-    clock: type[object] | None = None,
     web_client: WebClient | None = None,
     token_verification: bool = True,
     min_interval: float = 1.0,
@@ -133,6 +167,8 @@ def build(
         listener_executor=ThreadPoolExecutor(max_workers=16),
         process_before_response=False,
     )
+    services.drafting = build_drafting(config, store, outbox, chat, now)
+    drafts.register(app, services, services.drafting)
     actions.register(app, services)
     commands.register(app, services)
     home.register(app, services)
@@ -174,6 +210,8 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
         **job,
     )
     scheduler.add_job(desk.reminders.digest_tick, "interval", seconds=60, id="digest_tick", **job)
+    if desk.services.drafting is not None:
+        scheduler.add_job(desk.services.drafting.send_due, "interval", seconds=30, id="send_tick", **job)
     scheduler.start()
     assert config.slack is not None
     if config.slack.socket_mode:

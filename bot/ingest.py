@@ -169,6 +169,8 @@ class Ingestor:
             messages=(record,),
             events=(Event(now, "mail", "received", verdict.reason),),
         )
+        if email.date_utc_offset_minutes is not None:
+            inq = replace(inq, extra={**inq.extra, "utc_offset": str(email.date_utc_offset_minutes)})
         if verdict.is_inquiry and folder.lower() not in ("inbox",):
             inq = replace(inq, extra={**inq.extra, "found_in": folder})
         if verdict.is_inquiry and self.router is not None:

@@ -104,6 +104,17 @@ class SlackChat:
                 raise _translate("users.info", e) from e
         return self._tz[user]
 
+    def user_name(self, user: str) -> str:
+        """The member's display name for signing replies ("" when unknown)."""
+        try:
+            resp = self.client.users_info(user=user)
+        except (SlackApiError, SlackClientError, OSError):
+            return ""
+        profile = resp["user"].get("profile") or {}
+        return str(
+            profile.get("real_name") or profile.get("display_name") or resp["user"].get("real_name") or ""
+        )
+
     def upload_png(self, channel: str, filename: str, data: bytes, title: str) -> None:
         try:
             self.client.files_upload_v2(channel=channel, filename=filename, content=data, title=title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,14 @@ import pytest
 from bot.drafting.errors import DraftingError, LlmTimeoutError
 from bot.drafting.llm import OpenAILlm
 from bot.drafting.prompts import PromptLibrary
-from bot.drafting.service import Drafter, DraftRequest, extract_quantities, reply_subject
+from bot.drafting.service import (
+    Drafter,
+    DraftRequest,
+    extract_quantities,
+    reply_subject,
+    request_from_inquiry,
+)
+from bot.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
 from tests.fakes.llm_server import FakeLlmServer
 
 VI_EMAIL = (
@@ -313,3 +321,43 @@ def test_build_messages_truncates_long_emails(library: PromptLibrary) -> None:
 
     assert "[... truncated]" in messages[-1]["content"]
     assert len(messages[-1]["content"]) < 300
+
+
+def test_request_from_inquiry_takes_the_latest_buyer_text_and_earlier_exchanges() -> None:
+    t0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+    def msg(direction: str, hours: int, text: str) -> MessageRecord:
+        return MessageRecord(f"<{hours}@x>", direction, t0 + timedelta(hours=hours), "x@y.z", "Quote", text)
+
+    triage = Triage(True, Category.INQUIRY, "quote", "es", "MX", Market.OTHER, Tier.B, 8, ("distributor",))
+    inquiry = Inquiry(
+        id="inq-9",
+        created_at=t0,
+        buyer_addr="carlos@iluminacion.mx",
+        buyer_name="Carlos Ruiz",
+        subject="Cotización reflectores",
+        subject_key="cotizacion reflectores",
+        triage=triage,
+        status=Status.QUOTED,
+        tier=Tier.A,
+        sla_started_at=t0 + timedelta(hours=30),
+        answered_at=t0 + timedelta(hours=5),
+        messages=(
+            msg("in", 0, "Necesito 300 piezas de reflector 100W"),
+            msg("out", 5, "Adjuntamos cotización USD 12.50/pc"),
+            msg("in", 30, "¿Pueden bajar a USD 11? Serían 300 unidades"),
+        ),
+    )
+
+    request = request_from_inquiry(inquiry, team_language="zh", rep_name="Lily", instruction="shorter")
+
+    assert request.scenario == "quotation_followup"
+    assert request.new_text == "¿Pueden bajar a USD 11? Serían 300 unidades"
+    assert request.exchanges == (
+        ("in", "Necesito 300 piezas de reflector 100W"),
+        ("out", "Adjuntamos cotización USD 12.50/pc"),
+    )
+    assert request.buyer_language == "es" and request.team_language == "zh"
+    assert request.tier == "A" and request.country == "MX" and request.reasons == ("distributor",)
+    assert request.details == "300 unidades"
+    assert request.instruction == "shorter"

@@ -37,6 +37,10 @@ ACTION_SAVE = "draft_save"
 ACTION_SEND = "draft_send"
 ACTION_SCENARIO = "draft_scenario"
 ACTION_RETRY = "draft_retry"
+ACTION_SEND_MORNING = "draft_send_morning"
+REGENERATE_CALLBACK_ID = "draft_regenerate_modal"
+BLOCK_INSTRUCTION = "draft_instruction"
+ACTION_INSTRUCTION = "instruction"
 
 SCENARIOS = (
     "first_reply",
@@ -130,6 +134,7 @@ def draft_blocks(
             [
                 button(t("draft.edit_send", lang), ACTION_EDIT_SEND, draft_id, style="primary"),
                 button(t("draft.send", lang), ACTION_SEND, draft_id, confirm=send_confirm),
+                button(t("draft.send_morning", lang), ACTION_SEND_MORNING, draft_id),
                 button(t("draft.save", lang), ACTION_SAVE, draft_id),
                 button(t("draft.regenerate", lang), ACTION_REGENERATE, draft_id),
                 static_select(
@@ -192,4 +197,27 @@ def edit_send_modal(draft_id: str, subject: str, body: str, to: str, lang: str) 
         "submit": plain(t("modal.submit", lang), 24),
         "close": plain(t("common.cancel", lang), 24),
         "blocks": blocks,
+    }
+
+
+def regenerate_modal(draft_id: str, lang: str) -> dict[str, Any]:
+    """Regenerate with an optional instruction ("shorter", "offer samples")."""
+    element: Block = {"type": "plain_text_input", "action_id": ACTION_INSTRUCTION, "max_length": 300}
+    return {
+        "type": "modal",
+        "callback_id": REGENERATE_CALLBACK_ID,
+        "private_metadata": truncate(draft_id, 3000, ""),
+        "title": plain(t("draft.regenerate", lang), 24),
+        "submit": plain(t("draft.regenerate", lang), 24),
+        "close": plain(t("common.cancel", lang), 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BLOCK_INSTRUCTION,
+                "optional": True,
+                "label": plain(t("draft.instruction_label", lang), 2000),
+                "hint": plain(t("draft.instruction_hint", lang), 2000),
+                "element": element,
+            }
+        ],
     }

@@ -1,0 +1,145 @@
+"""Shared helpers for the benchmarks: percentiles, resident memory, tables, the mail mix.
+
+Benchmarks are scripts (``python bench/bench_x.py``), not tests. Each prints a small table:
+figure, value, target and whether the target was met on this run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "bot" / "samples"
+LABELLED = ROOT / "tests" / "fixtures" / "labelled"
+FIXTURE_MAIL = ROOT / "tests" / "fixtures" / "mail"
+CORPORA = Path("/work/shared/corpora/emails")
+BENCH_TMP = Path(os.environ.get("BENCH_TMP", "/tmp/inquiry-desk-bench"))
+OWN_DOMAINS = frozenset({"brightway-led.com"})
+
+
+# ------------------------------------------------------------------ statistics
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100), linear interpolation between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    k = (len(ordered) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Milliseconds one call of ``fn`` took (wall clock)."""
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
+
+
+# ---------------------------------------------------------------------- memory
+def rss_mb() -> float:
+    """Current resident set size in MB (VmRSS from /proc; peak RSS where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (ru_maxrss is in KB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ---------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: str
+    target: str = ""
+    met: bool | None = None  # None: no target
+
+
+def print_table(title: str, rows: Sequence[Row]) -> None:
+    headers = ("figure", "value", "target", "met")
+    cells = [(r.figure, r.value, r.target, "" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(f"\n== {title}")
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for c in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+    print(flush=True)
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f} ms"
+
+
+def machine_line() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{os.cpu_count()} cores, load average (1 min) {load:.2f} at start; other work may run concurrently"
+
+
+# -------------------------------------------------------------------- mail mix
+_FULL_MESSAGE_SUFFIXES = {".eml", ".msg", ".raw", ""}
+
+
+def corpus_files() -> list[Path]:
+    """Full messages from the shared real-world corpus (reply-body .txt/.html files excluded)."""
+    if not CORPORA.is_dir():
+        return []
+    return sorted(
+        p for p in CORPORA.rglob("*") if p.is_file() and p.suffix.lower() in _FULL_MESSAGE_SUFFIXES
+    )
+
+
+def mail_mix() -> dict[str, list[bytes]]:
+    """Raw messages by source: bot samples, labelled fixtures, broken-mail fixtures, corpus."""
+    return {
+        "bot/samples": [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))],
+        "tests/fixtures/labelled": [p.read_bytes() for p in sorted(LABELLED.glob("*.eml"))],
+        "tests/fixtures/mail": [p.read_bytes() for p in sorted(FIXTURE_MAIL.glob("*.eml"))],
+        "shared corpora (full messages)": [p.read_bytes() for p in corpus_files()],
+    }
+
+
+_MESSAGE_ID_RE = re.compile(rb"(?i)(^|[\r\n])message-id:[^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*")
+_SUBJECT_RE = re.compile(rb"(?i)(^|[\r\n])(subject:[^\r\n]*)")
+
+
+def _newline_of(raw: bytes) -> bytes:
+    if b"\r\n" in raw:
+        return b"\r\n"
+    if b"\n" in raw:
+        return b"\n"
+    return b"\r" if b"\r" in raw else b"\r\n"
+
+
+def make_unique(raw: bytes, n: int, *, tag_subject: bool = True) -> bytes:
+    """A copy of ``raw`` with Message-ID ``<bench-n@bench.invalid>`` (replaced, or added on top)
+    and, if ``tag_subject``, `` [#n]`` appended to the Subject so copies are new threads, not
+    follow-ups of the first copy (follow-ups match on sender + normalised subject)."""
+    header = b"Message-ID: <bench-%d@bench.invalid>" % n
+    out, count = _MESSAGE_ID_RE.subn(lambda m: m.group(1) + header, raw, count=1)
+    if count == 0:
+        out = header + _newline_of(raw) + raw
+    if tag_subject:
+        out = _SUBJECT_RE.sub(lambda m: m.group(1) + m.group(2) + b" [#%d]" % n, out, count=1)
+    return out

@@ -1,0 +1,366 @@
+"""The audit trail: an append-only, hash-chained log of every action on an inquiry.
+
+File layout under ``DATA_DIR/audit``::
+
+    audit.jsonl   one JSON object per line: seq, at, inquiry_id, actor, action, detail,
+                  prev_hash, hash
+    audit.head    {"seq": n, "hash": "..."} of the last appended entry, replaced atomically
+                  after every append, so deleting the last lines of the log is detected too
+
+``hash = sha256(canonical JSON of the entry without "hash")`` where canonical JSON is
+``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` in UTF-8
+and ``prev_hash`` of the first entry is 64 zeros. Editing an entry breaks its hash,
+deleting or reordering entries breaks the ``seq``/``prev_hash`` chain, cutting the tail
+disagrees with ``audit.head``. (Anyone who can rewrite the whole file *and* the head can
+forge a consistent log: anchor the head hash elsewhere if that matters.)
+
+Personal-data contract (so GDPR erasure never needs to rewrite this log): an entry holds
+**references only**. ``actor`` is a Slack user id, ``"bot"``, ``"mail"`` or ``"cli"``;
+``detail`` maps short keys to ids, codes, counts and short enums, e.g.
+``{"tier": "A", "from": "B"}`` or ``{"draft": "d12"}``. No email addresses, names,
+subjects or body text: :meth:`AuditLog.append` rejects any value containing ``@`` (that
+also rules out Message-IDs: pass :func:`ref` of one instead) and any string longer than
+:data:`MAX_VALUE_CHARS`.
+
+Durability: each line is written whole and fsynced before ``append`` returns; appends are
+serialised by a thread lock and an ``flock`` on the file (the CLI may append while the bot
+runs). A line torn by a crash has no trailing newline; it was never acknowledged, and it
+is cut off with a warning when the log is opened.
+
+    >>> log = AuditLog(data_dir / "audit" / "audit.jsonl")
+    >>> log.append("42", "U024BE7LH", "tier", {"tier": "A", "from": "B"}, now).seq
+    17
+    >>> log.verify()
+    VerifyResult(ok=True, count=17, problems=[])
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from bot.errors import InquiryDeskError
+from bot.store.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+MAX_VALUE_CHARS = 120
+#: Actions the desk records (documentation; other short codes are accepted too).
+ACTIONS = frozenset(
+    {
+        "received",
+        "triaged",
+        "card_posted",
+        "claimed",
+        "released",
+        "reassigned",
+        "tier",
+        "status",
+        "snoozed",
+        "note",
+        "drafted",
+        "edited",
+        "saved",
+        "sent",
+        "warning_cleared",
+        "data_erased",
+        "bodies_purged",
+    }
+)
+
+Scalar = str | int | float | bool | None
+
+
+class AuditError(InquiryDeskError, ValueError):
+    """An entry that breaks the audit contract (personal data, bad types) or an unusable log."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    inquiry_id: str | None
+    actor: str
+    action: str
+    detail: Mapping[str, Scalar]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        body = _body(self.seq, self.at, self.inquiry_id, self.actor, self.action, self.detail, self.prev_hash)
+        return {**body, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    problems: list[str] = field(default_factory=list)
+
+
+def ref(value: str) -> str:
+    """A stable, non-reversible reference to a value that must not be logged (e.g. a Message-ID)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+def canonical(obj: Mapping[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _at_str(at: datetime) -> str:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat()
+
+
+def _body(
+    seq: int,
+    at: datetime | str,
+    inquiry_id: str | None,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Scalar],
+    prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": at if isinstance(at, str) else _at_str(at),
+        "inquiry_id": inquiry_id,
+        "actor": actor,
+        "action": action,
+        "detail": dict(detail),
+        "prev_hash": prev_hash,
+    }
+
+
+def entry_hash(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in body.items() if k != "hash"})).hexdigest()
+
+
+def _entry_from_json(d: Mapping[str, Any]) -> Entry:
+    return Entry(
+        seq=int(d["seq"]),
+        at=datetime.fromisoformat(str(d["at"])),
+        inquiry_id=None if d.get("inquiry_id") is None else str(d["inquiry_id"]),
+        actor=str(d["actor"]),
+        action=str(d["action"]),
+        detail=dict(d.get("detail") or {}),
+        prev_hash=str(d["prev_hash"]),
+        hash=str(d["hash"]),
+    )
+
+
+def check_detail(actor: str, detail: Mapping[str, Any]) -> dict[str, Scalar]:
+    """The detail as stored, or :class:`AuditError` when it breaks the contract."""
+    if "@" in actor or len(actor) > MAX_VALUE_CHARS:
+        raise AuditError("audit actor must be a user id or a role, never an address")
+    out: dict[str, Scalar] = {}
+    for key, value in detail.items():
+        if not isinstance(key, str) or "@" in key or len(key) > 40:
+            raise AuditError(f"audit detail key {key!r} is not a short name")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise AuditError(f"audit detail {key!r} must be a string, number, bool or null")
+        if isinstance(value, str):
+            if "@" in value:
+                raise AuditError(f"audit detail {key!r} looks like an address or Message-ID: use ref()")
+            if len(value) > MAX_VALUE_CHARS:
+                raise AuditError(f"audit detail {key!r} is longer than {MAX_VALUE_CHARS} characters")
+        out[key] = value
+    return out
+
+
+class AuditLog:
+    """Append-only hash-chained log. Thread-safe; one instance per process is enough."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.stem + ".head")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._hash = GENESIS
+        self._size = -1
+        with self._lock, open(self.path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                self._repair_tail(fh)
+                self._sync_from(fh)
+                self._catch_up_head()
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------- internals
+    def _repair_tail(self, fh: BinaryIO) -> None:
+        """Cut a torn last line (no trailing newline): it was never acknowledged."""
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        keep = _last_newline_end(fh, size)
+        log.warning("audit log %s: cutting a torn last line (%d bytes)", self.path.name, size - keep)
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+    def _sync_from(self, fh: BinaryIO) -> None:
+        """Continue the chain from the file's last line (another process may have appended)."""
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == self._size:
+            return
+        self._seq, self._hash = 0, GENESIS
+        last = _last_line(fh, size)
+        if last:
+            try:
+                d = json.loads(last)
+                self._seq, self._hash = int(d["seq"]), str(d["hash"])
+            except (ValueError, KeyError, TypeError):
+                # Tampered, not torn (it ends with a newline): keep the log usable, chain on
+                # from the last readable entry; 'audit verify' reports the damage.
+                log.error("audit log %s: last line unreadable; run 'audit verify'", self.path.name)
+                for entry in self.entries():
+                    self._seq, self._hash = entry.seq, entry.hash
+        self._size = size
+
+    def _catch_up_head(self) -> None:
+        """A crash between the line's fsync and the head write leaves the head one behind."""
+        head = _read_head(self.head_path)
+        if self._seq and (head is None or head[0] < self._seq):
+            self._write_head()
+
+    def _write_head(self) -> None:
+        atomic_write_bytes(self.head_path, canonical({"seq": self._seq, "hash": self._hash}) + b"\n")
+
+    # ------------------------------------------------------------ public API
+    def append(
+        self, inquiry_id: str | None, actor: str, action: str, detail: Mapping[str, Any], at: datetime
+    ) -> Entry:
+        """Append one entry and return it once it is on disk (fsynced)."""
+        clean = check_detail(actor, detail)
+        if not action or len(action) > 40 or "@" in action:
+            raise AuditError(f"audit action {action!r} is not a short code")
+        if inquiry_id is not None and ("@" in inquiry_id or len(inquiry_id) > 40):
+            raise AuditError("audit inquiry_id must be an id")
+        with self._lock, open(self.path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                self._sync_from(fh)
+                body = _body(self._seq + 1, at, inquiry_id, actor, action, clean, self._hash)
+                digest = entry_hash(body)
+                line = canonical({**body, "hash": digest}) + b"\n"
+                fh.seek(0, os.SEEK_END)
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+                self._seq, self._hash = body["seq"], digest
+                self._size = fh.tell()
+                self._write_head()
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return _entry_from_json({**body, "hash": digest})
+
+    def entries(self) -> Iterator[Entry]:
+        """Every readable entry in file order (unreadable lines are skipped; see verify)."""
+        for _, raw in _lines(self.path):
+            try:
+                yield _entry_from_json(json.loads(raw))
+            except (ValueError, KeyError, TypeError):
+                continue
+
+    def history(self, inquiry_id: str) -> list[Entry]:
+        return [e for e in self.entries() if e.inquiry_id == inquiry_id]
+
+    def verify(self) -> VerifyResult:
+        """Check every hash, the chain and the head checkpoint; list each problem found."""
+        problems: list[str] = []
+        prev_seq, prev_hash, count = 0, GENESIS, 0
+        for lineno, raw in _lines(self.path):
+            count += 1
+            try:
+                d = json.loads(raw)
+                seq, stored_prev, stored_hash = int(d["seq"]), str(d["prev_hash"]), str(d["hash"])
+                _entry_from_json(d)
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"line {lineno}: not a readable audit entry")
+                continue
+            if entry_hash(d) != stored_hash:
+                problems.append(f"line {lineno} (seq {seq}): content does not match its hash (edited)")
+            if seq != prev_seq + 1:
+                if seq > prev_seq + 1:
+                    problems.append(f"line {lineno}: seq jumps from {prev_seq} to {seq} (entries deleted)")
+                else:
+                    problems.append(
+                        f"line {lineno}: seq {seq} after {prev_seq} (entries reordered or duplicated)"
+                    )
+            elif stored_prev != prev_hash:
+                problems.append(f"line {lineno} (seq {seq}): prev_hash does not match the entry before")
+            prev_seq, prev_hash = seq, stored_hash
+        head = _read_head(self.head_path)
+        if head is not None:
+            head_seq, head_hash = head
+            if prev_seq < head_seq:
+                problems.append(
+                    f"log ends at seq {prev_seq} but the head says {head_seq} (entries deleted from the end)"
+                )
+            elif prev_seq == head_seq and prev_hash != head_hash:
+                problems.append(f"last entry (seq {prev_seq}) differs from the head checkpoint")
+        elif self.head_path.exists():
+            problems.append("the head checkpoint is unreadable")
+        return VerifyResult(ok=not problems, count=count, problems=problems)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield lineno, raw
+
+
+def _read_head(path: Path) -> tuple[int, str] | None:
+    try:
+        d = json.loads(path.read_bytes())
+        return int(d["seq"]), str(d["hash"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _last_newline_end(fh: BinaryIO, size: int) -> int:
+    """Offset just after the last b"\\n" before ``size`` (0 when there is none)."""
+    pos = size
+    while pos > 0:
+        step = min(65536, pos)
+        fh.seek(pos - step)
+        chunk = fh.read(step)
+        i = chunk.rfind(b"\n")
+        if i >= 0:
+            return pos - step + i + 1
+        pos -= step
+    return 0
+
+
+def _last_line(fh: BinaryIO, size: int) -> bytes:
+    """The last complete line of a file that ends with a newline (b"" when empty)."""
+    if size == 0:
+        return b""
+    start = _last_newline_end(fh, size - 1)
+    fh.seek(start)
+    return fh.read(size - start).strip()

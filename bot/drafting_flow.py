@@ -1,0 +1,334 @@
+"""Drafting as the desk sees it: request → "drafting…" in the thread → the draft → save/send.
+
+Slack listeners only enqueue work here; a small pool of worker threads (``LLM_WORKERS``)
+calls the model, so a slow LLM never holds a Bolt thread or the 3-second ack. Drafts are
+stored (meta table ``drafts``) before they are shown. Nothing is ever sent without a
+member's click: the model's output is text for a person to check, never an action.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from tinydb import where
+
+from bot.blocks.draft import draft_blocks, draft_error_blocks, drafting_placeholder
+from bot.buyer_time import buyer_timezone, next_morning
+from bot.chat import Chat
+from bot.drafting.errors import DraftingError
+from bot.drafting.service import Draft, Drafter, request_from_inquiry
+from bot.errors import InquiryDeskError, NotFound, PermissionDenied, UsageError
+from bot.i18n import t
+from bot.ingest import mark_answered
+from bot.mailout import ImapWriter, MailOutError, SmtpSender, compose_reply
+from bot.models import Event, Inquiry, MessageRecord
+from bot.outbox import Outbox
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+LLM_WORKERS = 2
+BLOCKING_WARNINGS = ("sanctions_possible_match", "embargoed_country")
+
+
+class DraftingFlow:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        chat: Chat,
+        drafter: Drafter,
+        clock: Callable[[], datetime],
+        *,
+        lang: str,
+        channel: str,
+        rep_name: Callable[[str], str],
+        from_addr: str,
+        smtp: SmtpSender | None = None,
+        imap: ImapWriter | None = None,
+        workers: int = LLM_WORKERS,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.chat = chat
+        self.drafter = drafter
+        self.clock = clock
+        self.lang = lang
+        self.channel = channel
+        self.rep_name = rep_name
+        self.from_addr = from_addr
+        self.smtp = smtp
+        self.imap = imap
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- drafts
+    def request(self, inq_id: str, user: str, *, scenario: str | None = None, instruction: str = "") -> None:
+        """Acknowledge at once; the draft appears in the card's thread when ready."""
+        inq = self.store.require(inq_id)
+        if not inq.card_ts:
+            raise UsageError("the card is not posted yet")
+        self.pool.submit(self._draft_job, inq_id, user, scenario, instruction)
+
+    def _draft_job(self, inq_id: str, user: str, scenario: str | None, instruction: str) -> None:
+        try:
+            self.run_draft(inq_id, user, scenario=scenario, instruction=instruction)
+        except Exception:  # the pool would swallow it: log with the traceback instead
+            log.exception("drafting for inquiry %s failed", inq_id)
+
+    def run_draft(
+        self, inq_id: str, user: str, *, scenario: str | None = None, instruction: str = ""
+    ) -> str | None:
+        """Synchronous drafting (the worker's job); returns the draft id, or None on failure."""
+        inq = self.store.require(inq_id)
+        channel = inq.card_channel or self.channel
+        text, blocks = drafting_placeholder(self.lang)
+        placeholder = self.chat.post(channel, text, blocks, inq.card_ts)
+        request = request_from_inquiry(
+            inq,
+            team_language=self.lang,
+            rep_name=self.rep_name(user),
+            instruction=instruction,
+            scenario=scenario,
+        )
+        try:
+            draft = self.drafter.draft(request)
+        except DraftingError as e:
+            log.warning("LLM drafting failed for inquiry %s: %s", inq_id, type(e).__name__)
+            err_text, err_blocks = draft_error_blocks(
+                inq_id, t("draft.llm_failed", self.lang, error=str(e)[:200]), self.lang
+            )
+            self.chat.update(channel, placeholder, err_text, err_blocks)
+            return None
+        draft_id = self._save_draft(inq, draft, user, placeholder)
+        d_text, d_blocks = draft_blocks(
+            inq_id,
+            draft_id,
+            draft.subject,
+            draft.body,
+            draft.translation_of_email,
+            draft.translation_of_draft,
+            draft.is_template,
+            draft.flags,
+            draft.scenario,
+            self.lang,
+        )
+        self.chat.update(channel, placeholder, d_text, d_blocks)
+        self.store.update(
+            inq_id,
+            lambda i: replace(
+                i, events=(*i.events, Event(self.clock(), user, "drafted", f"{draft_id} {draft.scenario}"))
+            ),
+        )
+        return draft_id
+
+    def _save_draft(self, inq: Inquiry, draft: Draft, user: str, ts: str) -> str:
+        with self.store.locked():
+            table = self.store.meta.table("drafts")
+            draft_id = f"d{len(table) + 1}"
+            table.insert(
+                {
+                    "id": draft_id,
+                    "inquiry_id": inq.id,
+                    "subject": draft.subject,
+                    "body": draft.body,
+                    "to": inq.buyer_addr,
+                    "language": draft.language,
+                    "flags": list(draft.flags),
+                    "scenario": draft.scenario,
+                    "is_template": draft.is_template,
+                    "ts": ts,
+                    "status": "drafted",
+                    "created_by": user,
+                    "created_at": self.clock().isoformat(),
+                }
+            )
+        return draft_id
+
+    def get_draft(self, draft_id: str) -> dict[str, Any]:
+        with self.store.locked():
+            docs = self.store.meta.table("drafts").search(where("id") == draft_id)
+        if not docs:
+            raise NotFound(f"no draft {draft_id}")
+        return dict(docs[0])
+
+    def _set_draft(self, draft_id: str, **fields: Any) -> None:
+        with self.store.locked():
+            self.store.meta.table("drafts").update(fields, where("id") == draft_id)
+
+    def regenerate(
+        self, draft_id: str, user: str, *, scenario: str | None = None, instruction: str = ""
+    ) -> None:
+        d = self.get_draft(draft_id)
+        self.request(
+            str(d["inquiry_id"]), user, scenario=scenario or str(d["scenario"]), instruction=instruction
+        )
+
+    # ------------------------------------------------------------ save/send
+    def _guard(self, inq: Inquiry) -> None:
+        blocking = [w for w in inq.triage.warnings if w.code in BLOCKING_WARNINGS]
+        if blocking and not inq.extra.get("warnings_cleared"):
+            raise PermissionDenied("send or save while a screening warning is not cleared by an admin")
+
+    def _compose(
+        self,
+        inq: Inquiry,
+        d: dict[str, Any],
+        user: str,
+        subject: str | None,
+        body: str | None,
+        to: str | None,
+    ) -> Any:
+        last_in = next((m for m in reversed(inq.messages) if m.direction == "in"), None)
+        refs = [m.message_id for m in inq.messages if not m.message_id.endswith("@inquiry-desk.invalid>")]
+        recipients = [a.strip() for a in (to or str(d["to"])).split(",") if a.strip()]
+        if not recipients:
+            raise UsageError("no recipient")
+        return compose_reply(
+            from_addr=self.from_addr,
+            from_name=self.rep_name(user),
+            to=recipients,
+            subject=subject or str(d["subject"]),
+            body=body or str(d["body"]),
+            in_reply_to=last_in.message_id if last_in else None,
+            references=refs,
+        )
+
+    def save_to_drafts(self, draft_id: str, user: str) -> str:
+        d = self.get_draft(draft_id)
+        inq = self.store.require(str(d["inquiry_id"]))
+        self._guard(inq)
+        if self.imap is None:
+            raise UsageError("no mailbox configured (IMAP_HOST) to save drafts to")
+        msg = self._compose(inq, d, user, None, None, None)
+        try:
+            folder = self.imap.append("drafts", msg, ["\\Draft"])
+        except MailOutError as e:
+            raise UsageError(str(e)) from e
+        self._set_draft(draft_id, status="saved")
+        self.store.update(
+            inq.id, lambda i: replace(i, events=(*i.events, Event(self.clock(), user, "saved", draft_id)))
+        )
+        self._note(inq, "draft.saved_note", user=user, folder=folder)
+        return folder
+
+    def send(
+        self,
+        draft_id: str,
+        user: str,
+        *,
+        subject: str | None = None,
+        body: str | None = None,
+        to: str | None = None,
+    ) -> None:
+        """Send after a member's click (or the Edit & send modal), copy to Sent, stop the clock."""
+        d = self.get_draft(draft_id)
+        if d.get("status") in ("sent", "sending"):
+            raise UsageError("this draft was already sent")
+        inq = self.store.require(str(d["inquiry_id"]))
+        self._guard(inq)
+        if self.smtp is None:
+            raise UsageError("no SMTP server configured (SMTP_HOST) to send with")
+        msg = self._compose(inq, d, user, subject, body, to)
+        with self._lock:
+            if self.get_draft(draft_id).get("status") in ("sent", "sending"):
+                raise UsageError("this draft was already sent")
+            self._set_draft(draft_id, status="sending")
+            try:
+                self.smtp.send(msg)
+            except MailOutError as e:
+                self._set_draft(draft_id, status="failed", error=str(e)[:300])
+                raise UsageError(str(e)) from e
+            self._set_draft(draft_id, status="sent", message_id=str(msg["Message-ID"]))
+        now = self.clock()
+        record = MessageRecord(
+            message_id=str(msg["Message-ID"]),
+            direction="out",
+            received_at=now,
+            from_addr=self.from_addr,
+            subject=str(msg["Subject"]),
+            new_text=(body or str(d["body"]))[:8000],
+            folder="bot",
+        )
+        self.store.update(
+            inq.id,
+            lambda i: replace(
+                mark_answered(i, now, user, "sent from Slack", now, record),
+                events=(
+                    *mark_answered(i, now, user, "sent from Slack", now, record).events,
+                    Event(now, user, "sent", draft_id),
+                ),
+            ),
+        )
+        if self.imap is not None:
+            try:
+                self.imap.append("sent", msg, ["\\Seen"])
+            except MailOutError as e:
+                log.error("sent, but could not copy to the Sent folder: %s", e)
+        self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+        self._note(inq, "draft.sent_note", user=user)
+
+    # ----------------------------------------------------- buyer's morning
+    def schedule_send(self, draft_id: str, user: str) -> datetime:
+        """Send at the buyer's next 09:00–10:00; the schedule lives in the store."""
+        d = self.get_draft(draft_id)
+        inq = self.store.require(str(d["inquiry_id"]))
+        self._guard(inq)
+        if self.smtp is None:
+            raise UsageError("no SMTP server configured (SMTP_HOST) to send with")
+        now = self.clock()
+        offset = inq.extra.get("utc_offset")
+        tz = buyer_timezone(inq.triage.country, int(offset) if offset else None, now)
+        if tz is None:
+            raise UsageError("the buyer's time zone is unknown (no country, no Date offset)")
+        at = next_morning(now, tz)
+        self._set_draft(draft_id, status="scheduled", send_at=at.isoformat(), scheduled_by=user)
+        self.store.update(
+            inq.id,
+            lambda i: replace(
+                i, events=(*i.events, Event(now, user, "scheduled", f"{draft_id} {at.isoformat()}"))
+            ),
+        )
+        buyer_local = at.astimezone(tz)
+        self._note(
+            inq,
+            "draft.scheduled_note",
+            user=user,
+            buyer_time=f"{buyer_local:%Y-%m-%d %H:%M} {buyer_local.tzname() or ''}".strip(),
+            team_time=f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>",
+        )
+        return at
+
+    def send_due(self, now: datetime | None = None) -> int:
+        """The scheduler's job: send every scheduled draft whose time has come (once)."""
+        now = now or self.clock()
+        with self.store.locked():
+            due = [
+                dict(d)
+                for d in self.store.meta.table("drafts").search(where("status") == "scheduled")
+                if datetime.fromisoformat(str(d["send_at"])) <= now
+            ]
+        sent = 0
+        for d in due:
+            try:
+                self.send(str(d["id"]), str(d.get("scheduled_by") or d.get("created_by") or "bot"))
+                sent += 1
+            except InquiryDeskError as e:
+                log.error("scheduled send of draft %s failed: %s", d["id"], e)
+                self._set_draft(str(d["id"]), status="failed", error=str(e)[:300])
+        return sent
+
+    def _note(self, inq: Inquiry, key: str, **kw: str) -> None:
+        self.outbox.enqueue(
+            f"note:{inq.id}:{key}:{self.clock().timestamp()}",
+            "note",
+            inq.id,
+            {"key": key, **kw},
+            self.clock(),
+        )

@@ -1,0 +1,169 @@
+"""Draft buttons and the Edit & send modal. Thin: ack, read ids, hand over to the flow.
+
+Save and Send run after the ack on the flow's worker pool (IMAP and SMTP may be slow);
+their outcome comes back as a note in the card's thread, or an ephemeral refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.blocks.draft import (
+    ACTION_BODY,
+    ACTION_INSTRUCTION,
+    ACTION_SUBJECT,
+    ACTION_TO,
+    BLOCK_BODY,
+    BLOCK_INSTRUCTION,
+    BLOCK_SUBJECT,
+    BLOCK_TO,
+    MODAL_CALLBACK_ID,
+    REGENERATE_CALLBACK_ID,
+    edit_send_modal,
+    regenerate_modal,
+)
+from bot.drafting_flow import DraftingFlow
+from bot.errors import InquiryDeskError
+from bot.handlers.actions import explain
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class DraftHandlers:
+    def __init__(self, services: Services, flow: DraftingFlow) -> None:
+        self.s = services
+        self.flow = flow
+
+    def _tell(self, client: WebClient, body: dict[str, Any], text: str) -> None:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        try:
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+            else:
+                client.chat_postMessage(channel=user, text=text)
+        except Exception:
+            log.exception("could not tell %s the outcome", user)
+
+    def _later(self, client: WebClient, body: dict[str, Any], job: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                job()
+                self.s.wake_delivery()
+            except InquiryDeskError as e:
+                self._tell(client, body, explain(e, self.s.lang))
+            except Exception:
+                log.exception("draft action failed")
+                self._tell(client, body, explain(InquiryDeskError(), self.s.lang))
+
+        self.flow.pool.submit(run)
+
+    @staticmethod
+    def _value(body: dict[str, Any]) -> tuple[str, str | None]:
+        action = (body.get("actions") or [{}])[0]
+        selected = (action.get("selected_option") or {}).get("value")
+        if selected is not None:
+            block = str(action.get("block_id", ""))
+            return block.split(":", 1)[1] if ":" in block else "", str(selected)
+        return str(action.get("value", "")), None
+
+    def retry(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        inq_id, _ = self._value(body)
+        self._later(client, body, lambda: self.flow.request(inq_id, body["user"]["id"]))
+
+    def regenerate(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Opens a small modal for an optional instruction ("shorter", "offer samples")."""
+        ack()
+        draft_id, _ = self._value(body)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=regenerate_modal(draft_id, self.s.lang))
+        except Exception:
+            log.exception("could not open the regenerate modal; regenerating without an instruction")
+            self._later(client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"]))
+
+    def regenerate_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        block = view["state"]["values"].get(BLOCK_INSTRUCTION, {})
+        instruction = str((block.get(ACTION_INSTRUCTION) or {}).get("value") or "")
+        draft_id = str(view.get("private_metadata", ""))
+        self._later(
+            client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"], instruction=instruction)
+        )
+
+    def send_morning(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        draft_id, _ = self._value(body)
+        self._later(client, body, lambda: self.flow.schedule_send(draft_id, body["user"]["id"]))
+
+    def scenario(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        draft_id, scenario = self._value(body)
+        self._later(
+            client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"], scenario=scenario)
+        )
+
+    def save(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        draft_id, _ = self._value(body)
+        self._later(client, body, lambda: self.flow.save_to_drafts(draft_id, body["user"]["id"]))
+
+    def send(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        draft_id, _ = self._value(body)
+        self._later(client, body, lambda: self.flow.send(draft_id, body["user"]["id"]))
+
+    def edit_send(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        draft_id, _ = self._value(body)
+        try:
+            d = self.flow.get_draft(draft_id)
+        except InquiryDeskError as e:
+            self._tell(client, body, explain(e, self.s.lang))
+            return
+        view = edit_send_modal(draft_id, str(d["subject"]), str(d["body"]), str(d["to"]), self.s.lang)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception:
+            log.exception("could not open the Edit & send modal")
+            self._tell(client, body, explain(InquiryDeskError(), self.s.lang))
+
+    def modal_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        values = view["state"]["values"]
+        to = values[BLOCK_TO][ACTION_TO].get("value") or ""
+        subject = values[BLOCK_SUBJECT][ACTION_SUBJECT].get("value") or ""
+        text = values[BLOCK_BODY][ACTION_BODY].get("value") or ""
+        if not to.strip() or "@" not in to:
+            ack(response_action="errors", errors={BLOCK_TO: "Enter at least one email address."})
+            return
+        ack()
+        draft_id = str(view.get("private_metadata", ""))
+        self._later(
+            client,
+            body,
+            lambda: self.flow.send(draft_id, body["user"]["id"], subject=subject, body=text, to=to),
+        )
+
+
+def register(app: App, services: Services, flow: DraftingFlow) -> DraftHandlers:
+    h = DraftHandlers(services, flow)
+    app.action("draft_retry")(h.retry)
+    app.action("draft_regenerate")(h.regenerate)
+    app.action("draft_scenario")(h.scenario)
+    app.action("draft_save")(h.save)
+    app.action("draft_send")(h.send)
+    app.action("draft_send_morning")(h.send_morning)
+    app.view(REGENERATE_CALLBACK_ID)(h.regenerate_submitted)
+    app.action("draft_edit_send")(h.edit_send)
+    app.view(MODAL_CALLBACK_ID)(h.modal_submitted)
+    return h

@@ -1,0 +1,113 @@
+"""Mail going out: compose a threaded reply, send it over SMTP, APPEND it to Drafts or Sent.
+
+Replies carry ``In-Reply-To`` and ``References`` so they thread in every mail client, and
+are serialised with ``policy.SMTP`` (CRLF line endings; strict servers reject bare LF).
+IMAP writes use a short-lived second connection, never the watcher's IDLE connection.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from bot.config import ImapConfig, SmtpConfig
+from bot.errors import InquiryDeskError
+
+
+class MailOutError(InquiryDeskError):
+    """Sending or saving the mail failed; the message says what to check."""
+
+
+def compose_reply(
+    *,
+    from_addr: str,
+    from_name: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    now: datetime | None = None,
+) -> EmailMessage:
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    domain = from_addr.rsplit("@", 1)[-1] if "@" in from_addr else "inquiry-desk.invalid"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    refs = [r for r in references if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
+    if refs:
+        msg["References"] = " ".join(refs[-20:])
+    msg.set_content(body)
+    return msg
+
+
+class SmtpSender:
+    def __init__(
+        self, config: SmtpConfig, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30
+    ) -> None:
+        self.config = config
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+
+    def send(self, msg: EmailMessage) -> None:
+        c = self.config
+        try:
+            if c.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=self.timeout, context=self.ssl_context
+                )
+            else:
+                client = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
+            with client:
+                if c.security == "starttls":
+                    client.starttls(context=self.ssl_context)
+                if c.user and c.password:
+                    client.login(c.user, c.password)
+                client.send_message(msg)
+        except (smtplib.SMTPException, OSError) as e:
+            raise MailOutError(f"SMTP {c.host}:{c.port}: {type(e).__name__}: {e}") from e
+
+
+class ImapWriter:
+    """APPEND to a folder of the shared mailbox on a short-lived connection."""
+
+    def __init__(self, config: ImapConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.config = config
+        self.ssl_context = ssl_context
+
+    def append(self, folder_role: str, msg: EmailMessage, flags: Sequence[str]) -> str:
+        from imapclient import IMAPClient
+
+        from bot.mail.folders import find_folder
+
+        c = self.config
+        try:
+            with IMAPClient(
+                c.host, port=c.port, ssl=c.ssl, ssl_context=self.ssl_context, timeout=30
+            ) as client:
+                client.login(c.user, c.password)
+                explicit = c.drafts_folder if folder_role == "drafts" else c.sent_folder
+                folder = explicit or find_folder(client, folder_role)
+                if not folder:
+                    raise MailOutError(
+                        f"no {folder_role} folder found: set IMAP_{folder_role.upper()}_FOLDER"
+                    )
+                client.append(
+                    folder, msg.as_bytes(policy=policy.SMTP), flags=tuple(flags), msg_time=datetime.now(UTC)
+                )
+                return str(folder)
+        except MailOutError:
+            raise
+        except Exception as e:  # imapclient raises many types; all mean "not saved"
+            raise MailOutError(f"IMAP {c.host}: {type(e).__name__}: {e}") from e
