@@ -407,7 +407,6 @@ def report(built: Built, m: dict[str, float]) -> None:
     scale = n / 100_000
     rows = [
         Row("stored inquiries", f"{n:,}", ""),
-        Row("status mix", MIX_TEXT),
         Row("store size on disk", f"{built.bytes_on_disk / 1e6:.0f} MB ({built.bytes_on_disk / n:.0f} B/inquiry)"),
         Row(
             "bulk load: shard files written",
@@ -446,6 +445,7 @@ def report(built: Built, m: dict[str, float]) -> None:
         ),
         Row("RSS at the end", f"{m['rss_end_mb']:.0f} MB"),
     ]
+    print(f"status mix: {MIX_TEXT}")
     print_table(f"Store with {n:,} inquiries (fresh process)", rows)
 
 

@@ -201,6 +201,20 @@ class Store:
         self._index_fh = open(self._index_path, "ab")  # noqa: SIM115
         self._journal_lines = len(lines)
 
+    def rebuild_index(self) -> None:
+        """Re-derive the in-memory indexes from the shards and rewrite ``index.jsonl``.
+
+        After an erasure (``bot.privacy.forget``) no old summary line may keep a person's
+        address, and message ids that were replaced must stop resolving."""
+        with self._lock:
+            self._summaries.clear()
+            self._by_message.clear()
+            self._by_thread.clear()
+            for n in range(self.shards):
+                for inq in self._iter_shard(n):
+                    self._remember(inq)
+            self._rewrite_index()
+
     def _append_index(self, inq: Inquiry) -> None:
         line = json.dumps({"s": _summary_to_json(summarize(inq)), "m": _message_ids(inq)}, ensure_ascii=False)
         self._index_fh.write(line.encode() + b"\n")

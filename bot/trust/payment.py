@@ -18,18 +18,24 @@ from collections.abc import Iterable
 
 __all__ = ["bank_id_change", "extract_bank_ids", "iban_valid", "payment_change_phrase"]
 
-# Between a qualifier and its noun: up to four words of any script.
-_GAP = r"(?:[\w'’.-]+\s+){0,4}?"
+# Between a qualifier and its noun: a few determiners or adjectives, never arbitrary words
+# ("new lighting for a bank" is an inquiry, not a payment change).
+_GAP = (
+    r"(?:(?:our|my|the|a|an|company|company's|corporate|business|official|usd|eur|euro|dollar|foreign|"
+    r"local|overseas|offshore|receiving)\s+){0,3}"
+)
 
 _PATTERNS: dict[str, tuple[str, ...]] = {
     "en": (
-        rf"\b(?:new|updated?|changed|different|alternative|another|revised|current)\s+{_GAP}"
-        r"(?:bank(?:ing)?|account|beneficiary|remittance|wire|payment|receiving)\s+"
-        r"(?:account|details|info(?:rmation)?|instructions?|number|coordinates|name)\b",
+        rf"\b(?:new|updated?|changed|different|alternative|another|revised)\s+{_GAP}"
+        r"(?:bank(?:ing)?|account|beneficiary|remittance|wire|payment)\s+"
+        r"(?:account|details|info(?:rmation)?|instructions?|number|coordinates)\b",
         rf"\b(?:new|different|another|updated)\s+{_GAP}(?:bank\s+account|bank|beneficiary|iban)\b",
-        r"\b(?:change[ds]?|changing|update[ds]?|updating|switch(?:ed)?|moved?)\s+(?:of\s+)?(?:in\s+)?"
-        r"(?:our|my|the)?\s*(?:bank(?:ing)?|account|beneficiary|remittance|payment)\s*"
-        r"(?:account|details|info(?:rmation)?|instructions?|bank)?\b",
+        r"\b(?:change[ds]?|changing|update[ds]?|updating|switch(?:ed)?|moved?)\s+(?:of\s+|in\s+|to\s+)?"
+        r"(?:our|my|the|a)?\s*(?:bank|beneficiary)\b",
+        r"\b(?:change[ds]?|changing|update[ds]?|updating|switch(?:ed)?|moved?)\s+(?:of\s+|in\s+)?"
+        r"(?:our|my|the)?\s*(?:bank(?:ing)?|account|beneficiary|remittance|payment|wire)\s+"
+        r"(?:account|details|info(?:rmation)?|instructions?|coordinates)\b",
         r"\b(?:bank(?:ing)?|account|beneficiary|remittance|payment)\s+(?:details|information|account|instructions)"
         r"\s+(?:have|has)\s+(?:been\s+)?(?:changed|updated|modified)\b",
         r"\b(?:do\s+not|don'?t|stop|no\s+longer)\s+(?:pay|send|remit|transfer|wire)\w*\s+"
@@ -76,8 +82,10 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "ru": (
         r"(?:нов\w*|изменённ\w*|измененн\w*|обновлённ\w*|обновленн\w*|друг\w*)\s+"
-        r"(?:банковск\w*\s+)?(?:реквизит\w*|сч[её]т\w*|банк\w*|получател\w*)",
-        r"(?:измен\w*|смен\w*|обнов\w*)\s+(?:\w+\s+){0,2}?(?:банковск\w*\s+)?(?:реквизит\w*|сч[её]т\w*)",
+        r"(?:(?:банковск\w*\s+|платёжн\w*\s+|платежн\w*\s+)?реквизит\w*|(?:банковск\w*|расч[её]тн\w*)\s+сч[её]т\w*|"
+        r"банк\b|банка\b|банке\b|получател\w*)",
+        r"(?:измен\w*|смен\w*|обнов\w*)\s+(?:\w+\s+){0,2}?(?:(?:банковск\w*\s+)?реквизит\w*|"
+        r"(?:банковск\w*|расч[её]тн\w*)\s+сч[её]т\w*)",
     ),
     "ar": (
         r"حساب\s+(?:بنكي|مصرفي)\s+جديد",
