@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.desk import Desk
+from bot.digests import Digests
 from bot.drafting_flow import DraftingFlow
 from bot.handlers import actions, commands, drafts, home
 from bot.ingest import Ingestor
@@ -160,6 +161,14 @@ def build(
         digest_time=config.digest_time,
         team_timezone=config.team_timezone,
     )
+    digests = Digests(store, outbox, policy, config.team_language, config.slack.channel, now, reminders.tz_of)
+    reminders.send_digests = digests.send_owner
+    reminders.send_team_digest = digests.send_team
+
+    def stats(period: str, user: str) -> str:
+        return digests.stats(period, chat)
+
+    services.extras["stats"] = stats
     app = App(
         client=client,
         signing_secret=config.slack.signing_secret or "unused-in-socket-mode",

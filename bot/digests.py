@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from bot.blocks.card import filtered_summary
 from bot.blocks.digest import owner_digest_blocks, stats_text, team_digest_blocks
 from bot.chat import Chat
+from bot.errors import UsageError
 from bot.models import Inquiry
 from bot.outbox import Outbox
 from bot.sla.digest import owner_digest
@@ -99,7 +100,10 @@ class Digests:
         )
 
     def stats(self, period: str, chat: Chat | None = None) -> str:
-        days = parse_stats_period(period)
+        try:
+            days = parse_stats_period(period)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
         now = self.clock()
         inquiries = list(self.store.all_inquiries())
         s = compute_stats(inquiries, now, days, self.policy)

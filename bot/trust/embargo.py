@@ -19,8 +19,8 @@ DEFAULT_EMBARGOED: frozenset[str] = frozenset({"CU", "IR", "KP", "SY"})
 SANCTIONED_REGIONS: dict[str, tuple[str, ...]] = {
     "Crimea": (
         r"crimea\w*", r"krym\w*", r"qırım", r"qirim", r"crimée", r"krim\b",
-        r"крым\w*", r"крим\b", r"криму\b", r"кримськ\w*", r"sevastopol\w*", r"севастопол\w*", r"simferopol\w*",
-        r"сімферопол\w*", r"симферопол\w*", r"kerch\b", r"керч\w*", r"yalta\b", r"ялт\w*",
+        r"крым\w*", r"крим\b", r"криму\b", r"кримськ\w*", r"sevastopol\w*", r"севастопол\w*",
+        r"simferopol\w*", r"сімферопол\w*", r"симферопол\w*", r"kerch\b", r"керч\w*", r"yalta\b", r"ялт\w*",
         r"yevpatori\w*", r"evpatori\w*", r"евпатори\w*", r"feodosi\w*", r"феодоси\w*",
     ),
     "Donetsk (DNR)": (r"donetsk\w*", r"донецк\w*", r"донецьк\w*", r"\bdnr\b", r"\bднр\b"),
@@ -44,7 +44,9 @@ def sanctioned_region(text: str) -> tuple[str, str] | None:
     return None
 
 
-def embargo_reason(country: str | None, text: str, embargoed: Iterable[str] = DEFAULT_EMBARGOED) -> str | None:
+def embargo_reason(
+    country: str | None, text: str, embargoed: Iterable[str] = DEFAULT_EMBARGOED
+) -> str | None:
     """Why this buyer is in an embargoed destination, or None."""
     codes = {c.strip().upper() for c in embargoed if c.strip()}
     if country and country.upper() in codes:

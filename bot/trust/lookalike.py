@@ -15,6 +15,7 @@ domains are never compared, and labels shorter than ``MIN_LABEL`` only match by 
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from collections.abc import Iterable
 
@@ -48,10 +49,8 @@ def decode_domain(domain: str) -> str:
     labels = []
     for label in domain.strip().strip(".").lower().split("."):
         if label.startswith("xn--"):
-            try:
+            with contextlib.suppress(UnicodeError, ValueError):
                 label = label.encode("ascii").decode("idna")
-            except (UnicodeError, ValueError):
-                pass
         labels.append(label)
     return ".".join(labels)
 

@@ -224,7 +224,9 @@ def bank_id_change(text: str, known: Iterable[str]) -> str | None:
     if not known_set:
         return None
     known_kinds = {k.partition(":")[0] for k in known_set}
-    new = sorted(i for i in extract_bank_ids(text) if i not in known_set and i.partition(":")[0] in known_kinds)
+    new = sorted(
+        i for i in extract_bank_ids(text) if i not in known_set and i.partition(":")[0] in known_kinds
+    )
     if not new:
         return None
     return "bank details differ from earlier mail: " + ", ".join(_mask(i) for i in new)

@@ -1,0 +1,172 @@
+"""A button click with N stored inquiries: signed request in, chat.update recorded by Slack.
+
+Run: ``python bench/bench_click.py [--n 100000] [--clicks 300]``. Prints figures; not a test.
+
+Uses the cached pristine store of bench_store (built on first use; a scratch copy is used),
+the real composition root (``bot.app.build``) against the loopback fake Slack Web API, and
+the DeliveryWorker in its own thread (``worker.run(stop)``, woken by ``services.wake_delivery``).
+Each click is a ``block_actions`` payload built from the card's real blocks (``inquiry_claim``
+on an unclaimed open inquiry, or ``inquiry_tier`` on any open one), form-encoded and signed
+with ``SignatureVerifier``, and handed to ``app.dispatch(BoltRequest(...))``. Clicks are
+sequential; before each one the outbox is empty (the previous click's thread note delivered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from slack_bolt import BoltRequest
+
+from bench.bench_store import pristine_store, working_copy
+from bench.common import BENCH_TMP, Row, machine_line, median, ms, percentile, print_table, rss_mb
+from tests.fakes.slack_server import FakeSlack
+from tests.slack_helpers import CHANNEL, FORM, block_actions, choose, click, form_body, make_desktop, signed_headers
+
+
+class TimedSlack(FakeSlack):
+    """The fake Slack, noting when each chat.update for a card ``ts`` was recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updated_at: dict[str, float] = {}
+        self.update_seen = threading.Condition()
+
+    def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        at: float,
+        http_method: str,
+        status: int,
+        response: dict[str, Any],
+    ) -> None:
+        super()._record(method, params, headers, at, http_method, status, response)
+        if method == "chat.update" and status == 200:
+            with self.update_seen:
+                self.updated_at[str(params.get("ts", ""))] = time.perf_counter()
+                self.update_seen.notify_all()
+
+    def wait_update(self, ts: str, timeout: float) -> float | None:
+        with self.update_seen:
+            self.update_seen.wait_for(lambda: ts in self.updated_at, timeout)
+            return self.updated_at.pop(ts, None)
+
+
+def wait_idle(outbox: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while outbox.pending_count():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the outbox did not drain")
+        time.sleep(0.002)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="click-to-chat.update latency")
+    parser.add_argument("--n", type=int, default=100_000, help="stored inquiries (default 100,000)")
+    parser.add_argument("--clicks", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    print(f"bench_click: {machine_line()}")
+    built = pristine_store(args.n, seed=args.seed)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-click-", dir=BENCH_TMP))
+    slack = TimedSlack().start()
+    stop = threading.Event()
+    try:
+        data = working_copy(built, scratch)
+        t0 = time.perf_counter()
+        desktop = make_desktop(slack, data)
+        build_s = time.perf_counter() - t0
+        store, outbox = desktop.store, desktop.outbox
+        worker = threading.Thread(target=desktop.worker.run, args=(stop,), name="delivery", daemon=True)
+        worker.start()
+
+        rng = random.Random(args.seed + 11)
+        open_ids = [s.id for s in store.summaries() if s.is_inquiry and s.open]
+        total = args.clicks + args.warmup
+        chosen = rng.sample(open_ids, min(total, len(open_ids)))
+        plans: list[tuple[str, str, str, dict[str, Any]]] = []  # (kind, user, ts, action)
+        now = datetime.now(UTC)
+        for inq_id in chosen:
+            inq = store.require(inq_id)
+            assert inq.card_ts is not None
+            slack.messages[(CHANNEL, inq.card_ts)] = {"channel": CHANNEL, "ts": inq.card_ts, "text": ""}
+            _, blocks = desktop.services.renderer.card(inq, now)
+            if inq.owner is None and rng.random() < 0.5:
+                plans.append(("claim", "UBENCH", inq.card_ts, click(blocks, "inquiry_claim")))
+            else:
+                new_tier = rng.choice([t for t in "ABC" if t != (inq.tier.value if inq.tier else "")])
+                user = inq.owner or "UBENCH"
+                plans.append(("tier", user, inq.card_ts, choose(blocks, "inquiry_tier", new_tier)))
+
+        acks: list[float] = []
+        latencies: list[float] = []
+        by_kind: dict[str, list[float]] = {"claim": [], "tier": []}
+        timeouts = 0
+        for k, (kind, user, ts, action) in enumerate(plans):
+            body = form_body(block_actions(user, action, ts=ts))
+            headers = signed_headers(body, FORM)
+            wait_idle(outbox)
+            t0 = time.perf_counter()
+            response = desktop.app.dispatch(BoltRequest(body=body, headers=headers))
+            t_ack = time.perf_counter()
+            assert response.status == 200, response.body
+            t_update = slack.wait_update(ts, timeout=5.0)
+            if k < args.warmup:
+                continue
+            if t_update is None:
+                timeouts += 1
+                continue
+            acks.append((t_ack - t0) * 1000)
+            latencies.append((t_update - t0) * 1000)
+            by_kind[kind].append((t_update - t0) * 1000)
+        wait_idle(outbox)
+        dead = len(outbox.dead())
+        rows = [
+            Row("stored inquiries", f"{store.count():,}"),
+            Row("build(): store open + Bolt app", f"{build_s:.2f} s"),
+            Row("clicks measured (after warm-up)", f"{len(latencies)} ({timeouts} without chat.update in 5 s)"),
+            Row("  of which claim / tier", f"{len(by_kind['claim'])} / {len(by_kind['tier'])}"),
+            Row("dispatch returned (ack) p50", ms(median(acks))),
+            Row("dispatch returned (ack) p99", ms(percentile(acks, 99))),
+            Row("click -> chat.update recorded p50", ms(median(latencies))),
+            Row("click -> chat.update recorded p95", ms(percentile(latencies, 95))),
+            Row(
+                "click -> chat.update recorded p99",
+                ms(percentile(latencies, 99)),
+                "< 50 ms",
+                percentile(latencies, 99) < 50 and timeouts == 0,
+            ),
+            Row("click -> chat.update max", ms(max(latencies, default=float("nan")))),
+            Row("  claim p50 / p99", f"{ms(median(by_kind['claim']))} / {ms(percentile(by_kind['claim'], 99))}"),
+            Row("  tier p50 / p99", f"{ms(median(by_kind['tier']))} / {ms(percentile(by_kind['tier'], 99))}"),
+            Row("outbox items given up", str(dead)),
+            Row("RSS at the end (bot + fake Slack + bench)", f"{rss_mb():.0f} MB"),
+        ]
+        print_table(f"Click latency with {store.count():,} stored inquiries", rows)
+        stop.set()
+        desktop.worker.wake.set()
+        worker.join(timeout=5)
+        store.close()
+    finally:
+        stop.set()
+        slack.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,444 @@
+"""GDPR: erase what we hold on a person, export it for them, purge old bodies (retention).
+
+:func:`forget` finds every inquiry whose buyer or any message sender is the address
+(case-insensitive) and pseudonymises it in place: addresses become
+``erased-<n>@erased.invalid`` (``n`` numbers the erasure, so one person's inquiries still
+count as one buyer), names, subjects, bodies and attachment names ``"[erased]"``, the
+company ``None``; triage reasons that quote the mail or name the person are dropped; event
+details, warnings and extras that name the person become ``"[erased]"``. Anonymous figures
+stay: market, country, language, tier, status, category and every timestamp, so stats are
+unchanged. Then, everywhere under ``DATA_DIR``:
+
+* the address is replaced by ``"[erased]"`` in every other inquiry that mentions it,
+* ``index.jsonl`` is rebuilt from the shards (:meth:`Store.rebuild_index`),
+* meta records (outbox, outbox_done, outbox_dead, drafts, kv...) that belong to those
+  inquiries or contain the address are removed; a card refresh is owed for each erased
+  inquiry that has a card, so the Slack card shows the erased version,
+* raw mail files (``DATA_DIR/mail/xx/<sha256>.eml``) of those messages, or that contain
+  the address (plain, or in RFC 2047 / base64 / quoted-printable form), are deleted,
+* ``*.bak`` / ``*.tmp`` leftovers of the store that still contain it are rewritten or removed,
+* the audit trail gets ``data_erased`` entries (ids and counts only: see :mod:`bot.audit`).
+
+Finally every file under ``DATA_DIR`` is scanned for the address; any hit is listed in
+``ForgetReport.leftovers``. Run it with the bot stopped: the store is single-process.
+
+:func:`subject_export` returns everything held on a person as a JSON-ready dict.
+:func:`purge_closed_bodies` empties the bodies of closed inquiries after ``RETENTION_DAYS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.audit import AuditLog
+from bot.errors import UsageError
+from bot.mail.parse import parse_email, synthetic_message_id
+from bot.models import Attachment, Event, Inquiry, MessageRecord, Status, Warning
+from bot.outbox import Outbox
+from bot.store.atomic import atomic_write_bytes
+from bot.store.codec import inquiry_from_doc, inquiry_to_doc
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+ERASED = "[erased]"
+ERASED_DOMAIN = "erased.invalid"
+#: Meta tables that hold no personal data and must survive an erasure.
+KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
+#: Triage reasons that quote the mail itself (see bot.triage.tier / engine).
+_QUOTING_REASONS = ("company", "purchasing title", "context", "asks", "information only", "signature")
+_ENCODED_HINTS = (b"=?", b"base64", b"quoted-printable")
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    erasure: int  # the n of erased-<n>@erased.invalid
+    inquiries: tuple[str, ...]  # ids pseudonymised
+    mentions: tuple[str, ...]  # other inquiries where the address was scrubbed from text
+    messages: int
+    mail_files: int
+    meta_records: int
+    leftovers: tuple[str, ...]  # files under DATA_DIR that still contain the address
+
+
+def pseudonym(n: int) -> str:
+    return f"erased-{n}@{ERASED_DOMAIN}"
+
+
+def _norm(email: str) -> str:
+    addr = email.strip().strip("<>").strip().lower()
+    if addr.count("@") != 1 or not addr.split("@")[0] or "." not in addr.split("@")[1]:
+        raise UsageError(f"not an email address: {email!r}")
+    return addr
+
+
+def _belongs(inq: Inquiry, addr: str) -> bool:
+    return inq.buyer_addr.lower() == addr or any(m.from_addr.lower() == addr for m in inq.messages)
+
+
+def _walk_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_walk_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _walk_strings(v, fn) for k, v in value.items()}
+    return value
+
+
+def _scrub(inq: Inquiry, pattern: re.Pattern[str]) -> Inquiry:
+    """Replace the address in every string of the inquiry (also ones no rule names)."""
+    doc = inquiry_to_doc(inq)
+    cleaned = _walk_strings(doc, lambda s: pattern.sub(ERASED, s))
+    return inq if cleaned == doc else inquiry_from_doc(cleaned)
+
+
+class _Needles:
+    """What identifies the person inside one of their inquiries (lower-cased)."""
+
+    def __init__(self, addr: str, inquiries: Iterable[Inquiry]) -> None:
+        local = addr.split("@")[0]
+        words = {addr, local}
+        for inq in inquiries:
+            for value in (inq.buyer_name, inq.triage.company or ""):
+                if len(value.strip()) >= 3:
+                    words.add(value.strip().lower())
+        self.words = tuple(w for w in words if len(w) >= 3)
+
+    def found_in(self, text: str) -> bool:
+        low = text.lower()
+        return any(w in low for w in self.words)
+
+    def clean(self, text: str) -> str:
+        return ERASED if text and self.found_in(text) else text
+
+
+def _erase_message(m: MessageRecord, alias: str, needles: _Needles, addr: str) -> MessageRecord:
+    mid = m.message_id
+    if needles.found_in(mid):
+        mid = f"<{hashlib.sha256(mid.encode()).hexdigest()[:32]}@{ERASED_DOMAIN}>"
+    ours = m.direction == "out" and m.from_addr.lower() != addr
+    return replace(
+        m,
+        message_id=mid,
+        from_addr=m.from_addr if ours else alias,
+        subject=ERASED,
+        new_text=ERASED,
+        attachments=tuple(Attachment(ERASED, a.content_type, a.size) for a in m.attachments),
+        defects=tuple(needles.clean(d) for d in m.defects),
+    )
+
+
+def _erase(inq: Inquiry, alias: str, needles: _Needles, addr: str, event: Event) -> Inquiry:
+    t = inq.triage
+    reasons = tuple(
+        r for r in t.reasons if not needles.found_in(r) and not r.lower().startswith(_QUOTING_REASONS)
+    )
+    triage = replace(
+        t,
+        company=None,
+        reason=needles.clean(t.reason),
+        reasons=reasons,
+        warnings=tuple(Warning(w.code, needles.clean(w.detail)) for w in t.warnings),
+    )
+    return replace(
+        inq,
+        buyer_addr=alias,
+        buyer_name=ERASED,
+        subject=ERASED,
+        subject_key="",
+        triage=triage,
+        messages=tuple(_erase_message(m, alias, needles, addr) for m in inq.messages),
+        events=(*(replace(e, detail=needles.clean(e.detail)) for e in inq.events), event),
+        extra={k: needles.clean(v) for k, v in inq.extra.items()},
+    )
+
+
+# ------------------------------------------------------------------ raw mail
+def _mail_files(mail_dir: Path) -> Iterator[Path]:
+    if mail_dir.is_dir():
+        for path in sorted(mail_dir.rglob("*")):
+            if path.is_file():
+                yield path
+
+
+def _hash_of(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def _decoded_mentions(raw: bytes, addr: str) -> bool:
+    """Does the decoded mail (headers, text) mention the address? For encoded forms."""
+    try:
+        parsed = parse_email(raw)
+    except Exception:  # parse_email never raises by contract; stay safe on foreign files
+        return False
+    fields = (
+        parsed.from_addr,
+        *parsed.reply_to,
+        *parsed.to,
+        *parsed.cc,
+        *parsed.headers.values(),
+        parsed.text,
+        parsed.subject,
+    )
+    return any(addr in f.lower() for f in fields)
+
+
+def _message_id_of(path: Path, raw: bytes) -> str:
+    try:
+        return parse_email(raw).message_id
+    except Exception:  # see above
+        return synthetic_message_id(_hash_of(path))
+
+
+def _wanted(path: Path, raw: bytes, ids: set[str], inner: set[bytes], addr: str | None) -> bool:
+    low = raw.lower()
+    if addr is not None and addr.encode("utf-8") in low:
+        return True
+    if any(i in low for i in inner) and _message_id_of(path, raw) in ids:
+        return True
+    return addr is not None and any(h in low for h in _ENCODED_HINTS) and _decoded_mentions(raw, addr)
+
+
+def raw_files_for(mail_dir: Path, message_ids: Iterable[str], addr: str | None = None) -> list[Path]:
+    """Raw mail files of those messages (by Message-ID), or that mention ``addr``."""
+    ids = {m for m in message_ids if m}
+    inner = {m.strip("<>").lower().encode("utf-8", "replace") for m in ids}
+    found: list[Path] = []
+    for path in _mail_files(mail_dir):
+        if synthetic_message_id(_hash_of(path)) in ids:
+            found.append(path)
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if _wanted(path, raw, ids, inner, addr):
+            found.append(path)
+    return found
+
+
+def _delete(paths: Iterable[Path]) -> int:
+    n = 0
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------------- meta
+def _purge_meta(store: Store, ids: set[str], addr: str) -> int:
+    removed = 0
+    with store.locked():
+        meta = store.meta
+        for name in sorted(meta.tables()):
+            if name in KEEP_TABLES:
+                continue
+            table = meta.table(name)
+            doomed = [
+                doc.doc_id
+                for doc in table.all()
+                if str(doc.get("inquiry_id")) in ids
+                or addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
+            ]
+            if doomed:
+                table.remove(doc_ids=doomed)
+                removed += len(doomed)
+    return removed
+
+
+def _clean_leftovers(store_root: Path, addr: bytes) -> None:
+    """``*.bak`` get the current file's content; ``*.tmp`` leftovers are removed."""
+    for path in sorted(store_root.rglob("*")):
+        if not path.is_file() or path.suffix not in (".bak", ".tmp"):
+            continue
+        try:
+            if addr not in path.read_bytes().lower():
+                continue
+        except OSError:
+            continue
+        main = path.with_suffix("")
+        if path.suffix == ".bak" and main.is_file():
+            atomic_write_bytes(path, main.read_bytes())
+        else:
+            path.unlink()
+
+
+def _leftovers(data_dir: Path, addr: bytes) -> tuple[str, ...]:
+    hits = []
+    for path in sorted(data_dir.rglob("*")):
+        try:
+            if path.is_file() and addr in path.read_bytes().lower():
+                hits.append(str(path.relative_to(data_dir)))
+        except OSError:
+            continue
+    return tuple(hits)
+
+
+# -------------------------------------------------------------------- forget
+def forget(
+    data_dir: Path,
+    store: Store,
+    email: str,
+    *,
+    now: datetime | None = None,
+    actor: str = "cli",
+    audit: AuditLog | None = None,
+) -> ForgetReport:
+    """Erase everything the store and ``DATA_DIR`` hold on ``email``; see the module docstring."""
+    addr = _norm(email)
+    now = now or datetime.now(UTC)
+    data_dir = Path(data_dir)
+    pattern = re.compile(re.escape(addr), re.IGNORECASE)
+    with store.locked():
+        owned = [inq for inq in store.all_inquiries() if _belongs(inq, addr)]
+        ids = {inq.id for inq in owned}
+        n = int(store.get_meta("erasures", 0)) + 1
+        store.set_meta("erasures", n)
+        alias, needles = pseudonym(n), _Needles(addr, owned)
+        message_ids = {m.message_id for inq in owned for m in inq.messages}
+        event = Event(now, actor, "data_erased", f"erasure {n}")
+        for inq in owned:
+            store.update(inq.id, lambda cur: _scrub(_erase(cur, alias, needles, addr, event), pattern))
+        mentions = []
+        for inq in store.all_inquiries():
+            if inq.id not in ids and _scrub(inq, pattern) != inq:
+                store.update(inq.id, lambda cur: _scrub(cur, pattern))
+                mentions.append(inq.id)
+        store.rebuild_index()
+        meta_removed = _purge_meta(store, ids, addr)
+        outbox = Outbox(store)
+        for inq in owned:
+            if inq.card_ts:
+                outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+        files = _delete(raw_files_for(data_dir / "mail", message_ids, addr))
+        _clean_leftovers(store.root, addr.encode("utf-8"))
+    trail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
+    for inq in owned:
+        trail.append(inq.id, actor, "data_erased", {"erasure": n}, now)
+    trail.append(
+        None, actor, "data_erased", {"erasure": n, "inquiries": len(owned), "mail_files": files}, now
+    )
+    report = ForgetReport(
+        erasure=n,
+        inquiries=tuple(sorted(ids, key=int)),
+        mentions=tuple(mentions),
+        messages=len(message_ids),
+        mail_files=files,
+        meta_records=meta_removed,
+        leftovers=_leftovers(data_dir, addr.encode("utf-8")),
+    )
+    log.info(
+        "erasure %d: %d inquiries, %d mail files, %d meta records",
+        n,
+        len(owned),
+        files,
+        meta_removed,
+    )
+    return report
+
+
+# ------------------------------------------------------------ subject export
+def subject_export(store: Store, email: str) -> dict[str, Any]:
+    """Everything held on ``email``: inquiries with messages and events, related records."""
+    addr = _norm(email)
+    owned: list[Inquiry] = []
+    mentioned: list[str] = []
+    for inq in store.all_inquiries():
+        if _belongs(inq, addr):
+            owned.append(inq)
+        elif addr in json.dumps(inquiry_to_doc(inq), ensure_ascii=False).lower():
+            mentioned.append(inq.id)
+    ids = {inq.id for inq in owned}
+    records: list[dict[str, Any]] = []
+    with store.locked():
+        for name in sorted(store.meta.tables()):
+            if name in KEEP_TABLES:
+                continue
+            for doc in store.meta.table(name).all():
+                if (
+                    str(doc.get("inquiry_id")) in ids
+                    or addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
+                ):
+                    records.append({"table": name, "record": dict(doc)})
+    mail_dir = store.root.parent / "mail"
+    raw = raw_files_for(mail_dir, {m.message_id for inq in owned for m in inq.messages}, addr)
+    return {
+        "subject": addr,
+        "inquiries": [inquiry_to_doc(inq) for inq in sorted(owned, key=lambda i: int(i.id))],
+        "mentioned_in_inquiries": mentioned,
+        "other_records": records,
+        "raw_mail_files": [
+            {"file": str(p.relative_to(store.root.parent)), "size": p.stat().st_size} for p in raw
+        ],
+    }
+
+
+# ----------------------------------------------------------------- retention
+_purged: weakref.WeakKeyDictionary[Store, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _last_activity(inq: Inquiry) -> datetime:
+    times = [inq.created_at, *(m.received_at for m in inq.messages), *(e.at for e in inq.events)]
+    return max(times)
+
+
+def purge_closed_bodies(
+    store: Store,
+    now: datetime,
+    retention_days: float,
+    *,
+    min_interval: timedelta = timedelta(hours=1),
+    audit: AuditLog | None = None,
+) -> int:
+    """Empty the message bodies of closed inquiries idle for ``retention_days``; delete their
+    raw mail. Returns how many inquiries were purged. Cheap to call every tick: it runs at
+    most once per ``min_interval`` (remembered in the store) and skips purged inquiries."""
+    last = store.get_meta("retention:last_run")
+    if last is not None and now - datetime.fromisoformat(last) < min_interval:
+        return 0
+    store.set_meta("retention:last_run", now.isoformat())
+    cutoff = now - timedelta(days=retention_days)
+    done = _purged.setdefault(store, set())
+    candidates = [
+        s.id
+        for s in store.summaries()
+        if s.status in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
+        and s.id not in done
+        and max(s.created_at, s.answered_at or 0.0, s.sla_started_at or 0.0) <= cutoff.timestamp()
+    ]
+    purged: list[Inquiry] = []
+    for inq in store.load_many(candidates):
+        if inq.extra.get("bodies_purged") or _last_activity(inq) > cutoff:
+            if inq.extra.get("bodies_purged"):
+                done.add(inq.id)
+            continue
+
+        def change(cur: Inquiry) -> Inquiry:
+            return replace(
+                cur,
+                messages=tuple(replace(m, new_text="") for m in cur.messages),
+                extra={**cur.extra, "bodies_purged": now.isoformat()},
+            )
+
+        purged.append(store.update(inq.id, change))
+        done.add(inq.id)
+    if purged:
+        mail_dir = store.root.parent / "mail"
+        _delete(raw_files_for(mail_dir, {m.message_id for inq in purged for m in inq.messages}))
+        if audit is not None:
+            for inq in purged:
+                audit.append(inq.id, "bot", "bodies_purged", {"messages": len(inq.messages)}, now)
+        log.info("retention: purged bodies of %d closed inquiries", len(purged))
+    return len(purged)

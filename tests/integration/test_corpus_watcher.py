@@ -1,0 +1,176 @@
+"""Every message of the shared third-party corpus goes through the real watcher without an error.
+
+All files of ``<repo parent>/shared/corpora/emails`` (or ``$INQUIRY_CORPORA``) are APPENDed to a
+real Dovecot; the IMAP watcher backfills them through the store adapter and the delivery
+worker posts cards to the fake Slack. Each stored record is either an inquiry with exactly one
+card or a filtered record that says why; nothing is lost (every distinct Message-ID is stored
+once) and nothing in the watcher failed. Bare reply bodies without headers are in the corpus on
+purpose: they are messages too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Desktop
+from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.mail.parse import parse_email
+from bot.watching import StoreMailSink
+from tests.fakes.slack_server import FakeSlack
+from tests.fixtures_dovecot import Mailbox
+from tests.slack_helpers import cards, make_desktop, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SKIPPED_NAMES = ("SOURCES.md",)
+DEADLINE_S = 240.0
+# imaplib sends APPEND literals with every line ending turned into CRLF; Dovecot stores that.
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+def corpora_emails_dir() -> Path:
+    env = os.environ.get("INQUIRY_CORPORA")
+    if env:
+        root = Path(env)
+        return root / "emails" if (root / "emails").is_dir() else root
+    return Path(__file__).resolve().parents[3] / "shared" / "corpora" / "emails"
+
+
+def corpus_files() -> list[Path]:
+    base = corpora_emails_dir()
+    if not base.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"email corpora missing at {base} (set INQUIRY_CORPORA)")
+        pytest.skip(f"email corpora not found at {base}")
+    return sorted(
+        p
+        for p in base.rglob("*")
+        if p.is_file() and p.name not in SKIPPED_NAMES and not p.name.upper().startswith("README")
+    )
+
+
+def as_appended(raw: bytes) -> bytes:
+    return _EOL.sub(b"\r\n", raw)
+
+
+class RecordingSink(StoreMailSink):
+    """The production sink, also remembering which UIDs it was handed."""
+
+    def __init__(self, desktop: Desktop) -> None:
+        super().__init__(desktop.store, desktop.ingestor)
+        self.uids: list[int] = []
+        self.raw_by_uid: dict[int, bytes] = {}
+
+    def deliver(self, folder: str, fetched: FetchedMessage) -> None:
+        super().deliver(folder, fetched)
+        self.uids.append(fetched.uid)
+        self.raw_by_uid[fetched.uid] = fetched.raw
+
+
+@pytest.fixture
+def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
+    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
+    try:
+        yield d
+    finally:
+        d.store.close()
+
+
+def append_all(mailbox: Mailbox, files: list[Path]) -> dict[int, Path]:
+    """APPEND every file on one connection; returns uid -> file."""
+    client = mailbox.connect()
+    by_uid: dict[int, Path] = {}
+    try:
+        for path in files:
+            resp = client.append("INBOX", path.read_bytes())
+            text = resp.decode() if isinstance(resp, bytes) else str(resp)
+            m = re.search(r"APPENDUID \d+ (\d+)", text)
+            assert m is not None, f"no APPENDUID for {path}: {text!r}"
+            by_uid[int(m.group(1))] = path
+    finally:
+        client.logout()
+    return by_uid
+
+
+def test_every_corpus_message_becomes_a_card_or_a_filtered_record_through_the_watcher(
+    desktop: Desktop, mailbox: Mailbox, slack_server: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = corpus_files()
+    assert len(files) > 400, "the corpus looks truncated"
+    by_uid = append_all(mailbox, files)
+    assert len(by_uid) == len(files)
+
+    sink = RecordingSink(desktop)
+    settings = ImapSettings(
+        host=mailbox.host,
+        port=mailbox.port,
+        ssl=False,
+        user=mailbox.user,
+        password=mailbox.password,
+        folder="INBOX",
+        backfill_hours=24,
+        poll_seconds=0.2,
+        read_timeout=30,
+        backoff_base=0.1,
+        backoff_cap=1.0,
+    )
+    watcher = MailboxWatcher(settings, sink)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=watcher.run, args=(stop,), name="imap-inbox", daemon=True),
+        threading.Thread(target=desktop.worker.run, args=(stop,), name="delivery", daemon=True),
+    ]
+    caplog.set_level(logging.WARNING, logger="bot")
+    for th in threads:
+        th.start()
+    try:
+        wait_until(lambda: len(sink.uids) >= len(by_uid), DEADLINE_S, "every message delivered")
+        wait_until(lambda: desktop.outbox.pending_count() == 0, DEADLINE_S, "outbox drained")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(timeout=15)
+    assert not any(th.is_alive() for th in threads)
+
+    # The watcher never had to retry a message and nothing in the bot logged an error.
+    assert sorted(sink.uids) == sorted(by_uid), "each UID delivered exactly once"
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
+    assert not problems, [f"{r.name}: {r.getMessage()}" for r in problems[:10]]
+    assert desktop.outbox.dead() == []
+
+    # Nothing lost: every distinct Message-ID (after identical copies merge) is stored once.
+    for uid, path in by_uid.items():
+        assert parse_email(as_appended(path.read_bytes())).message_id == (
+            parse_email(sink.raw_by_uid[uid]).message_id
+        ), f"Dovecot changed {path.name} in a way that changes its identity"
+    expected_ids = {parse_email(as_appended(p.read_bytes())).message_id for p in files}
+    records = list(desktop.store.all_inquiries())
+    stored_ids = [m.message_id for inq in records for m in inq.messages]
+    assert len(stored_ids) == len(set(stored_ids)), "a message was stored twice"
+    assert set(stored_ids) == expected_ids
+    for mid in expected_ids:
+        assert desktop.store.find_by_message_id(mid) is not None
+
+    # Each record is a card or a filtered record with a reason.
+    posted = cards(slack_server)
+    card_ts = [c.response["ts"] for c in posted]
+    assert len(card_ts) == len(set(card_ts))
+    inquiries = [inq for inq in records if inq.triage.is_inquiry]
+    filtered = [inq for inq in records if not inq.triage.is_inquiry]
+    assert len(inquiries) + len(filtered) == len(records) > 0
+    assert len(posted) == len(inquiries), "exactly one top-level card per inquiry"
+    assert {inq.card_ts for inq in inquiries} == set(card_ts)
+    for inq in filtered:
+        assert inq.triage.reason.strip(), f"filtered record {inq.id} has no reason"
+        assert inq.card_ts is None
+    print(
+        f"\n{len(files)} corpus files, {len(expected_ids)} distinct messages, {len(records)} records: "
+        f"{len(inquiries)} cards, {len(filtered)} filtered"
+    )
