@@ -40,6 +40,8 @@ from bot.triage_context import triage_config
 
 log = logging.getLogger(__name__)
 
+SOCKET_WATCHDOG_SECONDS = 30
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -229,7 +231,17 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
         handler = SocketModeHandler(desk.app, config.slack.app_token)
         handler.connect()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode")
-        stop.wait()
+        # Watchdog: Socket Mode can look connected yet deliver nothing after a network
+        # change (python-slack-sdk #1701): rebuild the connection when it drops.
+        while not stop.wait(SOCKET_WATCHDOG_SECONDS):
+            if not handler.client.is_connected():
+                log.warning("Socket Mode connection lost: reconnecting")
+                try:
+                    handler.close()  # type: ignore[no-untyped-call]
+                    handler = SocketModeHandler(desk.app, config.slack.app_token)
+                    handler.connect()  # type: ignore[no-untyped-call]
+                except Exception:
+                    log.exception("Socket Mode reconnect failed; will retry")
         handler.close()  # type: ignore[no-untyped-call]
     else:
         server = threading.Thread(

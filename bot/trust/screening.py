@@ -352,18 +352,33 @@ def _keys(tokens: Iterable[str]) -> set[str]:
     return keys
 
 
-def _coverage(q: Sequence[str], e: Sequence[str]) -> int:
-    """How many tokens of the shorter side have a (fuzzy) counterpart on the other side."""
+# Words too common in company names to make a partial match on their own.
+_GENERIC: frozenset[str] = frozenset(
+    name_tokens(
+        "trading general group international industrial industries industry technology technologies tech "
+        "electronic electronics engineering import export services service holding holdings global "
+        "enterprise enterprises investment investments development construction logistics shipping "
+        "petroleum energy machinery equipment supply supplies solutions systems manufacturing commercial "
+        "new star golden united national east west north south middle china shenzhen dubai lighting led"
+    )
+)
+
+
+def _partial_ok(q: Sequence[str], e: Sequence[str]) -> bool:
+    """A partial (subset) match counts when every token of the shorter side has a fuzzy counterpart,
+    at least two tokens and half of the longer side are covered, and one covered token is distinctive."""
     short, long_ = (q, e) if len(q) <= len(e) else (e, q)
     used: set[int] = set()
-    matched = 0
+    distinctive = False
     for t in short:
         for i, u in enumerate(long_):
             if i not in used and (t == u or fuzz.ratio(t, u) >= _TOKEN_MATCH):
                 used.add(i)
-                matched += 1
+                distinctive = distinctive or (len(t) >= 4 and t not in _GENERIC)
                 break
-    return matched
+        else:
+            return False
+    return len(used) >= 2 and len(used) * 2 >= len(long_) and distinctive
 
 
 class Screener:
@@ -452,8 +467,7 @@ class Screener:
                 if len(tokens) != len(e_tokens) or len(e_tokens[0]) < _MIN_SINGLE:
                     continue
             elif score < self.threshold:
-                covered = _coverage(tokens, e_tokens)
-                if covered < 2 or covered * 3 < max(len(tokens), len(e_tokens)) * 2:
+                if not _partial_ok(tokens, e_tokens):
                     continue
                 score = max(score, float(_set_score))
             if score < self.threshold:
