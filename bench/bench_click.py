@@ -14,6 +14,7 @@ sequential; before each one the outbox is empty (the previous click's thread not
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import shutil
 import sys
@@ -29,9 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from slack_bolt import BoltRequest
 
 from bench.bench_store import pristine_store, working_copy
-from bench.common import BENCH_TMP, Row, machine_line, median, ms, percentile, print_table, rss_mb
+from bench.common import BENCH_TMP, GcPauses, Row, machine_line, median, ms, percentile, print_table, rss_mb
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_helpers import CHANNEL, FORM, block_actions, choose, click, form_body, make_desktop, signed_headers
+from tests.slack_helpers import (
+    CHANNEL,
+    FORM,
+    block_actions,
+    choose,
+    click,
+    form_body,
+    make_desktop,
+    signed_headers,
+)
 
 
 class TimedSlack(FakeSlack):
@@ -78,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clicks", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="experiment: gc.freeze() after start-up (the bot does not)"
+    )
     args = parser.parse_args(argv)
 
     print(f"bench_click: {machine_line()}")
     built = pristine_store(args.n, seed=args.seed)
     scratch = Path(tempfile.mkdtemp(prefix="bench-click-", dir=BENCH_TMP))
-    slack = TimedSlack().start()
+    slack = TimedSlack()
+    slack.start()
     stop = threading.Event()
     try:
         data = working_copy(built, scratch)
@@ -95,24 +109,33 @@ def main(argv: list[str] | None = None) -> int:
         worker.start()
 
         rng = random.Random(args.seed + 11)
-        open_ids = [s.id for s in store.summaries() if s.is_inquiry and s.open]
+        summaries = [s for s in store.summaries() if s.is_inquiry and s.open]
         total = args.clicks + args.warmup
-        chosen = rng.sample(open_ids, min(total, len(open_ids)))
+        unowned = [s.id for s in summaries if s.owner is None]
+        claim_ids = rng.sample(unowned, min(total // 2, len(unowned)))
+        rest = sorted({s.id for s in summaries} - set(claim_ids))
+        tier_ids = rng.sample(rest, total - len(claim_ids))
+        chosen = [("claim", i) for i in claim_ids] + [("tier", i) for i in tier_ids]
+        rng.shuffle(chosen)
         plans: list[tuple[str, str, str, dict[str, Any]]] = []  # (kind, user, ts, action)
         now = datetime.now(UTC)
-        for inq_id in chosen:
+        for kind, inq_id in chosen:
             inq = store.require(inq_id)
             assert inq.card_ts is not None
             slack.messages[(CHANNEL, inq.card_ts)] = {"channel": CHANNEL, "ts": inq.card_ts, "text": ""}
             _, blocks = desktop.services.renderer.card(inq, now)
-            if inq.owner is None and rng.random() < 0.5:
+            if kind == "claim":
                 plans.append(("claim", "UBENCH", inq.card_ts, click(blocks, "inquiry_claim")))
             else:
                 new_tier = rng.choice([t for t in "ABC" if t != (inq.tier.value if inq.tier else "")])
                 user = inq.owner or "UBENCH"
                 plans.append(("tier", user, inq.card_ts, choose(blocks, "inquiry_tier", new_tier)))
 
+        if args.gc_freeze:
+            gc.collect()
+            gc.freeze()
         acks: list[float] = []
+        pauses = GcPauses().__enter__()
         latencies: list[float] = []
         by_kind: dict[str, list[float]] = {"claim": [], "tier": []}
         timeouts = 0
@@ -134,11 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             latencies.append((t_update - t0) * 1000)
             by_kind[kind].append((t_update - t0) * 1000)
         wait_idle(outbox)
+        pauses.__exit__()
         dead = len(outbox.dead())
         rows = [
             Row("stored inquiries", f"{store.count():,}"),
             Row("build(): store open + Bolt app", f"{build_s:.2f} s"),
-            Row("clicks measured (after warm-up)", f"{len(latencies)} ({timeouts} without chat.update in 5 s)"),
+            Row(
+                "clicks measured (after warm-up)", f"{len(latencies)} ({timeouts} without chat.update in 5 s)"
+            ),
             Row("  of which claim / tier", f"{len(by_kind['claim'])} / {len(by_kind['tier'])}"),
             Row("dispatch returned (ack) p50", ms(median(acks))),
             Row("dispatch returned (ack) p99", ms(percentile(acks, 99))),
@@ -151,8 +177,15 @@ def main(argv: list[str] | None = None) -> int:
                 percentile(latencies, 99) < 50 and timeouts == 0,
             ),
             Row("click -> chat.update max", ms(max(latencies, default=float("nan")))),
-            Row("  claim p50 / p99", f"{ms(median(by_kind['claim']))} / {ms(percentile(by_kind['claim'], 99))}"),
+            Row(
+                "  claim p50 / p99",
+                f"{ms(median(by_kind['claim']))} / {ms(percentile(by_kind['claim'], 99))}",
+            ),
             Row("  tier p50 / p99", f"{ms(median(by_kind['tier']))} / {ms(percentile(by_kind['tier'], 99))}"),
+            Row(
+                "GC during the clicks" + (" (gc.freeze() after start-up)" if args.gc_freeze else ""),
+                pauses.summary(),
+            ),
             Row("outbox items given up", str(dead)),
             Row("RSS at the end (bot + fake Slack + bench)", f"{rss_mb():.0f} MB"),
         ]

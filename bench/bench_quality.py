@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import LABELLED, OWN_DOMAINS, Row, print_table
+from bench.common import LABELLED, OWN_DOMAINS, Row, corpus_files, print_table
 
 
 def langdetect_alone(text: str) -> str:
@@ -53,11 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     ok = {"language": 0, "country": 0, "market": 0, "tier": 0}
     ok_kept = dict(ok)
     base_ok = base_full_ok = 0
+    lang_all = base_all = 0  # language over every labelled message, inquiries or not
     misses: list[str] = []
     for name, want in sorted(labels.items()):
         email = parse_email((LABELLED / name).read_bytes())
         got = triage(email, config)
         filter_ok += got.is_inquiry == want["is_inquiry"]
+        lang_all += got.language == want["language"]
+        base_all += langdetect_alone(f"{email.subject}\n{email.new_text or email.text}") == want["language"]
         if not want["is_inquiry"]:
             non_inquiries += 1
             if got.is_inquiry:
@@ -97,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for what in ("language", "country", "market", "tier"):
         rows.append(
-            Row(f"{what} (all labelled inquiries)", pct(ok[what], inquiries) + f"; of kept {pct(ok_kept[what], kept)}")
+            Row(
+                f"{what} (all labelled inquiries)",
+                pct(ok[what], inquiries) + f"; of kept {pct(ok_kept[what], kept)}",
+            )
         )
     rows.append(
         Row(
@@ -108,7 +114,31 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     rows.append(Row("language: langdetect alone, subject + whole body", pct(base_full_ok, inquiries)))
+    rows.append(Row("language, every labelled message: triage", pct(lang_all, len(labels))))
+    rows.append(Row("language, every labelled message: langdetect alone", pct(base_all, len(labels))))
     print_table("Triage quality on tests/fixtures/labelled", rows)
+
+    # Unlabelled sanity check: the shared corpus is library test mail (bounces, spam, broken MIME,
+    # personal replies); none of it is a buyer asking an LED exporter for a quote.
+    corpus = corpus_files()
+    if corpus:
+        cats: dict[str, int] = {}
+        for path in corpus:
+            verdict = triage(parse_email(path.read_bytes()), config)
+            key = "inquiry" if verdict.is_inquiry else verdict.category.value
+            cats[key] = cats.get(key, 0) + 1
+        print_table(
+            "Unlabelled real-world corpus (no buyer inquiries expected)",
+            [
+                Row("messages", str(len(corpus))),
+                Row(
+                    "judged buyer inquiries (each would be a card)", pct(cats.get("inquiry", 0), len(corpus))
+                ),
+                Row(
+                    "verdicts", ", ".join(f"{k}={v}" for k, v in sorted(cats.items(), key=lambda kv: -kv[1]))
+                ),
+            ],
+        )
     if args.misses:
         print("misses:")
         for line in misses:

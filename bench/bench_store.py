@@ -14,6 +14,7 @@ Run: ``python bench/bench_store.py [--n 100000] [--rebuild] [--keep]``. Prints f
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -33,6 +34,7 @@ from bench.common import (
     LABELLED,
     OWN_DOMAINS,
     SAMPLES,
+    GcPauses,
     Row,
     machine_line,
     make_unique,
@@ -113,7 +115,14 @@ _LANG_SETUP = {  # language -> (country, market, domain)
     "id": ("ID", "SEA", "kontraktor.co.id"),
     "ar": ("AE", "OTHER", "contracting.ae"),
 }
-_PRODUCTS = ("LED high bay", "LED panel 600x600", "floodlight 200W", "street light", "LED tube T8", "downlight")
+_PRODUCTS = (
+    "LED high bay",
+    "LED panel 600x600",
+    "floodlight 200W",
+    "street light",
+    "LED tube T8",
+    "downlight",
+)
 _FILTERED = ("auto_reply", "newsletter", "spam", "bounce", "no_reply")
 
 
@@ -282,7 +291,8 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     now = time.time()
     with store.locked():
         store.meta.table("outbox_done").insert_multiple(
-            {"key": f"note:{k}:3", "at": now - 13 * 86400 * k / max(1, outbox_done)} for k in range(outbox_done)
+            {"key": f"note:{k}:3", "at": now - 13 * 86400 * k / max(1, outbox_done)}
+            for k in range(outbox_done)
         )
     store.close()
     size = sum(p.stat().st_size for p in (data_dir / "store").rglob("*") if p.is_file())
@@ -332,7 +342,7 @@ def inquiry_mail() -> list[bytes]:
 
 
 # --------------------------------------------------------------- measurement
-def measure(data_dir: Path, n: int, seed: int) -> dict[str, float]:
+def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[str, float]:
     """Runs in a fresh process: every figure of the table, in milliseconds / MB / seconds."""
     out: dict[str, float] = {"rss_before_import_mb": rss_mb()}
     t0 = time.perf_counter()
@@ -349,6 +359,10 @@ def measure(data_dir: Path, n: int, seed: int) -> dict[str, float]:
     store = Store(data_dir)
     out["startup_s"] = time.perf_counter() - t0
     out["rss_after_startup_mb"] = rss_mb()
+    if gc_freeze:  # experiment only: the bot does not do this
+        gc.collect()
+        gc.freeze()
+    pauses = GcPauses().__enter__()
     rng = random.Random(seed + 7)
 
     touch = [str(rng.randint(1, n)) for _ in range(1000)]
@@ -361,6 +375,8 @@ def measure(data_dir: Path, n: int, seed: int) -> dict[str, float]:
     ids = [str(rng.randint(1, n)) for _ in range(2000)]
     gets = [timed(lambda i=i: store.get(i)) for i in ids]  # type: ignore[misc]
     out["get_p50"], out["get_p99"] = median(gets), percentile(gets, 99)
+    full_gc = [d for g, d in pauses.pauses if g == 2]
+    out["gc_full_count"], out["gc_full_max_ms"] = len(full_gc), max(full_gc, default=0.0)
     hot = [timed(lambda: store.get(ids[-1])) for _ in range(500)]
     out["get_hot_p50"] = median(hot)
 
@@ -395,24 +411,30 @@ def measure(data_dir: Path, n: int, seed: int) -> dict[str, float]:
         for item in outbox.due(datetime.now(UTC) + timedelta(days=1)):  # the worker's part, untimed
             outbox.done(item.key, datetime.now(UTC))
     out["ingest_p50"], out["ingest_p99"] = median(ingests), percentile(ingests, 99)
-    for k, v in outcomes.items():
-        out[f"ingest_outcome_{k}"] = v
+    for outcome, count in outcomes.items():
+        out[f"ingest_outcome_{outcome}"] = count
     out["rss_end_mb"] = rss_mb()
+    pauses.__exit__()
     store.close()
     return out
 
 
-def report(built: Built, m: dict[str, float]) -> None:
+def report(built: Built, m: dict[str, float], gc_freeze: bool = False) -> None:
     n = built.n
     scale = n / 100_000
     rows = [
         Row("stored inquiries", f"{n:,}", ""),
-        Row("store size on disk", f"{built.bytes_on_disk / 1e6:.0f} MB ({built.bytes_on_disk / n:.0f} B/inquiry)"),
+        Row(
+            "store size on disk",
+            f"{built.bytes_on_disk / 1e6:.0f} MB ({built.bytes_on_disk / n:.0f} B/inquiry)",
+        ),
         Row(
             "bulk load: shard files written",
             f"{built.shard_write_s:.1f} s" + (" (cached build)" if built.reused else ""),
         ),
-        Row("bulk load: index rebuilt from shards", f"{built.index_rebuild_s:.1f} s (also = recovery if lost)"),
+        Row(
+            "bulk load: index rebuilt from shards", f"{built.index_rebuild_s:.1f} s (also = recovery if lost)"
+        ),
         Row("import bot.store/ingest/triage", f"{m['import_s']:.2f} s"),
         Row("start-up: Store(data_dir) ready", f"{m['startup_s']:.2f} s", "< 3 s", m["startup_s"] < 3),
         Row("RSS after imports", f"{m['rss_after_import_mb']:.0f} MB"),
@@ -432,6 +454,11 @@ def report(built: Built, m: dict[str, float]) -> None:
         Row("get by id, random (2,000) p50", ms(m["get_p50"]), "< 5 ms", m["get_p50"] < 5),
         Row("get by id, random p99", ms(m["get_p99"])),
         Row("get by id, same id again (cached shard) p50", ms(m["get_hot_p50"])),
+        Row(
+            "full GC collections up to the get timing"
+            + (" (gc.freeze() after start-up)" if gc_freeze else ""),
+            f"{int(m['gc_full_count'])}, longest {m['gc_full_max_ms']:.0f} ms",
+        ),
         Row("update by id, random (1,000) p50", ms(m["update_p50"]), "< 5 ms", m["update_p50"] < 5),
         Row("update by id, random p99", ms(m["update_p99"])),
         Row("find_by_message_id, known (2,000) p50", ms(m["find_p50"]), "< 5 ms", m["find_p50"] < 5),
@@ -441,7 +468,11 @@ def report(built: Built, m: dict[str, float]) -> None:
         Row("Ingestor.ingest p99", ms(m["ingest_p99"])),
         Row(
             "ingest outcomes",
-            ", ".join(f"{k[len('ingest_outcome_'):]}={int(v)}" for k, v in m.items() if k.startswith("ingest_outcome_")),
+            ", ".join(
+                f"{k[len('ingest_outcome_') :]}={int(v)}"
+                for k, v in m.items()
+                if k.startswith("ingest_outcome_")
+            ),
         ),
         Row("RSS at the end", f"{m['rss_end_mb']:.0f} MB"),
     ]
@@ -455,26 +486,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached pristine store")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy and print its path")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="experiment: gc.freeze() after start-up (the bot does not)"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child mode: a data dir
     args = parser.parse_args(argv)
 
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, args.n, args.seed)))
+        print(json.dumps(measure(args.measure, args.n, args.seed, args.gc_freeze)))
         return 0
 
     print(f"bench_store: {machine_line()}")
     t0 = time.perf_counter()
     built = pristine_store(args.n, seed=args.seed, rebuild=args.rebuild)
-    print(f"store {'reused from' if built.reused else 'built at'} {built.path} in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"store {'reused from' if built.reused else 'built at'} {built.path}",
+        f"in {time.perf_counter() - t0:.1f} s",
+    )
     scratch = Path(tempfile.mkdtemp(prefix="bench-store-", dir=BENCH_TMP))
     try:
         data = working_copy(built, scratch)
         cmd = [sys.executable, __file__, "--measure", str(data), "--n", str(args.n), "--seed", str(args.seed)]
+        cmd += ["--gc-freeze"] if args.gc_freeze else []
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, file=sys.stderr)
             return 1
-        report(built, json.loads(proc.stdout.strip().splitlines()[-1]))
+        report(built, json.loads(proc.stdout.strip().splitlines()[-1]), args.gc_freeze)
     finally:
         if args.keep:
             print(f"scratch store kept at {scratch}")

@@ -118,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     busy, outcomes, drained = run_ingest(raws, drain=True)
     rows = [
         Row("langdetect warm-up (once per process)", f"{warm:.2f} s"),
-        Row("parse only (parse_email)", f"{len(raws) / parse_s:,.0f} msg/s ({parse_s * 1000 / len(raws):.2f} ms/msg)"),
+        Row(
+            "parse only (parse_email)",
+            f"{len(raws) / parse_s:,.0f} msg/s ({parse_s * 1000 / len(raws):.2f} ms/msg)",
+        ),
         Row(
             "triage only (triage on parsed mail)",
             f"{len(raws) / triage_s:,.0f} msg/s ({triage_s * 1000 / len(raws):.2f} ms/msg); "
@@ -131,11 +134,14 @@ def main(argv: list[str] | None = None) -> int:
             len(raws) / busy >= 200,
         ),
         Row("  outcomes", ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))),
-        Row("  outbox drain (the worker's bookkeeping, untimed above)", f"{drained * 1000 / len(raws):.2f} ms/msg"),
+        Row(
+            "  outbox drain (the worker's bookkeeping, untimed above)",
+            f"{drained * 1000 / len(raws):.2f} ms/msg",
+        ),
     ]
     if args.backlog:
         back = raws[: args.backlog]
-        busy_b, outcomes_b, _ = run_ingest(back, drain=False)
+        busy_b, _, _ = run_ingest(back, drain=False)
         rows.append(
             Row(
                 f"parse to stored, outbox never drained ({len(back):,} msgs, backfill)",

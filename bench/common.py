@@ -6,6 +6,7 @@ figure, value, target and whether the target was met on this run.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import resource
@@ -66,6 +67,36 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+# ------------------------------------------------------------------ GC pauses
+class GcPauses:
+    """Records how long each cyclic-GC collection took (via ``gc.callbacks``), by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, milliseconds)
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._start) * 1000.0))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        full = [d for g, d in self.pauses if g == 2]
+        young = [d for g, d in self.pauses if g < 2]
+        return (
+            f"{len(full)} full (gen 2) collections, max {max(full, default=0.0):.0f} ms, "
+            f"total {sum(full):.0f} ms; {len(young)} young, total {sum(young):.0f} ms"
+        )
+
+
 # ---------------------------------------------------------------------- tables
 @dataclass(frozen=True)
 class Row:
@@ -94,7 +125,9 @@ def ms(value: float) -> str:
 
 def machine_line() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} cores, load average (1 min) {load:.2f} at start; other work may run concurrently"
+    return (
+        f"{os.cpu_count()} cores, load average (1 min) {load:.2f} at start; other work may run concurrently"
+    )
 
 
 # -------------------------------------------------------------------- mail mix
@@ -105,9 +138,7 @@ def corpus_files() -> list[Path]:
     """Full messages from the shared real-world corpus (reply-body .txt/.html files excluded)."""
     if not CORPORA.is_dir():
         return []
-    return sorted(
-        p for p in CORPORA.rglob("*") if p.is_file() and p.suffix.lower() in _FULL_MESSAGE_SUFFIXES
-    )
+    return sorted(p for p in CORPORA.rglob("*") if p.is_file() and p.suffix.lower() in _FULL_MESSAGE_SUFFIXES)
 
 
 def mail_mix() -> dict[str, list[bytes]]:

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Config
@@ -63,6 +65,22 @@ class Desktop:
     worker: DeliveryWorker
     reminders: Reminders
     app: App
+
+
+def verify_token(client: WebClient) -> None:
+    """Check the bot token at start-up, as Bolt's ``token_verification_enabled`` would, except
+    that a Slack outage (429, 5xx, unreachable) only logs a warning: mail must keep flowing into
+    the store while Slack is down, and Bolt then authorises on the first request instead."""
+    try:
+        client.auth_test()
+    except SlackApiError as e:
+        status = int(getattr(e.response, "status_code", 0) or 0)
+        if status == 429 or status >= 500:
+            log.warning("Slack is unavailable at start-up (auth.test: HTTP %d); starting anyway", status)
+            return
+        raise BoltError(f"the Slack bot token was refused (auth.test: {e.response.get('error')})") from e
+    except OSError as e:
+        log.warning("Slack is unreachable at start-up (%s); starting anyway", type(e).__name__)
 
 
 def build_drafting(
@@ -171,10 +189,12 @@ def build(
         return digests.stats(period, chat)
 
     services.extras["stats"] = stats
+    if token_verification:
+        verify_token(client)
     app = App(
         client=client,
         signing_secret=config.slack.signing_secret or "unused-in-socket-mode",
-        token_verification_enabled=token_verification,
+        token_verification_enabled=False,  # done above; Bolt's own check dies on a Slack outage
         listener_executor=ThreadPoolExecutor(max_workers=16),
         process_before_response=False,
     )

@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     tri.set_defaults(func=cmd_triage)
     doc = sub.add_parser("doctor", help="check the configuration and every connection")
     doc.set_defaults(func=cmd_doctor)
+    from bot.cli_records import add_commands as add_record_commands
+
+    add_record_commands(sub)
     return p
 
 

@@ -2,7 +2,7 @@
 
 Slack listeners only enqueue work here; a small pool of worker threads (``LLM_WORKERS``)
 calls the model, so a slow LLM never holds a Bolt thread or the 3-second ack. Drafts are
-stored (meta table ``drafts``) before they are shown. Nothing is ever sent without a
+stored (``drafts.json``) before they are shown. Nothing is ever sent without a
 member's click: the model's output is text for a person to check, never an action.
 """
 
@@ -130,7 +130,7 @@ class DraftingFlow:
 
     def _save_draft(self, inq: Inquiry, draft: Draft, user: str, ts: str) -> str:
         with self.store.locked():
-            table = self.store.meta.table("drafts")
+            table = self.store.aux("drafts").table("drafts")
             draft_id = f"d{len(table) + 1}"
             table.insert(
                 {
@@ -153,14 +153,14 @@ class DraftingFlow:
 
     def get_draft(self, draft_id: str) -> dict[str, Any]:
         with self.store.locked():
-            docs = self.store.meta.table("drafts").search(where("id") == draft_id)
+            docs = self.store.aux("drafts").table("drafts").search(where("id") == draft_id)
         if not docs:
             raise NotFound(f"no draft {draft_id}")
         return dict(docs[0])
 
     def _set_draft(self, draft_id: str, **fields: Any) -> None:
         with self.store.locked():
-            self.store.meta.table("drafts").update(fields, where("id") == draft_id)
+            self.store.aux("drafts").table("drafts").update(fields, where("id") == draft_id)
 
     def regenerate(
         self, draft_id: str, user: str, *, scenario: str | None = None, instruction: str = ""
@@ -311,7 +311,7 @@ class DraftingFlow:
         with self.store.locked():
             due = [
                 dict(d)
-                for d in self.store.meta.table("drafts").search(where("status") == "scheduled")
+                for d in self.store.aux("drafts").table("drafts").search(where("status") == "scheduled")
                 if datetime.fromisoformat(str(d["send_at"])) <= now
             ]
         sent = 0

@@ -93,16 +93,34 @@ class Ingestor:
         self, email: ParsedEmail, arrived: datetime, *, folder: str = "INBOX", uid: int | None = None
     ) -> IngestResult:
         with self.store.locked():
-            if self.store.find_by_message_id(email.message_id) is not None:
+            known = self.store.find_by_message_id(email.message_id)
+            if known is not None:
                 log.info("duplicate message skipped (uid=%s)", uid)
-                return IngestResult(
-                    "duplicate", self.store.find_by_message_id(email.message_id), email.message_id
-                )
+                self._owe_again(known, email.message_id)
+                return IngestResult("duplicate", known, email.message_id)
             record = _record(email, arrived, "in", folder, uid)
             thread_id = self._thread_of(email)
             if thread_id is not None:
                 return self._follow_up(thread_id, email, record, arrived)
             return self._new(email, record, arrived, folder)
+
+    def _owe_again(self, inq_id: str, message_id: str) -> None:
+        """Owe the Slack delivery of a message seen before, unless it was delivered.
+
+        A crash after a message is stored but before its card or thread post is owed would
+        lose that post: the watcher delivers the message again (its checkpoint did not move),
+        and it lands here. The outbox refuses keys it already holds or delivered."""
+        inq = self.store.get(inq_id)
+        if inq is None or not inq.triage.is_inquiry or not inq.messages:
+            return
+        now = self.clock()
+        if inq.messages[0].message_id == message_id:
+            if not inq.card_ts:
+                self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+            return
+        msg = next((m for m in inq.messages if m.message_id == message_id), None)
+        if msg is not None and msg.direction == "in" and msg.slack_ts is None:
+            self.outbox.enqueue(f"thread:{message_id}", "followup", inq.id, {"message_id": message_id}, now)
 
     def _thread_of(self, email: ParsedEmail) -> str | None:
         for mid in (email.in_reply_to, *reversed(email.references)):

@@ -4,19 +4,24 @@ An item is identified by a key (``card:42``, ``thread:<message-id>``, ``ping:…
 Enqueueing a key that is pending, or that was delivered in the last ``DONE_TTL``, is a
 no-op, so a crash between "enqueue" and "remember that we enqueued" repeats nothing.
 The delivery worker (:mod:`bot.delivery`) takes due items, delivers, and marks them done.
+
+Items live in the store's ``outbox.json`` (tables ``outbox``, ``outbox_done``,
+``outbox_dead``). Lookups by key use an in-memory index built from those tables on first
+use, so enqueueing stays O(1) with a backlog of thousands of owed cards.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tinydb import where
+from tinydb import TinyDB
 
 from bot.store.repo import Store
 
 DONE_TTL = timedelta(days=14)
+DONE_KEEP = 20000
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,36 @@ class OutboxItem:
     last_error: str = ""
 
 
+@dataclass
+class _Index:
+    pending: dict[str, int] = field(default_factory=dict)  # key -> doc id
+    done: dict[str, float] = field(default_factory=dict)  # key -> delivered at
+
+
 class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    @property
+    def _db(self) -> TinyDB:
+        return self.store.aux("outbox")
+
+    def _index(self) -> _Index:
+        """The key index, shared by every Outbox over the same store (caller holds the lock)."""
+        index = self.store.caches.get("outbox")
+        if not isinstance(index, _Index):
+            index = _Index()
+            for doc in self._db.table("outbox").all():
+                index.pending[str(doc["key"])] = doc.doc_id
+            for doc in self._db.table("outbox_done").all():
+                index.done[str(doc["key"])] = float(doc.get("at", 0))
+            self.store.caches["outbox"] = index
+        return index
+
+    def forget_index(self) -> None:
+        """Drop the in-memory index (after another module edited the tables directly)."""
+        with self.store.locked():
+            self.store.caches.pop("outbox", None)
 
     def enqueue(
         self,
@@ -49,12 +81,10 @@ class Outbox:
         ``once=False`` is for idempotent refreshes such as re-rendering a card: a pending
         one absorbs the next, and a delivered one does not block a later one."""
         with self.store.locked():
-            meta = self.store.meta
-            if meta.table("outbox").contains(where("key") == key):
+            index = self._index()
+            if key in index.pending or (once and key in index.done):
                 return False
-            if once and meta.table("outbox_done").contains(where("key") == key):
-                return False
-            meta.table("outbox").insert(
+            doc_id = self._db.table("outbox").insert(
                 {
                     "key": key,
                     "kind": kind,
@@ -67,11 +97,13 @@ class Outbox:
                     "once": once,
                 }
             )
+            index.pending[key] = doc_id
             return True
 
     def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        cutoff = now.timestamp()
         with self.store.locked():
-            docs = self.store.meta.table("outbox").search(where("not_before") <= now.timestamp())
+            docs = [d for d in self._db.table("outbox").all() if float(d["not_before"]) <= cutoff]
         docs.sort(key=lambda d: (d["not_before"], d.doc_id))
         return [
             OutboxItem(
@@ -88,48 +120,70 @@ class Outbox:
 
     def next_due_at(self) -> float | None:
         with self.store.locked():
-            docs = self.store.meta.table("outbox").all()
+            docs = self._db.table("outbox").all()
         return min((float(d["not_before"]) for d in docs), default=None)
 
     def done(self, key: str, now: datetime) -> None:
         with self.store.locked():
-            meta = self.store.meta
-            docs = meta.table("outbox").search(where("key") == key)
-            meta.table("outbox").remove(where("key") == key)
-            if docs and not docs[0].get("once", True):
+            index = self._index()
+            doc_id = index.pending.pop(key, None)
+            if doc_id is None:
                 return
-            done = meta.table("outbox_done")
-            done.insert({"key": key, "at": now.timestamp()})
-            if len(done) > 5000:
-                done.remove(where("at") < (now - DONE_TTL).timestamp())
+            table = self._db.table("outbox")
+            doc = table.get(doc_id=doc_id)
+            once = bool(doc.get("once", True)) if doc is not None else True
+            if once:
+                done = self._db.table("outbox_done")
+                done.insert({"key": key, "at": now.timestamp()})
+                index.done[key] = now.timestamp()
+                if len(index.done) > DONE_KEEP:
+                    self._prune_done(now)
+            if doc is not None:
+                table.remove(doc_ids=[doc_id])
+
+    def _prune_done(self, now: datetime) -> None:
+        old = (now - DONE_TTL).timestamp()
+        done = self._db.table("outbox_done")
+        doomed = [d.doc_id for d in done.all() if float(d.get("at", 0)) < old]
+        if doomed:
+            done.remove(doc_ids=doomed)
+        self.store.caches.pop("outbox", None)
 
     def retry(self, key: str, at: datetime, error: str) -> None:
         with self.store.locked():
-            table = self.store.meta.table("outbox")
-            for doc in table.search(where("key") == key):
+            doc_id = self._index().pending.get(key)
+            if doc_id is None:
+                return
+            table = self._db.table("outbox")
+            doc = table.get(doc_id=doc_id)
+            if doc is not None:
                 table.update(
                     {
                         "not_before": at.timestamp(),
                         "attempts": int(doc.get("attempts", 0)) + 1,
                         "last_error": error[:300],
                     },
-                    doc_ids=[doc.doc_id],
+                    doc_ids=[doc_id],
                 )
 
     def give_up(self, key: str, now: datetime, error: str) -> None:
         """Move a delivery that can never succeed to ``outbox_dead`` (shown by doctor)."""
         with self.store.locked():
-            meta = self.store.meta
-            for doc in meta.table("outbox").search(where("key") == key):
-                meta.table("outbox_dead").insert(
+            doc_id = self._index().pending.pop(key, None)
+            if doc_id is None:
+                return
+            table = self._db.table("outbox")
+            doc = table.get(doc_id=doc_id)
+            if doc is not None:
+                self._db.table("outbox_dead").insert(
                     {**doc, "last_error": error[:300], "dead_at": now.timestamp()}
                 )
-            meta.table("outbox").remove(where("key") == key)
+                table.remove(doc_ids=[doc_id])
 
     def pending_count(self) -> int:
         with self.store.locked():
-            return len(self.store.meta.table("outbox"))
+            return len(self._index().pending)
 
     def dead(self) -> list[dict[str, Any]]:
         with self.store.locked():
-            return [dict(d) for d in self.store.meta.table("outbox_dead").all()]
+            return [dict(d) for d in self._db.table("outbox_dead").all()]

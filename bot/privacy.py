@@ -11,7 +11,7 @@ unchanged. Then, everywhere under ``DATA_DIR``:
 
 * the address is replaced by ``"[erased]"`` in every other inquiry that mentions it,
 * ``index.jsonl`` is rebuilt from the shards (:meth:`Store.rebuild_index`),
-* meta records (outbox, outbox_done, outbox_dead, drafts, kv...) that belong to those
+* small-database records (meta.json, outbox.json, drafts.json) that belong to those
   inquiries or contain the address are removed; a card refresh is owed for each erased
   inquiry that has a card, so the Slack card shows the erased version,
 * raw mail files (``DATA_DIR/mail/xx/<sha256>.eml``) of those messages, or that contain
@@ -37,10 +37,14 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from bot.audit import AuditLog
+from bot.audit import AuditLog, check_detail
 from bot.errors import UsageError
 from bot.mail.parse import parse_email, synthetic_message_id
 from bot.models import Attachment, Event, Inquiry, MessageRecord, Status, Warning
@@ -176,22 +180,30 @@ def _hash_of(path: Path) -> str:
     return path.name.split(".")[0]
 
 
-def _decoded_mentions(raw: bytes, addr: str) -> bool:
-    """Does the decoded mail (headers, text) mention the address? For encoded forms."""
-    try:
-        parsed = parse_email(raw)
-    except Exception:  # parse_email never raises by contract; stay safe on foreign files
+def _header_mentions(value: object, addr: str) -> bool:
+    text = str(value)
+    if "=?" not in text:
         return False
-    fields = (
-        parsed.from_addr,
-        *parsed.reply_to,
-        *parsed.to,
-        *parsed.cc,
-        *parsed.headers.values(),
-        parsed.text,
-        parsed.subject,
-    )
-    return any(addr in f.lower() for f in fields)
+    try:
+        return addr in str(make_header(decode_header(text))).lower()
+    except (HeaderParseError, ValueError, LookupError, UnicodeError):
+        return False
+
+
+def _decoded_mentions(raw: bytes, addr: str) -> bool:
+    """Does the decoded mail (RFC 2047 headers, base64/quoted-printable parts) mention it?"""
+    needle = addr.encode("ascii", "ignore")
+    try:
+        msg = message_from_bytes(raw, policy=compat32)
+        for part in msg.walk():
+            if any(_header_mentions(v, addr) for v in part.values()):
+                return True
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and needle in payload.lower():
+                return True
+    except Exception:  # a foreign or broken file: the plain-bytes check already ran on it
+        log.warning("could not decode a raw mail file while looking for an address")
+    return False
 
 
 def _message_id_of(path: Path, raw: bytes) -> str:
@@ -238,23 +250,33 @@ def _delete(paths: Iterable[Path]) -> int:
 
 
 # ---------------------------------------------------------------------- meta
-def _purge_meta(store: Store, ids: set[str], addr: str) -> int:
+def _related(table: str, doc: dict[str, Any], ids: set[str], message_ids: set[str], addr: str) -> bool:
+    """Does a meta record belong to one of those inquiries or name the person?"""
+    if str(doc.get("inquiry_id")) in ids:
+        return True
+    key = str(doc.get("key", ""))
+    if table.startswith("outbox") and (
+        any(part in ids for part in key.split(":")[1:]) or any(mid in key for mid in message_ids)
+    ):
+        return True  # outbox_done keeps only the key: card:42, update:42, thread:<message-id>
+    return addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
+
+
+def _purge_meta(store: Store, ids: set[str], message_ids: set[str], addr: str) -> int:
     removed = 0
     with store.locked():
-        meta = store.meta
-        for name in sorted(meta.tables()):
-            if name in KEEP_TABLES:
-                continue
-            table = meta.table(name)
-            doomed = [
-                doc.doc_id
-                for doc in table.all()
-                if str(doc.get("inquiry_id")) in ids
-                or addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
-            ]
-            if doomed:
-                table.remove(doc_ids=doomed)
-                removed += len(doomed)
+        for db in store.databases().values():
+            for name in sorted(db.tables()):
+                if name in KEEP_TABLES:
+                    continue
+                table = db.table(name)
+                doomed = [
+                    doc.doc_id for doc in table.all() if _related(name, dict(doc), ids, message_ids, addr)
+                ]
+                if doomed:
+                    table.remove(doc_ids=doomed)
+                    removed += len(doomed)
+        store.caches.clear()  # derived indexes (e.g. the outbox's) are rebuilt from the tables
     return removed
 
 
@@ -298,6 +320,7 @@ def forget(
 ) -> ForgetReport:
     """Erase everything the store and ``DATA_DIR`` hold on ``email``; see the module docstring."""
     addr = _norm(email)
+    check_detail(actor, {})  # refuse an actor the audit trail would refuse, before erasing
     now = now or datetime.now(UTC)
     data_dir = Path(data_dir)
     pattern = re.compile(re.escape(addr), re.IGNORECASE)
@@ -317,11 +340,13 @@ def forget(
                 store.update(inq.id, lambda cur: _scrub(cur, pattern))
                 mentions.append(inq.id)
         store.rebuild_index()
-        meta_removed = _purge_meta(store, ids, addr)
+        meta_removed = _purge_meta(store, ids, message_ids, addr)
         outbox = Outbox(store)
-        for inq in owned:
+        for inq in owned:  # the card shows the erased version (or is still owed)
             if inq.card_ts:
                 outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+            elif inq.triage.is_inquiry and not inq.status.closed:
+                outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
         files = _delete(raw_files_for(data_dir / "mail", message_ids, addr))
         _clean_leftovers(store.root, addr.encode("utf-8"))
     trail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
@@ -362,18 +387,16 @@ def subject_export(store: Store, email: str) -> dict[str, Any]:
             mentioned.append(inq.id)
     ids = {inq.id for inq in owned}
     records: list[dict[str, Any]] = []
+    message_ids = {m.message_id for inq in owned for m in inq.messages}
     with store.locked():
-        for name in sorted(store.meta.tables()):
-            if name in KEEP_TABLES:
-                continue
-            for doc in store.meta.table(name).all():
-                if (
-                    str(doc.get("inquiry_id")) in ids
-                    or addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
-                ):
-                    records.append({"table": name, "record": dict(doc)})
-    mail_dir = store.root.parent / "mail"
-    raw = raw_files_for(mail_dir, {m.message_id for inq in owned for m in inq.messages}, addr)
+        for db in store.databases().values():
+            for name in sorted(db.tables()):
+                if name in KEEP_TABLES:
+                    continue
+                for doc in db.table(name).all():
+                    if _related(name, dict(doc), ids, message_ids, addr):
+                        records.append({"table": name, "record": dict(doc)})
+    raw = raw_files_for(store.root.parent / "mail", message_ids, addr)
     return {
         "subject": addr,
         "inquiries": [inquiry_to_doc(inq) for inq in sorted(owned, key=lambda i: int(i.id))],
@@ -420,9 +443,10 @@ def purge_closed_bodies(
     ]
     purged: list[Inquiry] = []
     for inq in store.load_many(candidates):
-        if inq.extra.get("bodies_purged") or _last_activity(inq) > cutoff:
-            if inq.extra.get("bodies_purged"):
-                done.add(inq.id)
+        if not any(m.new_text for m in inq.messages):
+            done.add(inq.id)
+            continue
+        if _last_activity(inq) > cutoff:
             continue
 
         def change(cur: Inquiry) -> Inquiry:

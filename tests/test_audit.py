@@ -196,3 +196,33 @@ def test_concurrent_appends_keep_one_unbroken_chain(tmp_path: Path) -> None:
         t.join()
     result = first.verify()
     assert result.ok and result.count == 75
+
+
+def _run_cli(argv: list[str]) -> int:
+    import argparse
+
+    from bot.cli_records import add_commands
+
+    parser = argparse.ArgumentParser(prog="inquiry-bot")
+    add_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+def test_cli_audit_verify_reports_ok_then_the_deleted_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    path = tmp_path / "audit" / "audit.jsonl"
+    _log_with(path, 4)
+    assert _run_cli(["audit", "verify"]) == 0
+    assert "OK: 4 entries" in capsys.readouterr().out
+    lines = _lines(path)
+    del lines[1]
+    path.write_text("".join(lines))
+    assert _run_cli(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "jumps from 1 to 3" in out
+    assert _run_cli(["audit", "history", "1"]) == 0
+    assert "tier" in capsys.readouterr().out

@@ -124,3 +124,22 @@ def test_csv_round_trips_through_the_csv_module(store: Store) -> None:
 def test_unknown_format_is_refused(store: Store) -> None:
     with pytest.raises(ValueError):
         export_records(store, NOW, "xml", io.StringIO())  # type: ignore[arg-type]
+
+
+def test_cli_export_writes_a_csv_file(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from bot.cli_records import add_commands
+
+    store.close()
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    parser = argparse.ArgumentParser(prog="inquiry-bot")
+    add_commands(parser.add_subparsers(dest="command"))
+    out_file = tmp_path / "export.csv"
+    args = parser.parse_args(["export", "--since", "2026-11-01", "--format", "csv", "--out", str(out_file)])
+    assert args.func(args) == 0
+    with open(out_file, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["record"] for r in rows] == ["inquiry", "event", "event", "event"]  # since 1 Nov
+    with pytest.raises(SystemExit):
+        parser.parse_args(["export", "--since", "last tuesday"])

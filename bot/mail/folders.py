@@ -58,6 +58,17 @@ KNOWN_NAMES: dict[str, tuple[str, ...]] = {
         "Đã gửi",
         "Gönderilmiş Öğeler",
         "Wysłane",
+        "寄件備份",
+        "已傳送的郵件",
+        "Skickat",
+        "Skickade objekt",
+        "Sendt",
+        "Lähetetyt",
+        "Odeslaná pošta",
+        "Απεσταλμένα",
+        "البريد المرسل",
+        "Item Terkirim",
+        "Thư đã gửi",
     ),
     "drafts": (
         "Drafts",
@@ -80,6 +91,15 @@ KNOWN_NAMES: dict[str, tuple[str, ...]] = {
         "Thư nháp",
         "Taslaklar",
         "Kopie robocze",
+        "草稿夹",
+        "Brouillon",
+        "Szkice",
+        "Utkast",
+        "Kladder",
+        "Luonnokset",
+        "Koncepty",
+        "Πρόχειρα",
+        "المسودات",
     ),
     "junk": (
         "Junk",
@@ -103,6 +123,15 @@ KNOWN_NAMES: dict[str, tuple[str, ...]] = {
         "迷惑メール",
         "스팸메일함",
         "Lixo Eletrônico",
+        "垃圾信件",
+        "Wiadomości-śmieci",
+        "Skräppost",
+        "Uønsket e-post",
+        "Roskaposti",
+        "Nevyžádaná pošta",
+        "Ανεπιθύμητα",
+        "البريد العشوائي",
+        "Thư rác",
     ),
 }
 
@@ -125,8 +154,12 @@ def _leaf(name: str, delimiter: Any) -> str:
     return name
 
 
-def pick_folder(folders: Iterable[FolderEntry], role: str) -> str | None:
-    """Choose the folder for ``role`` ("sent", "drafts", "junk") from a LIST result."""
+def pick_folder(folders: Iterable[FolderEntry], role: str, prefer: Sequence[str] = ()) -> str | None:
+    """Choose the folder for ``role`` ("sent", "drafts", "junk") from a LIST result.
+
+    ``prefer``: names tried before the built-in list (a provider preset's known names); a folder
+    flagged with the SPECIAL-USE attribute still wins over every name.
+    """
     role = role.lower()
     if role not in SPECIAL_USE_FLAGS:
         raise ValueError(f"unknown folder role {role!r}")
@@ -135,7 +168,7 @@ def pick_folder(folders: Iterable[FolderEntry], role: str) -> str | None:
     for flags, _delim, name in entries:
         if wanted in {_norm_flag(f) for f in flags}:
             return name
-    for known in KNOWN_NAMES[role]:
+    for known in (*prefer, *KNOWN_NAMES[role]):
         key = known.casefold()
         for flags, delim, name in entries:
             if b"\\noselect" in {_norm_flag(f) for f in flags}:
@@ -145,9 +178,26 @@ def pick_folder(folders: Iterable[FolderEntry], role: str) -> str | None:
     return None
 
 
-def find_folder(client: FolderLister, role: str) -> str | None:
+def find_folder(client: FolderLister, role: str, prefer: Sequence[str] = ()) -> str | None:
     """The server's folder for ``role`` ("sent", "drafts", "junk"), or None when there is none.
 
-    One LIST round trip; SPECIAL-USE attributes first, then known (localized) names.
+    One LIST round trip; SPECIAL-USE attributes first, then ``prefer``, then known (localized) names.
     """
-    return pick_folder(client.list_folders(), role)
+    return pick_folder(client.list_folders(), role, prefer)
+
+
+def resolve_folder(folders: Iterable[FolderEntry], wanted: str, prefer: Sequence[str] = ()) -> str | None:
+    """A configured folder: a role keyword (``junk``, ``sent``, ``drafts``) or a literal name.
+
+    A literal name is returned as the server spells it (case-insensitive match), or None if absent.
+
+    >>> resolve_folder([((b"\\Junk",), b"/", "垃圾邮件")], "junk")
+    '垃圾邮件'
+    """
+    entries = list(folders)
+    if wanted.lower() in SPECIAL_USE_FLAGS and wanted == wanted.lower():
+        return pick_folder(entries, wanted, prefer)
+    for _flags, _delim, name in entries:
+        if isinstance(name, str) and name.casefold() == wanted.casefold():
+            return name
+    return None

@@ -106,6 +106,8 @@ class ImapSettings:
     fetch_batch: int = 25
     progress_every: int = 200
     large_message_bytes: int = 25 * 1024 * 1024
+    # Logs the client in instead of ``login(user, password)`` (XOAUTH2, IMAP ID; see bot.mail.connect).
+    authenticate: Callable[[IMAPClient], None] | None = field(default=None, repr=False, compare=False)
 
 
 class SinkError(Exception):
@@ -290,7 +292,10 @@ class MailboxWatcher:
         client = self._client_factory()
         try:
             client.normalise_times = False
-            client.login(self.settings.user, self.settings.password)
+            if self.settings.authenticate is not None:
+                self.settings.authenticate(client)
+            else:
+                client.login(self.settings.user, self.settings.password)
             info = client.select_folder(self.settings.folder, readonly=True)
             self._uidvalidity = int(info[b"UIDVALIDITY"])
             self._can_idle = bool(client.has_capability("IDLE"))

@@ -2,7 +2,9 @@
 
 Layout under ``DATA_DIR/store``::
 
-    meta.json             TinyDB: mailbox checkpoints, outbox, per-user state, counters
+    meta.json             TinyDB: mailbox checkpoints, per-user state, counters
+    outbox.json           TinyDB: owed Slack deliveries (pending, done keys, dead letters)
+    drafts.json           TinyDB: reply drafts and scheduled sends
     shards/NNNN.json      TinyDB: inquiries, one document per inquiry (doc_id = inquiry id),
                           spread over ``SHARDS`` files by id so a write rewrites ~100 docs,
                           not 100,000 (TinyDB rewrites the whole file on every write)
@@ -33,14 +35,16 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
+from bot.audit import AuditLog, ref
 from bot.errors import NotFound, StoreError
-from bot.models import Inquiry, Status
+from bot.models import Event, Inquiry, Status
 from bot.store.atomic import AtomicJSONStorage, atomic_write_bytes
 from bot.store.codec import inquiry_from_doc, inquiry_to_doc
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARDS = 512
+AUX_DATABASES = ("outbox", "drafts")
 
 
 @dataclass(slots=True)
@@ -107,6 +111,13 @@ class Store:
         (self.root / "shards").mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._meta = TinyDB(storage=AtomicJSONStorage, path=self.root / "meta.json", keep_backup=True)
+        # Busy, growing records live in their own files so a write rewrites only its kind.
+        self._aux = {
+            name: TinyDB(storage=AtomicJSONStorage, path=self.root / f"{name}.json", keep_backup=True)
+            for name in AUX_DATABASES
+        }
+        self.caches: dict[str, Any] = {}  # derived in-memory indexes owned by other modules
+        self.audit = AuditLog(Path(data_dir) / "audit" / "audit.jsonl")
         counters = self._meta.table("counters")
         stored_shards = counters.get(doc_id=1)
         if stored_shards is None:
@@ -248,7 +259,11 @@ class Store:
     def _write(self, inq: Inquiry) -> None:
         table = self._shard(self._shard_of(inq.id)).table("inquiries")
         try:
-            table.upsert(Document(inquiry_to_doc(inq), doc_id=int(inq.id)))
+            doc = inquiry_to_doc(inq)
+            if table.contains(doc_id=int(inq.id)):
+                table.update(doc, doc_ids=[int(inq.id)])  # every key is written: a full replace
+            else:  # TinyDB's upsert of a new id writes the file twice
+                table.insert(Document(doc, doc_id=int(inq.id)))
         except StoreError:
             raise
         except (OSError, TypeError, ValueError) as e:
@@ -266,7 +281,13 @@ class Store:
     def add(self, inq: Inquiry) -> Inquiry:
         with self._lock:
             self._write(inq)
+            self._audit(inq.id, inq.events)
             return inq
+
+    def _audit(self, inq_id: str, events: Iterable[Event]) -> None:
+        """Every event recorded on an inquiry also goes to the hash-chained audit log."""
+        for e in events:
+            self.audit.append(inq_id, _audit_actor(e.actor), e.action, _audit_detail(e), e.at)
 
     def get(self, inq_id: str) -> Inquiry | None:
         if not inq_id.isdigit():
@@ -291,6 +312,8 @@ class Store:
             if new is current or new == current:
                 return current
             self._write(new)
+            if len(new.events) > len(current.events):
+                self._audit(inq_id, new.events[len(current.events) :])
             return new
 
     def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
@@ -382,6 +405,14 @@ class Store:
         """The meta database (for the outbox); callers must hold :meth:`locked`."""
         return self._meta
 
+    def aux(self, name: str) -> TinyDB:
+        """An auxiliary database (``outbox``, ``drafts``); callers must hold :meth:`locked`."""
+        return self._aux[name]
+
+    def databases(self) -> dict[str, TinyDB]:
+        """Every small database: ``meta`` and the auxiliary ones (for erasure and export)."""
+        return {"meta": self._meta, **self._aux}
+
     def locked(self) -> threading.RLock:
         return self._lock
 
@@ -391,9 +422,23 @@ class Store:
                 db.close()
             self._cache.clear()
             self._meta.close()
+            for db in self._aux.values():
+                db.close()
             if self._index_fh is not None:
                 self._index_fh.close()
                 self._index_fh = None
+
+
+def _audit_actor(actor: str) -> str:
+    return actor if "@" not in actor and len(actor) <= 60 else f"ref:{ref(actor)}"
+
+
+def _audit_detail(e: Event) -> dict[str, str]:
+    """Short codes stay readable; free text (notes, reasons naming people) is kept as a ref."""
+    text = e.detail or ""
+    if e.action in ("note",) or "@" in text or len(text) > 120:
+        return {"ref": ref(text)} if text else {}
+    return {"detail": text} if text else {}
 
 
 def _key_is(key: str) -> Any:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.errors import InquiryDeskError
 from bot.triage.region import is_free_mail, registrable_domain
@@ -338,7 +339,6 @@ def fetch_list(url: str, dest_dir: str | Path, timeout: float = 60.0) -> Path:
 # --- matching -----------------------------------------------------------------------------------
 
 _MAX_POSTINGS = 2500  # keys more common than this are not used for blocking
-_TOKEN_MATCH = 85.0  # two tokens "are the same" above this ratio
 _MIN_SINGLE = 5  # a one-token name must be this long to match anything
 
 
@@ -364,20 +364,33 @@ _GENERIC: frozenset[str] = frozenset(
 )
 
 
-def _partial_ok(q: Sequence[str], e: Sequence[str]) -> bool:
-    """A partial (subset) match counts when every token of the shorter side has a fuzzy counterpart,
-    at least two tokens and half of the longer side are covered, and one covered token is distinctive."""
+def _similar(a: str, b: str) -> bool:
+    """Two tokens are the same word, allowing a typo or a transliteration variant."""
+    if a == b:
+        return True
+    longest = max(len(a), len(b))
+    allowed = 0 if longest <= 3 else 1 if longest <= 6 else 2
+    return allowed > 0 and Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _aligned(q: Sequence[str], e: Sequence[str]) -> bool:
+    """Every token of the shorter side has its own counterpart on the other side; when the sides
+    differ in length, at least two tokens and half of the longer side are covered and one covered
+    token is distinctive (so "Carlos Rossi" may match "Alejandro Carlos Rossi", but "Global
+    Trading" does not match every "... Global Trading ...")."""
     short, long_ = (q, e) if len(q) <= len(e) else (e, q)
     used: set[int] = set()
     distinctive = False
     for t in short:
         for i, u in enumerate(long_):
-            if i not in used and (t == u or fuzz.ratio(t, u) >= _TOKEN_MATCH):
+            if i not in used and _similar(t, u):
                 used.add(i)
                 distinctive = distinctive or (len(t) >= 4 and t not in _GENERIC)
                 break
         else:
             return False
+    if len(short) == len(long_):
+        return True
     return len(used) >= 2 and len(used) * 2 >= len(long_) and distinctive
 
 
@@ -466,9 +479,9 @@ class Screener:
             if len(tokens) == 1 or len(e_tokens) == 1:
                 if len(tokens) != len(e_tokens) or len(e_tokens[0]) < _MIN_SINGLE:
                     continue
-            elif score < self.threshold:
-                if not _partial_ok(tokens, e_tokens):
-                    continue
+            elif not _aligned(tokens, e_tokens):
+                continue
+            elif len(tokens) != len(e_tokens):
                 score = max(score, float(_set_score))
             if score < self.threshold:
                 continue

@@ -31,7 +31,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SKIPPED_NAMES = ("SOURCES.md",)
 DEADLINE_S = 240.0
-# imaplib sends APPEND literals with every line ending turned into CRLF; Dovecot stores that.
+# imaplib sends APPEND literals with every line ending turned into CRLF, and Dovecot stores a NUL
+# byte as 0x80: that is the message the bot can see.
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
@@ -57,7 +58,7 @@ def corpus_files() -> list[Path]:
 
 
 def as_appended(raw: bytes) -> bytes:
-    return _EOL.sub(b"\r\n", raw)
+    return _EOL.sub(b"\r\n", raw).replace(b"\x00", b"\x80")
 
 
 class RecordingSink(StoreMailSink):

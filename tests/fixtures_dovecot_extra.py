@@ -1,0 +1,348 @@
+"""A second real Dovecot with TLS (STARTTLS + implicit TLS) and XOAUTH2, plus a loopback OAuth server.
+
+Public API (fixtures; import them into a test module or add this module to ``pytest_plugins``):
+
+``fake_oauth`` (session) -> :class:`FakeOAuthServer`
+    Loopback token endpoint (``/token``: refresh_token and device_code grants), device endpoint
+    (``/device``) and RFC 7662 introspection (``/introspect``, what Dovecot asks). Tests script it:
+    ``issue(user)`` -> (access, refresh); ``revoke(refresh)``; ``expire(access)``;
+    ``device_answers`` (a list of error codes answered before success); ``calls`` records the grants.
+
+``test_ca`` (session) -> :class:`TestCA`
+    A CA and a server certificate for ``127.0.0.1``/``localhost``, generated at test time with
+    ``cryptography``. ``ca_file`` is what the bot trusts through ``IMAP_CA_FILE``.
+
+``dovecot_tls`` (session) -> :class:`TlsDovecot`
+    Dovecot 2.3 on loopback: ``port`` (plain IMAP offering STARTTLS), ``tls_port`` (implicit TLS),
+    auth mechanisms PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER (the ``oauth2`` passdb validates bearer
+    tokens against ``fake_oauth``'s introspection). Its folders carry **no** SPECIAL-USE attributes
+    and nothing is auto-created. ``add_user()`` works as in :mod:`tests.fixtures_dovecot`.
+
+``tls_mailbox`` (function) -> :class:`tests.fixtures_dovecot.Mailbox` on ``dovecot_tls``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures_dovecot import DovecotServer, Mailbox, _find_dovecot, _free_port
+
+
+# -- loopback OAuth server ------------------------------------------------------------------------
+class FakeOAuthServer:
+    """Token, device and introspection endpoints on 127.0.0.1 (state in memory, thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.access: dict[str, tuple[str, bool]] = {}  # token -> (username, active)
+        self.refresh: dict[str, str] = {}  # refresh token -> username
+        self.revoked: set[str] = set()
+        self.device_answers: list[str] = []  # errors answered before the device grant succeeds
+        self.device_user = "oauth-user@example.com"
+        self.calls: list[dict[str, str]] = []
+        self.introspections = 0
+        self.expires_in = 3600
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        server.daemon_threads = True
+        self._server = server
+        self.port = int(server.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-oauth", daemon=True)
+        self._thread.start()
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def device_url(self) -> str:
+        return f"{self.base_url}/device"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.base_url}/introspect"
+
+    def issue(self, user: str) -> tuple[str, str]:
+        access, refresh = f"at-{secrets.token_hex(8)}", f"rt-{secrets.token_hex(8)}"
+        with self._lock:
+            self.access[access] = (user, True)
+            self.refresh[refresh] = user
+        return access, refresh
+
+    def expire(self, access: str) -> None:
+        with self._lock:
+            user, _ = self.access[access]
+            self.access[access] = (user, False)
+
+    def revoke(self, refresh: str) -> None:
+        with self._lock:
+            self.revoked.add(refresh)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- request handling --------------------------------------------------------------------------
+    def _answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if path == "/introspect":
+                self.introspections += 1
+                user, active = self.access.get(form.get("token", ""), ("", False))
+                return 200, ({"active": True, "username": user} if active else {"active": False})
+            if path == "/device":
+                return 200, {
+                    "device_code": "dev-code",
+                    "user_code": "WDJB-MJHT",
+                    "verification_uri": f"{self.base_url}/activate",
+                    "expires_in": 600,
+                    "interval": 5,
+                }
+            if path == "/token":
+                self.calls.append({k: v for k, v in form.items() if k in ("grant_type", "client_id")})
+                grant = form.get("grant_type", "")
+                if grant == "refresh_token":
+                    rt = form.get("refresh_token", "")
+                    if rt in self.revoked or rt not in self.refresh:
+                        return 400, {"error": "invalid_grant", "error_description": "Token has been revoked."}
+                    access = f"at-{secrets.token_hex(8)}"
+                    self.access[access] = (self.refresh[rt], True)
+                    return 200, {"access_token": access, "expires_in": self.expires_in, "token_type": "Bearer"}
+                if grant == "urn:ietf:params:oauth:grant-type:device_code":
+                    if self.device_answers:
+                        return 400, {"error": self.device_answers.pop(0)}
+                    access, refresh = f"at-{secrets.token_hex(8)}", f"rt-{secrets.token_hex(8)}"
+                    self.access[access] = (self.device_user, True)
+                    self.refresh[refresh] = self.device_user
+                    return 200, {
+                        "access_token": access,
+                        "refresh_token": refresh,
+                        "expires_in": self.expires_in,
+                        "token_type": "Bearer",
+                    }
+                return 400, {"error": "unsupported_grant_type"}
+        return 404, {"error": "not_found"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                status, data = owner._answer(urllib.parse.urlsplit(self.path).path, form)
+                payload = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler
+
+
+# -- test certificate authority -------------------------------------------------------------------
+@dataclass(frozen=True)
+class TestCA:
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def make_test_ca(directory: Path) -> TestCA:
+    """A CA plus a server certificate for 127.0.0.1 and localhost (valid for one day)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Inquiry Desk test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = TestCA(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    ca.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    ca.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    ca.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    ca.key_file.chmod(0o600)
+    return ca
+
+
+# -- Dovecot with TLS and OAuth2 --------------------------------------------------------------------
+class TlsDovecot(DovecotServer):
+    """Like :class:`DovecotServer`, with TLS listeners, the oauth2 passdb and no SPECIAL-USE folders."""
+
+    def __init__(self, binary: str, root: Path, ca: TestCA, introspection_url: str) -> None:
+        self.ca = ca
+        self.introspection_url = introspection_url
+        self.tls_port = _free_port()
+        super().__init__(binary, root)
+
+    def _write_config(self) -> None:
+        super()._write_config()  # directories, identities and the passwd-file
+        login, internal, uid, gid = self._identities()
+        oauth_conf = self.root / "dovecot-oauth2.conf.ext"
+        oauth_conf.write_text(
+            f"introspection_url = {self.introspection_url}\n"
+            "introspection_mode = post\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        oauth_conf.chmod(0o644)
+        conf = f"""
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{self.ca.cert_file}
+ssl_key = <{self.ca.key_file}
+disable_plaintext_auth = no
+auth_mechanisms = plain login xoauth2 oauthbearer
+base_dir = {self.root / "run"}
+state_dir = {self.root / "state"}
+log_path = {self.log_path}
+info_log_path = {self.log_path}
+default_login_user = {login}
+default_internal_user = {internal}
+first_valid_uid = 1
+first_valid_gid = 1
+mail_location = maildir:~/Maildir
+mail_plugins =
+imap_idle_notify_interval = 30 secs
+mailbox_idle_check_interval = 1 secs
+auth_failure_delay = 0
+passdb {{
+  driver = passwd-file
+  mechanisms = plain login
+  args = scheme=PLAIN username_format=%u {self.passwd_file}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth_conf}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={self.home_root}/%u
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.tls_port}
+    ssl = yes
+  }}
+}}
+"""
+        self.conf_path.write_text(conf)
+
+
+@pytest.fixture(scope="session")
+def fake_oauth() -> Iterator[FakeOAuthServer]:
+    server = FakeOAuthServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return make_test_ca(tmp_path_factory.mktemp("test-ca"))
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls(fake_oauth: FakeOAuthServer, test_ca: TestCA) -> Iterator[TlsDovecot]:
+    binary = _find_dovecot()
+    if binary is None:
+        msg = "dovecot is not installed (apt-get install dovecot-imapd); integration tests need it"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    root = Path(tempfile.mkdtemp(prefix="dovecot-tls-test-"))
+    server = TlsDovecot(binary, root, test_ca, fake_oauth.introspection_url)
+    try:
+        server.start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"could not start dovecot with TLS/OAuth2: {e}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def tls_mailbox(dovecot_tls: TlsDovecot) -> Mailbox:
+    if not dovecot_tls.running:
+        dovecot_tls.start()
+    return dovecot_tls.add_user()
