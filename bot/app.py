@@ -38,7 +38,7 @@ from bot.services import Services
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.slack_chat import SlackChat
 from bot.store.repo import Store
-from bot.triage_context import triage_config
+from bot.triage_context import Trust, load_screener, triage_config
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ def build(
         raw_dir=config.data_dir / "mail",
         sent_folders=frozenset(sent),
         router=router,
+        trust=Trust(config, load_screener(config)),
     )
     services = Services(
         store=store,

@@ -39,10 +39,12 @@ def _config() -> Config:
 def cmd_triage(args: argparse.Namespace) -> int:
     from bot.mail.parse import parse_email
     from bot.triage import triage
-    from bot.triage_context import triage_config, warnings_for
+    from bot.triage_context import Trust, load_screener, triage_config
+    from bot.trust import authentication_results
 
     config = _config()
     tconf = triage_config(config)
+    trust = Trust(config, load_screener(config))
     status = 0
     for name in args.files:
         path = Path(name)
@@ -54,7 +56,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
             continue
         email = parse_email(raw)
         verdict = triage(email, tconf)
-        warnings = warnings_for(email, verdict, config)
+        warnings = trust.warnings(email, verdict, authentication_results(raw))
         if args.json:
             print(
                 json.dumps(

@@ -88,6 +88,11 @@ class Config:
     log_level: str = "INFO"
     market_overrides: Mapping[str, Market] = field(default_factory=dict)
     routing_rules: str | None = None
+    authserv_id: str | None = None
+    embargoed_countries: frozenset[str] = frozenset({"CU", "IR", "KP", "SY"})
+    screening_lists: tuple[str, ...] = ()
+    screening_threshold: float = 88.0
+    retention_days: float | None = None
 
 
 class _Reader:
@@ -271,6 +276,17 @@ def load_config(env: Mapping[str, str]) -> Config:
         log_level=r.text("LOG_LEVEL", "INFO").upper(),
         market_overrides=r.parsed("MARKET_OVERRIDES", {}, _parse_overrides, "a list like TR=EU,AU=OTHER"),
         routing_rules=r.raw("ROUTING_RULES"),
+        authserv_id=r.raw("AUTHSERV_ID"),
+        embargoed_countries=frozenset(
+            c.upper() for c in _csv(r.raw("EMBARGOED_COUNTRIES") or "CU,IR,KP,SY") if c.lower() != "none"
+        ),
+        screening_lists=tuple(_csv(r.raw("SCREENING_LISTS"))),
+        screening_threshold=r.parsed(
+            "SCREENING_THRESHOLD", 88.0, lambda v: min(100.0, max(50.0, float(v))), "a score from 50 to 100"
+        ),
+        retention_days=r.parsed(
+            "RETENTION_DAYS", None, lambda v: float(v) if float(v) > 0 else None, "a number of days"
+        ),
     )
     if r.problems:
         raise ConfigError(r.problems)

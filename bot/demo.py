@@ -23,7 +23,7 @@ from bot.outbox import Outbox
 from bot.render import Renderer
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.store.repo import Store
-from bot.triage_context import triage_config
+from bot.triage_context import Trust, load_screener, triage_config
 
 _MRKDWN_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
@@ -133,7 +133,9 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
         renderer = Renderer(policy, lang)
         chat = TerminalChat(out)
         clock = lambda: now  # noqa: E731 - a fixed demo clock
-        ingestor = Ingestor(store, outbox, triage_config(config), clock)
+        ingestor = Ingestor(
+            store, outbox, triage_config(config), clock, trust=Trust(config, load_screener(config))
+        )
         worker = DeliveryWorker(
             store, outbox, chat, "#inquiries", clock, renderer.card, renderer.note, min_interval=0
         )

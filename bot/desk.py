@@ -63,20 +63,23 @@ class Desk:
         change: Callable[[Inquiry], Inquiry],
         note: tuple[str, dict[str, Any]] | None,
     ) -> Inquiry:
-        now = self.clock()
 
         def apply(inq: Inquiry) -> Inquiry:
             new = change(inq)
-            return replace(new, events=(*new.events, Event(now, user, action, detail)))
+            # Read the clock under the store lock, so the events' order is their times' order.
+            return replace(new, events=(*new.events, Event(self.clock(), user, action, detail)))
 
-        inq = self.store.update(inq_id, apply)
-        if inq.triage.is_inquiry or inq.card_ts:
-            self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
-            if note is not None:
-                key, kwargs = note
-                self.outbox.enqueue(
-                    f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": key, **kwargs}, now
-                )
+        # The change and the Slack updates it owes become visible together.
+        with self.store.locked():
+            inq = self.store.update(inq_id, apply)
+            now = self.clock()
+            if inq.triage.is_inquiry or inq.card_ts:
+                self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+                if note is not None:
+                    key, kwargs = note
+                    self.outbox.enqueue(
+                        f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": key, **kwargs}, now
+                    )
         return inq
 
     def _may_manage(self, inq: Inquiry, user: str) -> bool:
@@ -210,11 +213,12 @@ class Desk:
                 raise UsageError("nothing is waiting for a reply")
             return mark_answered(inq, now, user, "marked replied in Slack", now)
 
-        inq = self.store.update(inq_id, change)
-        self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
-        self.outbox.enqueue(
-            f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": "note.replied", "user": user}, now
-        )
+        with self.store.locked():
+            inq = self.store.update(inq_id, change)
+            self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+            self.outbox.enqueue(
+                f"note:{inq.id}:{len(inq.events)}", "note", inq.id, {"key": "note.replied", "user": user}, now
+            )
         return inq
 
     def rescue(self, inq_id: str, user: str) -> Inquiry:
@@ -241,6 +245,7 @@ class Desk:
                 events=(*inq.events, Event(now, user, "rescued", inq.triage.category.value)),
             )
 
-        inq = self.store.update(inq_id, change)
-        self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+        with self.store.locked():
+            inq = self.store.update(inq_id, change)
+            self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
         return inq

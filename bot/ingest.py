@@ -14,7 +14,7 @@ advance its checkpoint past a message that was not kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -22,13 +22,15 @@ from typing import Protocol
 
 from bot.mail.parse import parse_email
 from bot.mail.subject import normalize_subject
-from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status
+from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status, Triage, Warning
 from bot.outbox import Outbox
 from bot.routing import Router
 from bot.store.atomic import atomic_write_bytes
 from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.filter import classify
+from bot.triage_context import Trust
+from bot.trust import authentication_results
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Ingestor:
         raw_dir: Path | None = None,
         sent_folders: frozenset[str] = frozenset(),
         router: Router | None = None,
+        trust: Trust | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -70,6 +73,9 @@ class Ingestor:
         self.raw_dir = raw_dir
         self.sent_folders = sent_folders
         self.router = router
+        self.trust = trust
+        if trust is not None:
+            trust.learn(s.buyer_addr for s in store.summaries() if s.is_inquiry)
 
     # ----------------------------------------------------------------- entry
     def deliver(self, folder: str, fetched: Fetched) -> IngestResult:
@@ -77,7 +83,8 @@ class Ingestor:
         self._keep_raw(email, fetched.raw)
         if folder in self.sent_folders:
             return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
-        return self.ingest(email, fetched.internaldate, folder=folder, uid=fetched.uid)
+        auth = authentication_results(fetched.raw) if self.trust is not None else []
+        return self.ingest(email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth)
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
         if self.raw_dir is None:
@@ -90,7 +97,13 @@ class Ingestor:
 
     # ---------------------------------------------------------------- inbound
     def ingest(
-        self, email: ParsedEmail, arrived: datetime, *, folder: str = "INBOX", uid: int | None = None
+        self,
+        email: ParsedEmail,
+        arrived: datetime,
+        *,
+        folder: str = "INBOX",
+        uid: int | None = None,
+        auth_results: Sequence[str] = (),
     ) -> IngestResult:
         with self.store.locked():
             known = self.store.find_by_message_id(email.message_id)
@@ -101,8 +114,8 @@ class Ingestor:
             record = _record(email, arrived, "in", folder, uid)
             thread_id = self._thread_of(email)
             if thread_id is not None:
-                return self._follow_up(thread_id, email, record, arrived)
-            return self._new(email, record, arrived, folder)
+                return self._follow_up(thread_id, email, record, arrived, auth_results)
+            return self._new(email, record, arrived, folder, auth_results)
 
     def _owe_again(self, inq_id: str, message_id: str) -> None:
         """Owe the Slack delivery of a message seen before, unless it was delivered.
@@ -137,8 +150,27 @@ class Ingestor:
                     return found
         return None
 
+    def _trust(self, email: ParsedEmail, verdict: Triage, auth_results: Sequence[str]) -> tuple[Warning, ...]:
+        """Trust warnings for one buyer mail; remembers its bank ids for the next one."""
+        if self.trust is None:
+            return ()
+        key = f"bank:{email.from_addr}"
+        known = frozenset(self.store.get_meta(key, []) or [])
+        warnings = self.trust.warnings(email, verdict, auth_results, known_bank_ids=known)
+        seen = self.trust.bank_ids_of(email)
+        if seen - known:
+            self.store.set_meta(key, sorted(known | seen))
+        if verdict.is_inquiry and email.from_addr:
+            self.trust.learn([email.from_addr])
+        return warnings
+
     def _follow_up(
-        self, inq_id: str, email: ParsedEmail, record: MessageRecord, arrived: datetime
+        self,
+        inq_id: str,
+        email: ParsedEmail,
+        record: MessageRecord,
+        arrived: datetime,
+        auth_results: Sequence[str] = (),
     ) -> IngestResult:
         category, _ = classify(email, self.config.own_domains)
         internal = category is Category.INTERNAL
@@ -147,10 +179,15 @@ class Ingestor:
             record = replace(record, direction="out")
             return self._answered(inq_id, record, arrived, actor="mail", how="colleague's reply in the inbox")
 
+        current = self.store.require(inq_id)
+        found = () if automatic else self._trust(email, current.triage, auth_results)
+        new_warnings = tuple(w for w in found if w.code not in {x.code for x in current.triage.warnings})
+
         def change(inq: Inquiry) -> Inquiry:
             restart = not automatic and not inq.status.closed
             return replace(
                 inq,
+                triage=replace(inq.triage, warnings=(*inq.triage.warnings, *new_warnings)),
                 messages=(*inq.messages, record),
                 sla_started_at=(inq.sla_started_at or arrived) if restart else inq.sla_started_at,
                 events=(
@@ -166,11 +203,28 @@ class Ingestor:
                 f"thread:{record.message_id}", "followup", inq.id, {"message_id": record.message_id}, now
             )
             self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+            for w in new_warnings:
+                self.outbox.enqueue(
+                    f"warn:{record.message_id}:{w.code}",
+                    "note",
+                    inq.id,
+                    {"key": "note.warning", "code": w.code, "text": w.detail},
+                    now,
+                )
         log.info("follow-up stored on inquiry %s", inq.id)
         return IngestResult("followup", inq.id, email.message_id)
 
-    def _new(self, email: ParsedEmail, record: MessageRecord, arrived: datetime, folder: str) -> IngestResult:
+    def _new(
+        self,
+        email: ParsedEmail,
+        record: MessageRecord,
+        arrived: datetime,
+        folder: str,
+        auth_results: Sequence[str] = (),
+    ) -> IngestResult:
         verdict = triage(email, self.config, self._hints(email))
+        if verdict.is_inquiry:
+            verdict = replace(verdict, warnings=self._trust(email, verdict, auth_results))
         inq_id = self.store.next_id()
         now = self.clock()
         inq = Inquiry(

@@ -253,9 +253,8 @@ class OAuthClient:
             self.settings.device_url, {**self._client_fields(), "scope": self.settings.scope}
         )
         if status != 200 or "device_code" not in data:
-            raise OAuthError(
-                f"device-code request refused ({data.get('error', status)}): {data.get('error_description', '')}"
-            )
+            error, detail = data.get("error", status), data.get("error_description", "")
+            raise OAuthError(f"device-code request refused ({error}): {detail}")
         now = self.clock()
         return DeviceCode(
             device_code=str(data["device_code"]),

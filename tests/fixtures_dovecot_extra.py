@@ -8,7 +8,7 @@ Public API (fixtures; import them into a test module or add this module to ``pyt
     ``issue(user)`` -> (access, refresh); ``revoke(refresh)``; ``expire(access)``;
     ``device_answers`` (a list of error codes answered before success); ``calls`` records the grants.
 
-``test_ca`` (session) -> :class:`TestCA`
+``tls_ca`` (session) -> :class:`CertAuthority`
     A CA and a server certificate for ``127.0.0.1``/``localhost``, generated at test time with
     ``cryptography``. ``ca_file`` is what the bot trusts through ``IMAP_CA_FILE``.
 
@@ -122,7 +122,11 @@ class FakeOAuthServer:
                         return 400, {"error": "invalid_grant", "error_description": "Token has been revoked."}
                     access = f"at-{secrets.token_hex(8)}"
                     self.access[access] = (self.refresh[rt], True)
-                    return 200, {"access_token": access, "expires_in": self.expires_in, "token_type": "Bearer"}
+                    return 200, {
+                        "access_token": access,
+                        "expires_in": self.expires_in,
+                        "token_type": "Bearer",
+                    }
                 if grant == "urn:ietf:params:oauth:grant-type:device_code":
                     if self.device_answers:
                         return 400, {"error": self.device_answers.pop(0)}
@@ -142,7 +146,7 @@ class FakeOAuthServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
@@ -154,7 +158,7 @@ class FakeOAuthServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
         return Handler
@@ -162,13 +166,13 @@ class FakeOAuthServer:
 
 # -- test certificate authority -------------------------------------------------------------------
 @dataclass(frozen=True)
-class TestCA:
+class CertAuthority:
     ca_file: Path
     cert_file: Path
     key_file: Path
 
 
-def make_test_ca(directory: Path) -> TestCA:
+def make_test_ca(directory: Path) -> CertAuthority:
     """A CA plus a server certificate for 127.0.0.1 and localhost (valid for one day)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -216,7 +220,7 @@ def make_test_ca(directory: Path) -> TestCA:
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    ca = TestCA(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    ca = CertAuthority(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     ca.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     ca.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     ca.key_file.write_bytes(
@@ -232,7 +236,7 @@ def make_test_ca(directory: Path) -> TestCA:
 class TlsDovecot(DovecotServer):
     """Like :class:`DovecotServer`, with TLS listeners, the oauth2 passdb and no SPECIAL-USE folders."""
 
-    def __init__(self, binary: str, root: Path, ca: TestCA, introspection_url: str) -> None:
+    def __init__(self, binary: str, root: Path, ca: CertAuthority, introspection_url: str) -> None:
         self.ca = ca
         self.introspection_url = introspection_url
         self.tls_port = _free_port()
@@ -314,12 +318,12 @@ def fake_oauth() -> Iterator[FakeOAuthServer]:
 
 
 @pytest.fixture(scope="session")
-def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
     return make_test_ca(tmp_path_factory.mktemp("test-ca"))
 
 
 @pytest.fixture(scope="session")
-def dovecot_tls(fake_oauth: FakeOAuthServer, test_ca: TestCA) -> Iterator[TlsDovecot]:
+def dovecot_tls(fake_oauth: FakeOAuthServer, tls_ca: CertAuthority) -> Iterator[TlsDovecot]:
     binary = _find_dovecot()
     if binary is None:
         msg = "dovecot is not installed (apt-get install dovecot-imapd); integration tests need it"
@@ -327,7 +331,7 @@ def dovecot_tls(fake_oauth: FakeOAuthServer, test_ca: TestCA) -> Iterator[TlsDov
             pytest.fail(msg)
         pytest.skip(msg)
     root = Path(tempfile.mkdtemp(prefix="dovecot-tls-test-"))
-    server = TlsDovecot(binary, root, test_ca, fake_oauth.introspection_url)
+    server = TlsDovecot(binary, root, tls_ca, fake_oauth.introspection_url)
     try:
         server.start()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:

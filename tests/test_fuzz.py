@@ -64,7 +64,9 @@ BOGUS_CHARSETS = [
     "\u00e9t\u00e9",
 ]
 CHARSETS = st.sampled_from(REAL_CHARSETS + BOGUS_CHARSETS)
-ENCODINGS = st.sampled_from(["7bit", "8bit", "base64", "quoted-printable", "binary", "x-uuencode", "bogus", ""])
+ENCODINGS = st.sampled_from(
+    ["7bit", "8bit", "base64", "quoted-printable", "binary", "x-uuencode", "bogus", ""]
+)
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)),
     max_size=300,
@@ -362,7 +364,9 @@ def test_a_5_mb_body_parses_and_triages_in_bounded_time_and_memory() -> None:
 
 
 def test_a_5_mb_html_body_in_base64_is_bounded_too() -> None:
-    html = "<html><body>" + "<p>Please quote <b>LED</b> highbay 150W, 300 pcs.</p>" * 100_000 + "</body></html>"
+    html = (
+        "<html><body>" + "<p>Please quote <b>LED</b> highbay 150W, 300 pcs.</p>" * 100_000 + "</body></html>"
+    )
     msg = EmailMessage()
     msg["From"] = "buyer@example.com"
     msg["Subject"] = "RFQ"
@@ -380,7 +384,9 @@ def test_a_message_with_1000_attachments_is_bounded() -> None:
     msg["Subject"] = "Drawings for the RFQ"
     msg.set_content("Please quote the attached 1,000 drawings.")
     for i in range(1000):
-        msg.add_attachment(b"%PDF-1.4 " + bytes(i % 256 for _ in range(64)), "application", "pdf", filename=f"d{i}.pdf")
+        msg.add_attachment(
+            b"%PDF-1.4 " + bytes(i % 256 for _ in range(64)), "application", "pdf", filename=f"d{i}.pdf"
+        )
     raw = msg.as_bytes()
     elapsed, peak = _measure(lambda: check(raw, bound=60))
     assert elapsed < BIG_BODY_S, f"{elapsed:.2f}s"

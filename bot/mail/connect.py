@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
@@ -93,7 +94,8 @@ def open_client(spec: ConnectionSpec) -> IMAPClient:
         try:
             client.starttls(context)
         except BaseException:
-            client.shutdown()
+            with contextlib.suppress(OSError):
+                client.shutdown()
             raise
     return client
 
@@ -125,7 +127,8 @@ def connect(spec: ConnectionSpec, tokens: TokenProvider | None = None) -> IMAPCl
     try:
         authenticate(client, spec, tokens)
     except BaseException:
-        client.shutdown()
+        with contextlib.suppress(OSError):
+            client.shutdown()
         raise
     return client
 
@@ -168,7 +171,9 @@ def watcher_settings(
             report(e)
             raise
 
-    template = base or ImapSettings(host=spec.host, port=spec.port, ssl=spec.tls_mode == "ssl", user=spec.user)
+    template = base or ImapSettings(
+        host=spec.host, port=spec.port, ssl=spec.tls_mode == "ssl", user=spec.user, password=spec.password
+    )
     return replace(
         template,
         host=spec.host,
@@ -219,7 +224,7 @@ def plan_folders(
     hints: Mapping[str, Sequence[str]] | None = None,
     watch_sent: bool = True,
 ) -> FolderPlan:
-    """One LIST, then SPECIAL-USE / preset / localized names for each role; extras resolved by name or role."""
+    """One LIST; SPECIAL-USE, then preset, then localized names per role; extras by name or role."""
     hints = hints or {}
     entries = client.list_folders()
     sent = sent_folder or pick_folder(entries, "sent", tuple(hints.get("sent", ())))
@@ -304,13 +309,23 @@ def doctor_imap_report(
         if "IDLE" not in caps:
             line(None, "IMAP IDLE", f"not offered: new mail is noticed by polling every {poll_seconds:g} s")
         if "UIDPLUS" not in caps:
-            line(None, "IMAP UIDPLUS", "not offered: a saved draft cannot be replaced in place (a new one is added)")
+            line(
+                None,
+                "IMAP UIDPLUS",
+                "not offered: a saved draft cannot be replaced in place (a new one is added)",
+            )
         if "CONDSTORE" not in caps:
-            line(None, "IMAP CONDSTORE", "not offered: replies flagged from other clients are found by a slower scan")
+            line(
+                None,
+                "IMAP CONDSTORE",
+                "not offered: replies flagged from other clients are found by a slower scan",
+            )
         if "MOVE" not in caps:
             line(None, "IMAP MOVE", "not offered: moving mail falls back to COPY + delete")
         if "SPECIAL-USE" not in caps:
-            line(None, "IMAP SPECIAL-USE", "not offered: Sent/Drafts/Junk are found by their (localized) names")
+            line(
+                None, "IMAP SPECIAL-USE", "not offered: Sent/Drafts/Junk are found by their (localized) names"
+            )
         plan = plan_folders(
             client,
             inbox=inbox,
@@ -324,7 +339,8 @@ def doctor_imap_report(
         line(
             plan.sent is not None,
             "sent folder",
-            plan.sent or "not found: set IMAP_SENT_FOLDER (replies sent from mail clients won't stop the clock)",
+            plan.sent
+            or "not found: set IMAP_SENT_FOLDER (replies sent from mail clients won't stop the clock)",
         )
         line(
             plan.drafts is not None,
@@ -336,7 +352,9 @@ def doctor_imap_report(
             line(False, "extra folder", f"{name!r} from IMAP_EXTRA_FOLDERS does not exist on the server")
         for warning in plan_connections(plan.watched, options.max_connections):
             line(None, "IMAP connections", warning)
-        if options.max_connections is not None and not plan_connections(plan.watched, options.max_connections):
+        if options.max_connections is not None and not plan_connections(
+            plan.watched, options.max_connections
+        ):
             line(
                 True,
                 "IMAP connections",
