@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,6 +46,9 @@ from bench.common import (
     rss_mb,
     timed,
 )
+
+if TYPE_CHECKING:
+    from bot.models import Inquiry
 
 BUILDER_VERSION = 1
 CHANNEL = "CINQ"
@@ -143,7 +147,7 @@ def _text(rng: random.Random, lang: str, lo: int, hi: int) -> str:
     return " ".join(parts)[:hi]
 
 
-def make_bench_inquiry(i: int, n: int, seed: int) -> object:
+def make_bench_inquiry(i: int, n: int, seed: int) -> Inquiry:
     """Inquiry ``i`` of ``n``: deterministic from (i, seed), realistic size and history."""
     from bot.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
 
@@ -277,7 +281,7 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     for s in range(shards):
         docs = {}
         for i in range(s if s else shards, n + 1, shards):
-            docs[str(i)] = inquiry_to_doc(make_bench_inquiry(i, n, seed))  # type: ignore[arg-type]
+            docs[str(i)] = inquiry_to_doc(make_bench_inquiry(i, n, seed))
         if docs:
             AtomicJSONStorage(shard_dir / f"{s:04d}.json").write({"inquiries": docs})
     shard_write_s = time.perf_counter() - t0
@@ -396,6 +400,12 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     misses = [timed(lambda k=k: store.find_by_message_id(f"<unknown-{k}@x>")) for k in range(2000)]  # type: ignore[misc]
     out["find_miss_p50"] = median(misses)
 
+    adds = []
+    for _ in range(200):
+        new = make_bench_inquiry(int(store.next_id()), n, seed)
+        adds.append(timed(lambda new=new: store.add(new)))  # type: ignore[misc]
+    out["add_p50"], out["add_p99"] = median(adds), percentile(adds, 99)
+
     warm_up()
     outbox = Outbox(store)
     ingestor = Ingestor(store, outbox, TriageConfig(own_domains=OWN_DOMAINS), lambda: datetime.now(UTC))
@@ -464,6 +474,11 @@ def report(built: Built, m: dict[str, float], gc_freeze: bool = False) -> None:
         Row("find_by_message_id, known (2,000) p50", ms(m["find_p50"]), "< 5 ms", m["find_p50"] < 5),
         Row("find_by_message_id, known p99", ms(m["find_p99"])),
         Row("find_by_message_id, unknown p50", ms(m["find_miss_p50"])),
+        Row("Store.add of a new inquiry (200) p50", ms(m["add_p50"])),
+        Row(
+            f"  so loading {n:,} one Store.add at a time would take about",
+            f"{n * m['add_p50'] / 2 / 60000:.0f} min (shards grow linearly: ~half the p50 on average)",
+        ),
         Row("Ingestor.ingest new mail (500) p50", ms(m["ingest_p50"]), "< 20 ms", m["ingest_p50"] < 20),
         Row("Ingestor.ingest p99", ms(m["ingest_p99"])),
         Row(

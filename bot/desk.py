@@ -221,6 +221,26 @@ class Desk:
             )
         return inq
 
+    def clear_warnings(self, inq_id: str, user: str, reason: str) -> Inquiry:
+        """An admin clears the screening warnings that block Save and Send; audited."""
+        if user not in self.admins:
+            raise PermissionDenied("clear a screening warning")
+        reason = reason.strip()
+        if len(reason) < 10:
+            raise UsageError("give a reason of at least 10 characters")
+
+        def change(inq: Inquiry) -> Inquiry:
+            return replace(inq, extra={**inq.extra, "warnings_cleared": user})
+
+        return self._change(
+            inq_id,
+            user,
+            "warning_cleared",
+            reason[:500],
+            change,
+            ("note.warning_cleared", {"user": user, "text": reason[:500]}),
+        )
+
     def rescue(self, inq_id: str, user: str) -> Inquiry:
         """Turn a filtered mail into an inquiry: it gets a card and an SLA clock."""
         now = self.clock()

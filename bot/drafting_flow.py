@@ -18,6 +18,7 @@ from typing import Any
 
 from tinydb import where
 
+from bot.blocks.card import blocking_warnings
 from bot.blocks.draft import draft_blocks, draft_error_blocks, drafting_placeholder
 from bot.buyer_time import buyer_timezone, next_morning
 from bot.chat import Chat
@@ -34,7 +35,6 @@ from bot.store.repo import Store
 log = logging.getLogger(__name__)
 
 LLM_WORKERS = 2
-BLOCKING_WARNINGS = ("sanctions_possible_match", "embargoed_country")
 
 
 class DraftingFlow:
@@ -172,8 +172,7 @@ class DraftingFlow:
 
     # ------------------------------------------------------------ save/send
     def _guard(self, inq: Inquiry) -> None:
-        blocking = [w for w in inq.triage.warnings if w.code in BLOCKING_WARNINGS]
-        if blocking and not inq.extra.get("warnings_cleared"):
+        if blocking_warnings(inq) and not inq.extra.get("warnings_cleared"):
             raise PermissionDenied("send or save while a screening warning is not cleared by an admin")
 
     def _compose(

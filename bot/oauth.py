@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import smtplib
 import tempfile
 import threading
 import time
@@ -353,3 +354,22 @@ class TokenProvider:
                 log.info("oauth: access token refreshed (valid for %.0f s)", tokens.expires_at - self.clock())
             self._tokens = tokens
             return tokens.access_token
+
+
+def xoauth2_string(user: str, access_token: str) -> str:
+    """The SASL XOAUTH2 initial response (before base64): ``user=…^Aauth=Bearer …^A^A``."""
+    return f"user={user}\x01auth=Bearer {access_token}\x01\x01"
+
+
+def smtp_login_xoauth2(smtp: smtplib.SMTP, user: str, access_token: str) -> None:
+    """Authenticate an ``smtplib`` connection (after STARTTLS) with XOAUTH2.
+
+    On a refused token the server sends a 334 challenge with an error; we answer with an empty
+    line and smtplib raises ``SMTPAuthenticationError``.
+    """
+
+    def answer(challenge: bytes | None = None) -> str:
+        return xoauth2_string(user, access_token) if challenge is None else ""
+
+    smtp.ehlo_or_helo_if_needed()
+    smtp.auth("XOAUTH2", answer, initial_response_ok=True)

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_dovecot",
     "tests.fakes.slack_server",
     "tests.fakes.llm_server",
+    "tests.fakes.smtp_server",
 ]

@@ -52,6 +52,10 @@ DESK_ACTIONS = ("claimed", "released", "tier")
 
 @pytest.fixture
 def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
+    # The fake's stdlib server listens with a backlog of 5: 16 Bolt threads posting ephemerals at
+    # once overflow it and get connection resets. Slack itself does not; widen the backlog.
+    assert slack_server._server is not None
+    slack_server._server.socket.listen(128)
     d = make_desktop(slack_server, tmp_path)
     try:
         yield d

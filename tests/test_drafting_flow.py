@@ -9,21 +9,19 @@ from __future__ import annotations
 import email
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from bot.app import Desktop
 from bot.mail.parse import parse_email
 from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
+from tests.fakes.smtp_server import Recorder
 from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop
 
 VI_TEXT = "Kính gửi, chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. Vui lòng báo giá CIF Hải Phòng."
@@ -37,32 +35,6 @@ MODEL_JSON = json.dumps(
     },
     ensure_ascii=False,
 )
-
-
-class Recorder(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[email.message.Message] = []
-
-    def handle_message(self, message: email.message.Message) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def smtp() -> Iterator[Recorder]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Recorder()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.port = port  # type: ignore[attr-defined]
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 def _desktop(

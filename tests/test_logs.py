@@ -79,6 +79,19 @@ def record_text(record: logging.LogRecord) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture(autouse=True)
+def production_log_levels() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in NOISY]
+    saved = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, saved, strict=True):
+            lg.setLevel(level)
+
+
 @pytest.fixture
 def desktop(slack_server: FakeSlack, llm_server: FakeLlmServer, tmp_path: Path) -> Iterator[Desktop]:
     d = make_desktop(
@@ -110,8 +123,6 @@ def test_no_secret_and_no_email_body_reaches_the_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in NOISY:
-        caplog.set_level(logging.WARNING, logger=name)
     assert desktop.config.imap is not None and desktop.config.imap.password == IMAP_PASSWORD
 
     # Mail in: every sample, through the parser, the ingestor and the raw-mail archive.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import smtplib
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +26,7 @@ from bot.oauth import (
     TokenSet,
     TokenStore,
     oauth_settings,
+    smtp_login_xoauth2,
 )
 from tests.fixtures_dovecot_extra import FakeOAuthServer
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
@@ -167,3 +172,58 @@ def test_auth_command_refuses_a_password_mailbox(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_auth({"MAIL_PROVIDER": "exmail", "DATA_DIR": str(tmp_path)}, out) == 2
     assert "IMAP_AUTH=oauth2" in out.getvalue()
+
+
+class XOAuth2Handler:
+    """aiosmtpd handler that accepts XOAUTH2 for one token and records the mail it gets."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.logins: list[str] = []
+        self.messages: list[bytes] = []
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:
+        from aiosmtpd.smtp import MISSING, AuthResult
+
+        blob = args[1] if len(args) > 1 else await server.challenge_auth("")
+        if blob is MISSING:
+            return AuthResult(success=False, handled=False)
+        text = base64.b64decode(blob).decode() if isinstance(blob, str) else bytes(blob).decode()
+        fields = dict(part.split("=", 1) for part in text.split("\x01") if part)
+        if fields.get("auth") != f"Bearer {self.token}":
+            return AuthResult(success=False, handled=False)
+        self.logins.append(fields["user"])
+        return AuthResult(success=True, auth_data=fields["user"])
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(bytes(envelope.content))
+        return "250 OK"
+
+
+def test_smtp_xoauth2_login_sends_mail_and_a_bad_token_is_refused() -> None:
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = XOAuth2Handler("good-token")
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
+    )
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp_login_xoauth2(smtp, "sales@acme.com", "good-token")
+            smtp.sendmail("sales@acme.com", ["buyer@example.org"], b"Subject: hi\r\n\r\nQuote attached.\r\n")
+        with (
+            smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp,
+            pytest.raises(smtplib.SMTPAuthenticationError),
+        ):
+            smtp_login_xoauth2(smtp, "sales@acme.com", "stale-token")
+    finally:
+        controller.stop()
+    assert handler.logins == ["sales@acme.com"] and len(handler.messages) == 1

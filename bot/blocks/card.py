@@ -47,6 +47,12 @@ ACTION_SNOOZE = "inquiry_snooze"
 ACTION_DRAFT = "inquiry_draft"
 ACTION_REPLIED = "inquiry_replied"
 ACTION_FILTERED_RESCUE = "filtered_rescue"
+ACTION_CLEAR_WARNING = "inquiry_clear_warning"
+CLEAR_WARNING_CALLBACK_ID = "clear_warning_modal"
+BLOCK_CLEAR_REASON = "clear_reason"
+ACTION_CLEAR_REASON = "reason"
+# Warnings that block Save and Send until a BOT_ADMINS member clears them.
+BLOCKING_WARNINGS = ("sanctions_possible_match", "embargoed_country")
 
 SNOOZE_CHOICES: Mapping[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -231,6 +237,37 @@ def inquiry_card(
     return text, blocks
 
 
+def blocking_warnings(inq: Inquiry) -> list[str]:
+    return [w.code for w in inq.triage.warnings if w.code in BLOCKING_WARNINGS]
+
+
+def clear_warning_modal(inquiry_id: str, codes: Sequence[str], lang: str) -> dict[str, Any]:
+    """An admin clears a screening warning; the reason is required and audited."""
+    return {
+        "type": "modal",
+        "callback_id": CLEAR_WARNING_CALLBACK_ID,
+        "private_metadata": inquiry_id,
+        "title": {"type": "plain_text", "text": t("clear.title", lang)[:24]},
+        "submit": {"type": "plain_text", "text": t("clear.submit", lang)[:24]},
+        "close": {"type": "plain_text", "text": t("common.cancel", lang)[:24]},
+        "blocks": [
+            section(t("clear.explain", lang, codes=", ".join(codes))),
+            {
+                "type": "input",
+                "block_id": BLOCK_CLEAR_REASON,
+                "label": {"type": "plain_text", "text": t("clear.reason", lang)[:2000]},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ACTION_CLEAR_REASON,
+                    "multiline": True,
+                    "min_length": 10,
+                    "max_length": 1000,
+                },
+            },
+        ],
+    }
+
+
 def card_actions(inq: Inquiry, lang: str) -> list[Block]:
     """The two actions rows of an open card."""
     tier = inq.tier or inq.triage.tier
@@ -264,6 +301,8 @@ def card_actions(inq: Inquiry, lang: str) -> list[Block]:
             [(k, t(f"snooze.{k}", lang)) for k in SNOOZE_CHOICES],
         ),
     ]
+    if blocking_warnings(inq) and not inq.extra.get("warnings_cleared"):
+        row2.append(button(t("card.clear_warning", lang), ACTION_CLEAR_WARNING, inq.id, style="danger"))
     return [actions(row1, block_id("inquiry", inq.id)), actions(row2, block_id("inquiry2", inq.id))]
 
 

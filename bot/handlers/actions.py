@@ -13,7 +13,15 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks.card import decode_action
+from bot.blocks.card import (
+    ACTION_CLEAR_REASON,
+    ACTION_CLEAR_WARNING,
+    BLOCK_CLEAR_REASON,
+    CLEAR_WARNING_CALLBACK_ID,
+    blocking_warnings,
+    clear_warning_modal,
+    decode_action,
+)
 from bot.blocks.common import user_mention
 from bot.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
 from bot.i18n import t
@@ -98,6 +106,36 @@ class ActionHandlers:
         ack()
         self._run(body, client, lambda i, u, _c: self.s.desk.rescue(i, u))
 
+    def clear_warning(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Admins get a modal asking for the reason; anyone else a polite refusal."""
+        ack()
+        user = body["user"]["id"]
+        inq_id, _ = decode_action((body.get("actions") or [{}])[0])
+        if user not in self.s.admins:
+            self._tell(client, body, t("refuse.admin_only", self.s.lang))
+            return
+        inq = self.s.store.get(inq_id)
+        if inq is None:
+            self._tell(client, body, t("refuse.not_found", self.s.lang))
+            return
+        view = clear_warning_modal(inq_id, blocking_warnings(inq), self.s.lang)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception:
+            log.exception("could not open the clear-warning modal")
+            self._tell(client, body, t("refuse.failed", self.s.lang))
+
+    def clear_warning_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        reason = str((values.get(BLOCK_CLEAR_REASON, {}).get(ACTION_CLEAR_REASON) or {}).get("value") or "")
+        try:
+            self.s.desk.clear_warnings(str(view.get("private_metadata", "")), body["user"]["id"], reason)
+        except InquiryDeskError as e:
+            ack(response_action="errors", errors={BLOCK_CLEAR_REASON: explain(e, self.s.lang)[:150]})
+            return
+        ack()
+        self.s.wake_delivery()
+
     def draft(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         flow = self.s.drafting
@@ -118,4 +156,6 @@ def register(app: App, services: Services) -> ActionHandlers:
     app.action("inquiry_replied")(h.replied)
     app.action("inquiry_draft")(h.draft)
     app.action("filtered_rescue")(h.rescue)
+    app.action(ACTION_CLEAR_WARNING)(h.clear_warning)
+    app.view(CLEAR_WARNING_CALLBACK_ID)(h.clear_warning_submitted)
     return h

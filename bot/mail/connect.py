@@ -243,6 +243,32 @@ def plan_folders(
     return FolderPlan(tuple(watched), sent, drafts, junk, tuple(missing))
 
 
+def discover_folders(
+    spec: ConnectionSpec,
+    imap: ImapConfig,
+    options: MailboxOptions,
+    tokens: TokenProvider | None = None,
+) -> FolderPlan:
+    """Start-up look-up on a short-lived connection: the folders to watch, Sent and Drafts.
+
+    Logs a warning when the plan needs more connections than ``options.max_connections``.
+    """
+    with connect(spec, tokens) as client:
+        plan = plan_folders(
+            client,
+            inbox=imap.folder,
+            extra_folders=options.extra_folders,
+            sent_folder=imap.sent_folder,
+            drafts_folder=imap.drafts_folder,
+            hints=options.folder_hints,
+        )
+    for name in plan.missing:
+        log.warning("imap: IMAP_EXTRA_FOLDERS names %r, which the server does not have", name)
+    for warning in plan_connections(plan.watched, options.max_connections):
+        log.warning("imap: %s", warning)
+    return plan
+
+
 def _caps(client: IMAPClient) -> set[str]:
     return {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
 

@@ -23,7 +23,7 @@ from bot.mail.imap_source import Checkpoint, FetchedMessage
 from bot.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenSet, TokenStore, oauth_settings
 from bot.providers import MailboxOptions, apply_preset, mailbox_options
 from tests.fixtures_dovecot import Mailbox
-from tests.fixtures_dovecot_extra import FakeOAuthServer, CertAuthority, TlsDovecot
+from tests.fixtures_dovecot_extra import CertAuthority, FakeOAuthServer, TlsDovecot
 from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
 from tests.fixtures_dovecot_extra import tls_ca as tls_ca
