@@ -65,6 +65,7 @@ def main() -> int:
         print("dovecot is not installed (apt-get install dovecot-imapd)", file=sys.stderr)
         return 2
     root = Path(tempfile.mkdtemp(prefix="bench-arrival-"))
+    root.chmod(0o755)  # Dovecot's unprivileged auth process reads the passwd-file below
     dovecot = DovecotServer(binary, root / "dovecot")
     dovecot.start()
     slack = FakeSlack().start()

@@ -242,6 +242,17 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
         **job,
     )
     scheduler.add_job(desk.reminders.digest_tick, "interval", seconds=60, id="digest_tick", **job)
+    if config.retention_days:
+        from bot.privacy import purge_closed_bodies
+
+        days = config.retention_days
+        scheduler.add_job(
+            lambda: purge_closed_bodies(desk.store, utcnow(), days, audit=desk.store.audit),
+            "interval",
+            seconds=300,
+            id="retention",
+            **job,
+        )
     if desk.services.drafting is not None:
         scheduler.add_job(desk.services.drafting.send_due, "interval", seconds=30, id="send_tick", **job)
     scheduler.start()

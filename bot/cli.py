@@ -123,6 +123,28 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_doctor(_config(), out=sys.stdout)
 
 
+def cmd_screening_update(args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from bot.trust import ScreeningError, fetch_list, load_list
+
+    config = _config()
+    urls = [u for u in config.screening_lists if u.startswith(("http://", "https://"))]
+    if not urls:
+        print("SCREENING_LISTS names no http(s) URL: nothing to download.", file=sys.stderr)
+        return 1
+    status = 0
+    for url in urls:
+        try:
+            path = fetch_list(url, config.data_dir / "screening")
+            entries = len(load_list(path).entries)
+            print(f"{urlparse(url).netloc}{urlparse(url).path}: {entries} entries -> {path}")
+        except (ScreeningError, OSError) as e:
+            print(f"inquiry-bot screening update: {url}: {e} (the previous copy is kept)", file=sys.stderr)
+            status = 1
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="inquiry-bot", description="Inquiry Desk: the shared sales mailbox in Slack"
@@ -141,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     tri.set_defaults(func=cmd_triage)
     doc = sub.add_parser("doctor", help="check the configuration and every connection")
     doc.set_defaults(func=cmd_doctor)
+    scr = sub.add_parser("screening", help="sanctions and export-control screening lists")
+    scr_sub = scr.add_subparsers(dest="screening_command", metavar="ACTION", required=True)
+    upd = scr_sub.add_parser("update", help="download the SCREENING_LISTS URLs into DATA_DIR/screening")
+    upd.set_defaults(func=cmd_screening_update)
     from bot.cli_records import add_commands as add_record_commands
 
     add_record_commands(sub)
