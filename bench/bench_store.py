@@ -50,7 +50,7 @@ from bench.common import (
 if TYPE_CHECKING:
     from bot.models import Inquiry
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 CHANNEL = "CINQ"
 BASE_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)  # the N inquiries arrived over about three years
@@ -264,7 +264,8 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     write per shard. Shard mtimes are set an hour back (a store whose shards were written
     earlier), then ``Store(data_dir)`` is opened once: finding no index, it re-reads every
     shard and writes ``index.jsonl`` (its normal recovery path). ``outbox_done`` delivered
-    keys are seeded into ``meta.json`` (two weeks of deliveries, as the outbox keeps them).
+    keys are seeded into the outbox's table (the outbox keeps delivered keys for two weeks and
+    prunes only past ``DONE_KEEP``, so a desk that has run a while holds thousands).
     """
     from bot.store.atomic import AtomicJSONStorage
     from bot.store.codec import inquiry_to_doc
@@ -294,7 +295,9 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     assert store.count() == n, (store.count(), n)
     now = time.time()
     with store.locked():
-        store.meta.table("outbox_done").insert_multiple(
+        # The outbox's own file since it moved out of meta.json; meta.json on older stores.
+        outbox_db = store.aux("outbox") if hasattr(store, "aux") else store.meta
+        outbox_db.table("outbox_done").insert_multiple(
             {"key": f"note:{k}:3", "at": now - 13 * 86400 * k / max(1, outbox_done)}
             for k in range(outbox_done)
         )

@@ -28,6 +28,7 @@ from bot.desk import Desk
 from bot.digests import Digests
 from bot.drafting_flow import DraftingFlow
 from bot.handlers import actions, commands, drafts, home
+from bot.i18n import t
 from bot.ingest import Ingestor
 from bot.mailout import ImapWriter, SmtpSender
 from bot.outbox import Outbox
@@ -39,6 +40,7 @@ from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.slack_chat import SlackChat
 from bot.store.repo import Store
 from bot.triage_context import Trust, load_screener, triage_config
+from bot.watching import connection
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,7 @@ def build_drafting(
             timeout=config.llm.timeout_seconds,
         )
     assert config.slack is not None
+    spec, tokens = connection(config) if config.imap else (None, None)
     from_addr = (config.smtp.from_addr if config.smtp else None) or (config.imap.user if config.imap else "")
     return DraftingFlow(
         store,
@@ -110,8 +113,8 @@ def build_drafting(
         channel=config.slack.channel,
         rep_name=chat.user_name,
         from_addr=from_addr or "",
-        smtp=SmtpSender(config.smtp) if config.smtp else None,
-        imap=ImapWriter(config.imap) if config.imap else None,
+        smtp=SmtpSender(config.smtp, tokens=tokens) if config.smtp else None,
+        imap=ImapWriter(config.imap, spec, tokens) if config.imap and spec else None,
     )
 
 
@@ -120,7 +123,7 @@ def build(
     *,
     web_client: WebClient | None = None,
     token_verification: bool = True,
-    min_interval: float = 1.0,
+    min_interval: float | None = None,
 ) -> Desktop:
     assert config.slack is not None
     now = utcnow
@@ -145,7 +148,7 @@ def build(
         now,
         renderer.card,
         renderer.note,
-        min_interval=min_interval,
+        min_interval=config.slack.post_interval if min_interval is None else min_interval,
     )
     desk = Desk(store, outbox, now, config.admins, config.team_language)
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
@@ -227,7 +230,17 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     threads = [threading.Thread(target=desk.worker.run, args=(stop,), name="delivery", daemon=True)]
-    threads += start_watchers(config, desk.store, desk.ingestor, stop)
+
+    def on_revoked(error: Exception) -> None:
+        desk.outbox.enqueue(
+            f"oauth-revoked:{utcnow().date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": t("oauth.revoked", config.team_language)},
+            utcnow(),
+        )
+
+    threads += start_watchers(config, desk.store, desk.ingestor, stop, on_revoked=on_revoked)
     for th in threads:
         if not th.is_alive():
             th.start()

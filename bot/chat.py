@@ -33,9 +33,15 @@ class Chat(Protocol):
         blocks: Blocks | None = None,
         thread_ts: str | None = None,
         card_of: str | None = None,
+        tag: str | None = None,
     ) -> str:
         """Post a message; return its ts. ``card_of`` tags it (message metadata) as the card
-        of that inquiry, so :meth:`find_card` can find it after a crash."""
+        of that inquiry, so :meth:`find_card` can find it after a crash; ``tag`` does the
+        same for a thread reply (the outbox key), for :meth:`find_reply`."""
+        ...
+
+    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
+        """The ts of a reply in that thread tagged ``tag``, if one was posted."""
         ...
 
     def find_card(self, channel: str, inquiry_id: str) -> str | None:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 from bot.models import Market
+from bot.oauth import OAuthSettings, oauth_settings
+from bot.providers import MailboxOptions, apply_preset, mailbox_options
 
 T = TypeVar("T")
 
@@ -46,6 +48,7 @@ class SlackConfig:
     channel: str
     api_url: str | None
     http_port: int = 3000
+    post_interval: float = 1.0  # seconds between posts to one channel (Slack: about 1/s)
 
     @property
     def socket_mode(self) -> bool:
@@ -93,6 +96,8 @@ class Config:
     screening_lists: tuple[str, ...] = ()
     screening_threshold: float = 88.0
     retention_days: float | None = None
+    mailbox: MailboxOptions = field(default_factory=MailboxOptions)
+    oauth: OAuthSettings | None = None
 
 
 class _Reader:
@@ -177,8 +182,25 @@ def _parse_overrides(v: str) -> dict[str, Market]:
 
 
 def load_config(env: Mapping[str, str]) -> Config:
-    """Build the configuration from ``env``; raise ConfigError listing every problem."""
+    """Build the configuration from ``env``; raise ConfigError listing every problem.
+
+    ``MAIL_PROVIDER`` presets (``bot.providers``) fill in hosts, ports, TLS mode and folder
+    names first; every explicit variable still wins."""
+    preset_problems: list[str] = []
+    try:
+        env = apply_preset(env)
+    except ConfigError as e:
+        preset_problems = e.problems
     r = _Reader(env)
+    r.problems.extend(preset_problems)
+    mailbox = MailboxOptions()
+    oauth: OAuthSettings | None = None
+    try:
+        mailbox = mailbox_options(env)
+        if mailbox.auth == "oauth2":
+            oauth = oauth_settings(env, mailbox.oauth_provider)
+    except ConfigError as e:
+        r.problems.extend(p for p in e.problems if p not in r.problems)
     sla = {
         Market.EU: r.hours("SLA_HOURS_EU", 8.0),
         Market.US: r.hours("SLA_HOURS_US", 8.0),
@@ -188,7 +210,10 @@ def load_config(env: Mapping[str, str]) -> Config:
 
     imap: ImapConfig | None = None
     if r.raw("IMAP_HOST"):
-        r.require(["IMAP_USER", "IMAP_PASSWORD"], "when IMAP_HOST is set")
+        if mailbox.auth == "oauth2":
+            r.require(["IMAP_USER"], "when IMAP_HOST is set")
+        else:
+            r.require(["IMAP_USER", "IMAP_PASSWORD"], "when IMAP_HOST is set (or IMAP_AUTH=oauth2)")
         use_ssl = r.boolean("IMAP_SSL", True)
         imap = ImapConfig(
             host=r.text("IMAP_HOST", ""),
@@ -223,6 +248,9 @@ def load_config(env: Mapping[str, str]) -> Config:
             channel=r.text("SLACK_CHANNEL", ""),
             api_url=r.raw("SLACK_API_URL"),
             http_port=r.port("BOT_HTTP_PORT", 3000),
+            post_interval=r.parsed(
+                "SLACK_POST_INTERVAL_SECONDS", 1.0, lambda v: max(0.0, float(v)), "a number of seconds"
+            ),
         )
 
     llm: LlmConfig | None = None
@@ -284,6 +312,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         screening_threshold=r.parsed(
             "SCREENING_THRESHOLD", 88.0, lambda v: min(100.0, max(50.0, float(v))), "a score from 50 to 100"
         ),
+        mailbox=mailbox,
+        oauth=oauth,
         retention_days=r.parsed(
             "RETENTION_DAYS", None, lambda v: float(v) if float(v) > 0 else None, "a number of days"
         ),

@@ -30,6 +30,7 @@ CardRenderer = Callable[[Inquiry, datetime], tuple[str, Blocks]]
 NoteRenderer = Callable[[Inquiry, dict[str, Any]], tuple[str, Blocks | None]]
 
 MAX_PERMANENT_ATTEMPTS = 3
+MAX_BACKOFF = 60.0  # seconds: after an outage, owed posts resume within a minute
 
 
 class Retry(Exception):
@@ -96,7 +97,9 @@ class DeliveryWorker:
             self.outbox.retry(item.key, now + timedelta(seconds=r.seconds), str(r))
             return
         except TemporaryChatError as e:
-            delay = e.retry_after if e.retry_after is not None else min(300.0, 2.0 ** min(item.attempts, 8))
+            delay = (
+                e.retry_after if e.retry_after is not None else min(MAX_BACKOFF, 2.0 ** min(item.attempts, 8))
+            )
             log.warning("delivery %s postponed %.1fs: %s", item.key, delay, e)
             self.outbox.retry(item.key, now + timedelta(seconds=delay), str(e))
             return
@@ -122,6 +125,19 @@ class DeliveryWorker:
     def _post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None) -> str:
         self._pace(channel)
         return self.chat.post(channel, text, blocks, thread_ts)
+
+    def _post_once(
+        self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str
+    ) -> str:
+        """A thread reply exactly once: tagged with the outbox key, looked up after a crash."""
+        if item.tried:
+            found = self.chat.find_reply(channel, thread_ts, item.key)
+            if found is not None:
+                return found
+        else:
+            self.outbox.mark_tried(item.key)
+        self._pace(channel)
+        return self.chat.post(channel, text, blocks, thread_ts, tag=item.key)
 
     def _dispatch(self, item: OutboxItem) -> None:
         handler = self.extra_kinds.get(item.kind)
@@ -149,14 +165,14 @@ class DeliveryWorker:
                 text, blocks = self.render_card(inq, self.clock())
                 self.chat.update(inq.card_channel, inq.card_ts, text, blocks)
         elif item.kind == "followup":
-            self._followup(inq, str(item.payload.get("message_id", "")))
+            self._followup(item, inq, str(item.payload.get("message_id", "")))
         elif item.kind in ("note", "ping_thread"):
             if not inq.card_ts:
                 if inq.triage.is_inquiry:
                     raise Retry(5, "card not posted yet")
                 return  # filtered mail has no card and needs no story
             note_text, note_blocks = self.render_note(inq, item.payload)
-            self._post(inq.card_channel or self.channel, note_text, note_blocks, inq.card_ts)
+            self._post_once(item, inq.card_channel or self.channel, note_text, note_blocks, inq.card_ts)
         elif item.kind == "ping_dm":
             dm_text, dm_blocks = self.render_note(inq, item.payload)
             self.chat.dm(str(item.payload["user"]), dm_text, dm_blocks)
@@ -187,14 +203,14 @@ class DeliveryWorker:
         )
         log.info("card posted for inquiry %s", inq.id)
 
-    def _followup(self, inq: Inquiry, message_id: str) -> None:
+    def _followup(self, item: OutboxItem, inq: Inquiry, message_id: str) -> None:
         msg = next((m for m in inq.messages if m.message_id == message_id), None)
         if msg is None or msg.slack_ts:
             return
         if not inq.card_ts:
             raise Retry(5, "card not posted yet")
         text, blocks = self.render_note(inq, {"key": "note.followup", "message_id": message_id})
-        ts = self._post(inq.card_channel or self.channel, text, blocks, inq.card_ts)
+        ts = self._post_once(item, inq.card_channel or self.channel, text, blocks, inq.card_ts)
 
         def record(cur: Inquiry) -> Inquiry:
             msgs = tuple(replace(m, slack_ts=ts) if m.message_id == message_id else m for m in cur.messages)

@@ -87,6 +87,7 @@ class TerminalChat:
         blocks: Blocks | None = None,
         thread_ts: str | None = None,
         card_of: str | None = None,
+        tag: str | None = None,
     ) -> str:
         ts = self._ts()
         self.posted.append((channel, ts))
@@ -102,6 +103,9 @@ class TerminalChat:
         return None
 
     def find_card(self, channel: str, inquiry_id: str) -> str | None:
+        return None
+
+    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
         return None
 
     def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:

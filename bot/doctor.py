@@ -16,47 +16,22 @@ def check_imap(config: Config, out: TextIO) -> bool:
     if config.imap is None:
         _line(out, None, "IMAP", "IMAP_HOST is not set: no mailbox will be watched")
         return True
-    from imapclient import IMAPClient
+    from bot.mail.connect import doctor_imap_report
+    from bot.watching import connection
 
-    from bot.mail.folders import find_folder
-
-    imap = config.imap
-    try:
-        with IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, timeout=15) as client:
-            client.login(imap.user, imap.password)
-            caps = {c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()}
-            wanted = ["IDLE", "UIDPLUS", "SPECIAL-USE", "CONDSTORE", "MOVE"]
-            _line(
-                out,
-                True,
-                f"IMAP login {imap.user}@{imap.host}:{imap.port}",
-                "capabilities: " + ", ".join(f"{c}={'yes' if c in caps else 'no'}" for c in wanted),
-            )
-            if "IDLE" not in caps:
-                _line(out, None, "IMAP IDLE", f"not offered: the bot polls every {imap.poll_seconds:g} s")
-            client.select_folder(imap.folder, readonly=True)
-            _line(out, True, f"watching folder {imap.folder}")
-            for role, explicit in (("sent", imap.sent_folder), ("drafts", imap.drafts_folder)):
-                found = explicit or find_folder(client, role)
-                _line(
-                    out,
-                    bool(found),
-                    f"{role} folder",
-                    found
-                    or f"not found: set IMAP_{role.upper()}_FOLDER (mail-client replies won't stop the clock)"
-                    if role == "sent"
-                    else found or "not found: set IMAP_DRAFTS_FOLDER",
-                )
-        return True
-    except Exception as e:
-        _line(
-            out,
-            False,
-            f"IMAP {imap.host}:{imap.port}",
-            f"{type(e).__name__}: {e} — check host, port, "
-            "IMAP_SSL and the password (some providers need an app/client-specific password)",
-        )
-        return False
+    spec, tokens = connection(config)
+    lines = doctor_imap_report(
+        spec,
+        config.mailbox,
+        tokens,
+        inbox=config.imap.folder,
+        sent_folder=config.imap.sent_folder,
+        drafts_folder=config.imap.drafts_folder,
+        poll_seconds=config.imap.poll_seconds,
+    )
+    for line in lines:
+        out.write(line + "\n")
+    return not any(line.startswith("[FAIL]") for line in lines)
 
 
 def check_slack(config: Config, out: TextIO) -> bool:

@@ -17,6 +17,8 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from bot.config import ImapConfig, SmtpConfig
 from bot.errors import InquiryDeskError
+from bot.mail.connect import ConnectionSpec
+from bot.oauth import TokenProvider, smtp_login_xoauth2
 
 
 class MailOutError(InquiryDeskError):
@@ -54,11 +56,17 @@ def compose_reply(
 
 class SmtpSender:
     def __init__(
-        self, config: SmtpConfig, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30
+        self,
+        config: SmtpConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30,
+        tokens: TokenProvider | None = None,
     ) -> None:
         self.config = config
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.timeout = timeout
+        self.tokens = tokens  # XOAUTH2 (Google Workspace, Microsoft 365) instead of a password
 
     def send(self, msg: EmailMessage) -> None:
         c = self.config
@@ -72,7 +80,9 @@ class SmtpSender:
             with client:
                 if c.security == "starttls":
                     client.starttls(context=self.ssl_context)
-                if c.user and c.password:
+                if self.tokens is not None and c.user:
+                    smtp_login_xoauth2(client, c.user, self.tokens.access_token())
+                elif c.user and c.password:
                     client.login(c.user, c.password)
                 client.send_message(msg)
         except (smtplib.SMTPException, OSError) as e:
@@ -82,21 +92,26 @@ class SmtpSender:
 class ImapWriter:
     """APPEND to a folder of the shared mailbox on a short-lived connection."""
 
-    def __init__(self, config: ImapConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, config: ImapConfig, spec: ConnectionSpec | None = None, tokens: TokenProvider | None = None
+    ) -> None:
         self.config = config
-        self.ssl_context = ssl_context
+        self.spec = spec or ConnectionSpec(
+            host=config.host,
+            port=config.port,
+            user=config.user,
+            password=config.password,
+            tls_mode="ssl" if config.ssl else "none",
+        )
+        self.tokens = tokens
 
     def append(self, folder_role: str, msg: EmailMessage, flags: Sequence[str]) -> str:
-        from imapclient import IMAPClient
-
+        from bot.mail.connect import connect
         from bot.mail.folders import find_folder
 
         c = self.config
         try:
-            with IMAPClient(
-                c.host, port=c.port, ssl=c.ssl, ssl_context=self.ssl_context, timeout=30
-            ) as client:
-                client.login(c.user, c.password)
+            with connect(self.spec, self.tokens) as client:
                 explicit = c.drafts_folder if folder_role == "drafts" else c.sent_folder
                 folder = explicit or find_folder(client, folder_role)
                 if not folder:

@@ -33,6 +33,7 @@ class OutboxItem:
     attempts: int
     not_before: float
     last_error: str = ""
+    tried: bool = False  # a post was attempted: it may have reached Slack before a crash
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Outbox:
                 attempts=int(d.get("attempts", 0)),
                 not_before=float(d["not_before"]),
                 last_error=str(d.get("last_error", "")),
+                tried=bool(d.get("tried", False)),
             )
             for d in docs[:limit]
         ]
@@ -148,6 +150,13 @@ class Outbox:
         if doomed:
             done.remove(doc_ids=doomed)
         self.store.caches.pop("outbox", None)
+
+    def mark_tried(self, key: str) -> None:
+        """Record, before a post, that it may reach Slack (checked on the next attempt)."""
+        with self.store.locked():
+            doc_id = self._index().pending.get(key)
+            if doc_id is not None:
+                self._db.table("outbox").update({"tried": True}, doc_ids=[doc_id])
 
     def retry(self, key: str, at: datetime, error: str) -> None:
         with self.store.locked():

@@ -17,6 +17,7 @@ from bot.chat import Blocks, ChatError, TemporaryChatError
 log = logging.getLogger(__name__)
 
 CARD_EVENT = "inquiry_card"
+REPLY_EVENT = "inquiry_desk_post"
 _TEMPORARY_ERRORS = {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 
 
@@ -50,6 +51,7 @@ class SlackChat:
         blocks: Blocks | None = None,
         thread_ts: str | None = None,
         card_of: str | None = None,
+        tag: str | None = None,
     ) -> str:
         kwargs: dict[str, Any] = {
             "channel": channel,
@@ -63,8 +65,23 @@ class SlackChat:
             kwargs["thread_ts"] = thread_ts
         if card_of is not None:
             kwargs["metadata"] = {"event_type": CARD_EVENT, "event_payload": {"inquiry_id": card_of}}
+        elif tag is not None:
+            kwargs["metadata"] = {"event_type": REPLY_EVENT, "event_payload": {"key": tag[:200]}}
         resp = self._call("chat.postMessage", **kwargs)
         return str(resp["ts"])
+
+    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
+        resp = self._call(
+            "conversations.replies", channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+        )
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == REPLY_EVENT
+                and (meta.get("event_payload") or {}).get("key") == tag[:200]
+            ):
+                return str(message["ts"])
+        return None
 
     def find_card(self, channel: str, inquiry_id: str) -> str | None:
         resp = self._call("conversations.history", channel=channel, limit=200, include_all_metadata=True)

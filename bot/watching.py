@@ -1,18 +1,23 @@
 """Wires the IMAP watchers to the store: the sink adapter and the watcher threads.
 
-INBOX mail goes through :class:`bot.ingest.Ingestor`; the Sent folder (found by
-SPECIAL-USE or a known, possibly localized name) is watched too, so a reply sent from
-any mail client stops the SLA clock.
+At start a short-lived connection looks up the folders (SPECIAL-USE, the provider
+preset's names, then known localized names): INBOX and any ``IMAP_EXTRA_FOLDERS`` (such as
+Junk) go through :class:`bot.ingest.Ingestor`, each with its own checkpoint; the Sent
+folder is watched too, so a reply sent from any mail client stops the SLA clock. One
+long-lived IDLE connection per watched folder; writes use their own short-lived one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from bot.config import Config, ImapConfig
 from bot.ingest import Ingestor
-from bot.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, MailboxWatcher
+from bot.mail.connect import ConnectionSpec, FolderPlan, discover_folders, make_watcher, spec_from_config
+from bot.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings
+from bot.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -58,39 +63,49 @@ def imap_settings(imap: ImapConfig, folder: str) -> ImapSettings:
     )
 
 
-def find_sent_folder(imap: ImapConfig) -> str | None:
-    if imap.sent_folder:
-        return imap.sent_folder
-    from imapclient import IMAPClient
-
-    from bot.mail.folders import find_folder
-
-    try:
-        with IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, timeout=15) as client:
-            client.login(imap.user, imap.password)
-            return find_folder(client, "sent")
-    except Exception as e:  # reported, and the inbox is still watched
-        log.error("could not look up the Sent folder: %s", type(e).__name__)
-        return None
+def connection(config: Config) -> tuple[ConnectionSpec, TokenProvider | None]:
+    """How to reach the mailbox: TLS mode, CA file, and the OAuth2 tokens when configured."""
+    assert config.imap is not None
+    spec = spec_from_config(config.imap, config.mailbox)
+    tokens = None
+    if config.oauth is not None:
+        tokens = TokenProvider(OAuthClient(config.oauth), TokenStore(config.data_dir / "oauth-token.json"))
+    return spec, tokens
 
 
 def start_watchers(
-    config: Config, store: Store, ingestor: Ingestor, stop: threading.Event
+    config: Config,
+    store: Store,
+    ingestor: Ingestor,
+    stop: threading.Event,
+    *,
+    on_revoked: Callable[[OAuthRevoked], None] | None = None,
 ) -> list[threading.Thread]:
     if config.imap is None:
         log.warning("IMAP_HOST is not set: no mailbox is watched")
         return []
-    threads = []
-    inbox = MailboxWatcher(imap_settings(config.imap, config.imap.folder), StoreMailSink(store, ingestor))
-    threads.append(threading.Thread(target=inbox.run, args=(stop,), name="imap-inbox", daemon=True))
-    sent_folder = find_sent_folder(config.imap)
-    if sent_folder:
-        ingestor.sent_folders = ingestor.sent_folders | {sent_folder}
-        sent = MailboxWatcher(
-            imap_settings(config.imap, sent_folder), StoreMailSink(store, ingestor, sent=True)
+    spec, tokens = connection(config)
+    try:
+        plan = discover_folders(spec, config.imap, config.mailbox, tokens)
+    except Exception as e:  # the inbox is still watched; the watcher retries its own login
+        log.error(
+            "could not look up the mailbox folders (%s): watching %s only",
+            type(e).__name__,
+            config.imap.folder,
         )
-        threads.append(threading.Thread(target=sent.run, args=(stop,), name="imap-sent", daemon=True))
-        log.info("watching %s and %s", config.imap.folder, sent_folder)
+        plan = FolderPlan((config.imap.folder,), config.imap.sent_folder, config.imap.drafts_folder, None)
+    if plan.sent:
+        ingestor.sent_folders = ingestor.sent_folders | {plan.sent}
+    threads = []
+    for folder in plan.watched:
+        sent = folder == plan.sent
+        sink = StoreMailSink(store, ingestor, sent=sent)
+        watcher = make_watcher(
+            spec, folder, sink, tokens, on_revoked=on_revoked, base=imap_settings(config.imap, folder)
+        )
+        name = "imap-sent" if sent else f"imap-{folder}"
+        threads.append(threading.Thread(target=watcher.run, args=(stop,), name=name, daemon=True))
+    log.info("watching %s (sent: %s, drafts: %s)", ", ".join(plan.watched), plan.sent, plan.drafts)
     for th in threads:
         th.start()
     return threads

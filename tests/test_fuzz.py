@@ -68,7 +68,7 @@ ENCODINGS = st.sampled_from(
     ["7bit", "8bit", "base64", "quoted-printable", "binary", "x-uuencode", "bogus", ""]
 )
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)),
+    alphabet=st.characters(exclude_categories=["Cs"]),
     max_size=300,
 )
 WORDS = st.sampled_from(
@@ -280,9 +280,7 @@ def test_email_message_trees_parse_and_triage(msg: EmailMessage) -> None:
 # -- mutations of real mail --------------------------------------------------------------------
 
 SAMPLES = sorted(
-    p.read_bytes()
-    for p in resources.files("bot").joinpath("samples").iterdir()  # type: ignore[attr-defined]
-    if p.name.endswith(".eml")
+    p.read_bytes() for p in resources.files("bot").joinpath("samples").iterdir() if p.name.endswith(".eml")
 )
 
 

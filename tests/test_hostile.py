@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_bolt.app.app import SlackAppDevelopmentServer
 
@@ -233,6 +233,8 @@ _COMMAND_TEXTS = st.one_of(
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_COMMAND_TEXTS, user=st.sampled_from(["UALICE", "UADMIN", "", "<!channel>"]))
+@example(text="stats <!channel>", user="UALICE")  # once echoed the period unescaped
+@example(text="tier 1 <@U0HOSTILE>", user="UALICE")
 def test_any_command_text_is_answered_and_bad_text_gets_the_usage(
     desktop: Desktop, text: str, user: str
 ) -> None:

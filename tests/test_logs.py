@@ -16,7 +16,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -64,7 +64,11 @@ def slash(desktop: Desktop, text: str) -> int:
     body = slash_body(text)
     ts = str(int(time.time()))
     signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
-    headers = {"content-type": FORM, "x-slack-signature": signature or "", "x-slack-request-timestamp": ts}
+    headers: dict[str, str | Sequence[str]] = {
+        "content-type": FORM,
+        "x-slack-signature": signature or "",
+        "x-slack-request-timestamp": ts,
+    }
     return desktop.app.dispatch(BoltRequest(body=body, headers=headers)).status
 
 

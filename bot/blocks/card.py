@@ -215,6 +215,8 @@ def inquiry_card(
         meta.append(t("card.snoozed_until", lang, date=slack_date(inq.snoozed_until)))
     if inq.routed_to:
         meta.append(t("card.routed_to", lang, target=_routed(inq.routed_to)))
+    if inq.extra.get("found_in"):
+        meta.append(t("card.found_in", lang, folder=esc(inq.extra["found_in"], 100)))
     if tr.reasons:
         reasons = "; ".join(esc(r, 200) for r in tr.reasons[:8])
         meta.append(t("card.reasons", lang, reasons=reasons))

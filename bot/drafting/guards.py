@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 # -- cleaning untrusted text ---------------------------------------------------------------------
 
@@ -202,7 +203,7 @@ _MARKUP = re.compile(
 )
 
 
-def _number_values(raw: str) -> set[float]:
+def number_values(raw: str) -> set[float]:
     """Every plausible value of a written number: '2,100' -> {2100, 2.1}; '1.234,5' -> {1234.5}."""
     s = raw.replace("\u00a0", "").replace(" ", "")
     values: set[float] = set()
@@ -222,12 +223,32 @@ def _number_values(raw: str) -> set[float]:
     return {round(v, 4) for v in values}
 
 
-def _money_hits(text: str) -> list[tuple[str, set[float]]]:
-    hits = []
+@dataclass(frozen=True)
+class MoneyMention:
+    """An amount written in text: ``currency`` is the token as written ('US$', '元') or None for a
+    bare per-unit amount ('6.20/pc'); ``values`` every plausible reading of the number."""
+
+    text: str
+    currency: str | None
+    values: frozenset[float]
+    start: int
+    end: int
+
+
+def money_mentions(text: str) -> list[MoneyMention]:
+    """Every amount of money in ``text``, in order: 'USD 6.20', '7,50 €', '45 元', '6.20/pc'."""
+    out = []
     for m in _MONEY.finditer(text):
         num = m.group("n1") or m.group("n2") or m.group("n3")
-        hits.append((m.group(0).strip(), _number_values(num)))
-    return hits
+        currency = m.group("c1") or m.group("c2")
+        out.append(
+            MoneyMention(m.group(0).strip(), currency, frozenset(number_values(num)), m.start(), m.end())
+        )
+    return out
+
+
+def _money_hits(text: str) -> list[tuple[str, set[float]]]:
+    return [(m.text, set(m.values)) for m in money_mentions(text)]
 
 
 def _allowed_price_values(allowed: str) -> set[float]:
@@ -235,13 +256,25 @@ def _allowed_price_values(allowed: str) -> set[float]:
     for _, vals in _money_hits(allowed):
         values |= vals
     for m in _PRICE_WORDS.finditer(allowed):
-        values |= _number_values(m.group(1))
+        values |= number_values(m.group(1))
     for m in _ANY_DECIMAL.finditer(allowed):
-        values |= _number_values(m.group(0))
+        values |= number_values(m.group(0))
     return values
 
 
-def _duration_ranges(text: str) -> list[tuple[str, int, int]]:
+@dataclass(frozen=True)
+class DurationMention:
+    """A duration written in text ('within 7 days', '15-25 ngày', '2 Wochen'), as a range of days."""
+
+    text: str
+    low_days: int
+    high_days: int
+    start: int
+    end: int
+
+
+def duration_mentions(text: str) -> list[DurationMention]:
+    """Every duration in ``text``, in order; calendar dates (12月3日) and words like 'dayshift' are not."""
     out = []
     for m in _LEAD_TIME.finditer(text):
         unit = m.group("unit")
@@ -253,8 +286,14 @@ def _duration_ranges(text: str) -> list[tuple[str, int, int]]:
         days = _DURATION_UNITS[unit.lower()]
         a = int(m.group("a"))
         b = int(m.group("b") or a)
-        out.append((m.group(0).strip(), min(a, b) * days, max(a, b) * days))
+        shown = m.group(0)
+        start = m.start() + len(shown) - len(shown.lstrip())
+        out.append(DurationMention(shown.strip(), min(a, b) * days, max(a, b) * days, start, m.end()))
     return out
+
+
+def _duration_ranges(text: str) -> list[tuple[str, int, int]]:
+    return [(d.text, d.low_days, d.high_days) for d in duration_mentions(text)]
 
 
 def _alnum_upper(s: str) -> str:

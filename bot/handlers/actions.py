@@ -22,7 +22,7 @@ from bot.blocks.card import (
     clear_warning_modal,
     decode_action,
 )
-from bot.blocks.common import user_mention
+from bot.blocks.common import esc, user_mention
 from bot.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
 from bot.i18n import t
 from bot.services import Services
@@ -39,7 +39,7 @@ def explain(e: InquiryDeskError, lang: str) -> str:
     if isinstance(e, NotFound):
         return t("refuse.not_found", lang)
     if isinstance(e, UsageError):
-        return t("refuse.usage", lang, detail=str(e))
+        return t("refuse.usage", lang, detail=esc(str(e), 300))  # may quote the member's input
     return t("refuse.failed", lang)
 
 

@@ -107,7 +107,8 @@ class FakeSlack:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = server_class(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self._thread = threading.Thread(
@@ -310,6 +311,22 @@ class FakeSlack:
                 "ok": True,
                 "channel": {"id": channel, "name": f"chan-{channel.lower()}", "is_member": True},
             }
+        if method == "conversations.replies":
+            channel, parent = str(p.get("channel", "")), str(p.get("ts", ""))
+            with self._lock:
+                replies = [
+                    {
+                        "type": "message",
+                        "ts": ts,
+                        "thread_ts": parent,
+                        "text": m.get("text", ""),
+                        **({"metadata": m["metadata"]} if m.get("metadata") else {}),
+                    }
+                    for (ch, ts), m in self.messages.items()
+                    if ch == channel and str(m.get("thread_ts", "")) == parent
+                ]
+            replies.sort(key=lambda m: float(m["ts"]))
+            return {"ok": True, "messages": replies, "has_more": False}
         if method == "conversations.history":
             channel = str(p.get("channel", ""))
             oldest = float(p.get("oldest", 0) or 0)

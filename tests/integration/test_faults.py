@@ -26,9 +26,8 @@ in its thread and no EU inquiry has any, the TinyDB files are valid JSON, the st
 with the right count and the outbox is empty.
 
 Pacing: the production delivery worker spaces posts 1 s apart (Slack's per-channel limit),
-which alone would make 600+ posts take ten minutes; the bot process is started through
-``bot.cli.main`` with ``build``'s ``min_interval`` default lowered to 0.02 s. Nothing else
-about the process differs from ``python -m bot run``.
+which alone would make 600+ posts take ten minutes; the bot runs as ``python -m bot run``
+with ``SLACK_POST_INTERVAL_SECONDS=0.02``.
 """
 
 from __future__ import annotations
@@ -66,11 +65,6 @@ APPEND_SECONDS = 100.0
 SEA_SLA_HOURS = 0.015  # 54 s
 SEA_EVERY = 4  # every 4th new inquiry is Vietnamese (SEA market)
 
-# Launch the real CLI with a faster post pacing (see the module docstring).
-BOT_LAUNCHER = (
-    "import bot.app as a; a.build.__kwdefaults__['min_interval'] = 0.02; "
-    "from bot.cli import main; raise SystemExit(main(['run']))"
-)
 
 PRODUCTS = [
     "LED panel 600x600 40W",
@@ -186,10 +180,10 @@ class Bot:
 
     def start(self) -> None:
         self.runs += 1
-        env = {**self.env, "BOT_HTTP_PORT": str(_free_port())}
+        env = {**self.env, "BOT_HTTP_PORT": str(_free_port()), "SLACK_POST_INTERVAL_SECONDS": "0.02"}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", BOT_LAUNCHER],
+                [sys.executable, "-m", "bot", "run"],
                 cwd=self.workdir,
                 env=env,
                 stdout=log,
