@@ -150,6 +150,7 @@ def build(
         renderer.note,
         min_interval=config.slack.post_interval if min_interval is None else min_interval,
     )
+    outbox.on_enqueue(worker.wake.set)  # owed posts go out at once, not at the next poll
     desk = Desk(store, outbox, now, config.admins, config.team_language)
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()

@@ -269,11 +269,10 @@ class Ingestor:
 
     def _hints(self, email: ParsedEmail) -> ThreadHints:
         # Earlier inquiries from the same buyer tell us their language and country.
-        for s in reversed(self.store.summaries()[-2000:]):
-            if s.buyer_addr == email.from_addr and s.is_inquiry:
-                earlier = self.store.get(s.id)
-                if earlier is not None:
-                    return ThreadHints(language=earlier.triage.language, country=earlier.triage.country)
+        latest = self.store.latest_of_buyer(email.from_addr) if email.from_addr else None
+        earlier = self.store.get(latest) if latest else None
+        if earlier is not None:
+            return ThreadHints(language=earlier.triage.language, country=earlier.triage.country)
         return ThreadHints()
 
     # -------------------------------------------------------------- outbound

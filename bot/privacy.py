@@ -276,7 +276,7 @@ def _purge_meta(store: Store, ids: set[str], message_ids: set[str], addr: str) -
                 if doomed:
                     table.remove(doc_ids=doomed)
                     removed += len(doomed)
-        store.caches.clear()  # derived indexes (e.g. the outbox's) are rebuilt from the tables
+        store.caches.pop("outbox", None)  # the outbox's key index is rebuilt from the tables
     return removed
 
 

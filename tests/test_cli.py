@@ -53,7 +53,7 @@ def test_demo_prints_cards_and_filtered_mail(capsys: pytest.CaptureFixture[str])
 
 
 def test_run_without_slack_credentials_points_to_the_demo(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,

@@ -3,7 +3,8 @@
 Layout under ``DATA_DIR/store``::
 
     meta.json             TinyDB: mailbox checkpoints, per-user state, counters
-    outbox.json           TinyDB: owed Slack deliveries (pending, done keys, dead letters)
+    outbox-NN.json        TinyDB: owed Slack deliveries (pending, done keys, dead letters),
+                          spread over a few files by key so a backlog stays cheap to write
     drafts.json           TinyDB: reply drafts and scheduled sends
     shards/NNNN.json      TinyDB: inquiries, one document per inquiry (doc_id = inquiry id),
                           spread over ``SHARDS`` files by id so a write rewrites ~100 docs,
@@ -44,7 +45,6 @@ from bot.store.codec import inquiry_from_doc, inquiry_to_doc
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARDS = 512
-AUX_DATABASES = ("outbox", "drafts")
 
 
 @dataclass(slots=True)
@@ -112,10 +112,10 @@ class Store:
         self._lock = threading.RLock()
         self._meta = TinyDB(storage=AtomicJSONStorage, path=self.root / "meta.json", keep_backup=True)
         # Busy, growing records live in their own files so a write rewrites only its kind.
-        self._aux = {
-            name: TinyDB(storage=AtomicJSONStorage, path=self.root / f"{name}.json", keep_backup=True)
-            for name in AUX_DATABASES
-        }
+        self._aux: dict[str, TinyDB] = {}
+        for path in sorted(self.root.glob("*.json")):
+            if path.stem not in ("meta",):
+                self.aux(path.stem)
         self.caches: dict[str, Any] = {}  # derived in-memory indexes owned by other modules
         self.audit = AuditLog(Path(data_dir) / "audit" / "audit.jsonl")
         counters = self._meta.table("counters")
@@ -130,6 +130,7 @@ class Store:
         self._summaries: dict[str, Summary] = {}
         self._by_message: dict[str, str] = {}
         self._by_thread: dict[tuple[str, str], str] = {}
+        self._by_buyer: dict[str, str] = {}  # buyer address -> latest inquiry id
         self._next_id = 1
         self._index_path = self.root / "index.jsonl"
         self._index_fh: Any = None
@@ -147,7 +148,14 @@ class Store:
             self._by_message[mid] = inq.id
         if inq.subject_key and inq.buyer_addr:
             self._by_thread[(inq.buyer_addr, inq.subject_key)] = inq.id
+        self._note_buyer(s)
         self._next_id = max(self._next_id, int(inq.id) + 1)
+
+    def _note_buyer(self, s: Summary) -> None:
+        if s.is_inquiry and s.buyer_addr:
+            latest = self._by_buyer.get(s.buyer_addr)
+            if latest is None or int(latest) <= int(s.id):
+                self._by_buyer[s.buyer_addr] = s.id
 
     def _apply_index_line(self, rec: dict[str, Any]) -> None:
         s = _summary_from_json(rec["s"])
@@ -159,6 +167,7 @@ class Store:
             self._by_message[mid] = s.id
         if s.subject_key and s.buyer_addr:
             self._by_thread[(s.buyer_addr, s.subject_key)] = s.id
+        self._note_buyer(s)
         self._next_id = max(self._next_id, int(s.id) + 1)
 
     def _load_index(self) -> None:
@@ -221,6 +230,7 @@ class Store:
             self._summaries.clear()
             self._by_message.clear()
             self._by_thread.clear()
+            self._by_buyer.clear()
             for n in range(self.shards):
                 for inq in self._iter_shard(n):
                     self._remember(inq)
@@ -330,6 +340,11 @@ class Store:
         with self._lock:
             return self._by_thread.get((buyer_addr, subject_key))
 
+    def latest_of_buyer(self, buyer_addr: str) -> str | None:
+        """The newest inquiry (not filtered mail) from this buyer, if any."""
+        with self._lock:
+            return self._by_buyer.get(buyer_addr)
+
     def summaries(self) -> list[Summary]:
         with self._lock:
             return list(self._summaries.values())
@@ -406,8 +421,15 @@ class Store:
         return self._meta
 
     def aux(self, name: str) -> TinyDB:
-        """An auxiliary database (``outbox``, ``drafts``); callers must hold :meth:`locked`."""
-        return self._aux[name]
+        """An auxiliary database ``DATA_DIR/store/<name>.json`` (``drafts``, ``outbox-03``, …),
+        opened on first use; callers must hold :meth:`locked`."""
+        db = self._aux.get(name)
+        if db is None:
+            if not name.replace("-", "").isalnum():
+                raise StoreError(f"bad database name {name!r}")
+            db = TinyDB(storage=AtomicJSONStorage, path=self.root / f"{name}.json", keep_backup=True)
+            self._aux[name] = db
+        return db
 
     def databases(self) -> dict[str, TinyDB]:
         """Every small database: ``meta`` and the auxiliary ones (for erasure and export)."""
