@@ -50,7 +50,7 @@ from bench.common import (
 if TYPE_CHECKING:
     from bot.models import Inquiry
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 CHANNEL = "CINQ"
 BASE_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)  # the N inquiries arrived over about three years
@@ -294,13 +294,17 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     index_rebuild_s = time.perf_counter() - t0
     assert store.count() == n, (store.count(), n)
     now = time.time()
-    with store.locked():
-        # The outbox's own file since it moved out of meta.json; meta.json on older stores.
-        outbox_db = store.aux("outbox") if hasattr(store, "aux") else store.meta
-        outbox_db.table("outbox_done").insert_multiple(
-            {"key": f"note:{k}:3", "at": now - 13 * 86400 * k / max(1, outbox_done)}
-            for k in range(outbox_done)
+    from bot.outbox import shard_of
+
+    by_shard: dict[int, list[dict[str, object]]] = {}
+    for k in range(outbox_done):
+        key = f"note:{k}:3"
+        by_shard.setdefault(shard_of(key), []).append(
+            {"key": key, "at": now - 13 * 86400 * k / max(1, outbox_done)}
         )
+    with store.locked():
+        for shard, docs in by_shard.items():
+            store.aux(f"outbox-{shard:02d}").table("outbox_done").insert_multiple(docs)
     store.close()
     size = sum(p.stat().st_size for p in (data_dir / "store").rglob("*") if p.is_file())
     built = Built(data_dir, n, seed, shard_write_s, index_rebuild_s, size, reused=False)

@@ -7,6 +7,7 @@ SIGTERM/SIGINT set one stop event; everything shuts down in order.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -32,6 +33,7 @@ from bot.i18n import t
 from bot.ingest import Ingestor
 from bot.mailout import ImapWriter, SmtpSender
 from bot.outbox import Outbox
+from bot.prework import Prework
 from bot.reminders import Reminders
 from bot.render import Renderer
 from bot.routing import Router, parse_rules
@@ -163,6 +165,7 @@ def build(
         sent_folders=frozenset(sent),
         router=router,
         trust=Trust(config, load_screener(config)),
+        prework=Prework(triage_config(config)),
     )
     services = Services(
         store=store,
@@ -222,6 +225,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     from bot.watching import start_watchers
 
     desk = build(config)
+    # The store's indexes are long-lived: keep them out of every full GC pass (a pass over
+    # 100,000 summaries costs a click 100-300 ms otherwise).
+    gc.collect()
+    gc.freeze()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -301,6 +308,8 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     scheduler.shutdown(wait=True)
     for th in threads:
         th.join(timeout=10)
+    if desk.ingestor.prework is not None:
+        desk.ingestor.prework.close()
     desk.store.close()
     log.info("stopped")
     return 0

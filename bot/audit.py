@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bot.errors import InquiryDeskError
-from bot.store.atomic import atomic_write_bytes
+from bot.store import durability
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ ACTIONS = frozenset(
 )
 
 Scalar = str | int | float | bool | None
+
+
+HEAD_BYTES = 128
 
 
 class AuditError(InquiryDeskError, ValueError):
@@ -242,7 +245,14 @@ class AuditLog:
             self._write_head()
 
     def _write_head(self) -> None:
-        atomic_write_bytes(self.head_path, canonical({"seq": self._seq, "hash": self._hash}) + b"\n")
+        """Overwrite the head in place: one 128-byte write (within a disk sector), no new file."""
+        data = canonical({"seq": self._seq, "hash": self._hash}).ljust(HEAD_BYTES - 1) + b"\n"
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, data, 0)
+            durability.sync_file(self.head_path, fd)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------ public API
     def append(
@@ -264,7 +274,7 @@ class AuditLog:
                 fh.seek(0, os.SEEK_END)
                 fh.write(line)
                 fh.flush()
-                os.fsync(fh.fileno())
+                durability.sync_file(self.path, fh.fileno())  # now, or at the group commit
                 self._seq, self._hash = body["seq"], digest
                 self._size = fh.tell()
                 self._write_head()

@@ -24,6 +24,7 @@ from bot.mail.parse import parse_email
 from bot.mail.subject import normalize_subject
 from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status, Triage, Warning
 from bot.outbox import Outbox
+from bot.prework import MIN_BATCH, Prework, sender_of
 from bot.routing import Router
 from bot.store.atomic import atomic_write_bytes
 from bot.store.repo import Store
@@ -65,6 +66,7 @@ class Ingestor:
         sent_folders: frozenset[str] = frozenset(),
         router: Router | None = None,
         trust: Trust | None = None,
+        prework: Prework | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -74,17 +76,32 @@ class Ingestor:
         self.sent_folders = sent_folders
         self.router = router
         self.trust = trust
+        self.prework = prework
+        self._raw_dirs: set[Path] = set()
         if trust is not None:
             trust.learn(s.buyer_addr for s in store.summaries() if s.is_inquiry)
 
     # ----------------------------------------------------------------- entry
+    def prepare(self, raws: Sequence[bytes]) -> None:
+        """A batch is about to be delivered: parse and triage it on the other cores."""
+        if self.prework is not None and len(raws) >= MIN_BATCH:
+            self.prework.submit([(raw, self._hints_for(sender_of(raw))) for raw in raws])
+
     def deliver(self, folder: str, fetched: Fetched) -> IngestResult:
-        email = parse_email(fetched.raw)
+        verdict: Triage | None = None
+        if self.prework is not None:
+            email, verdict, used = self.prework.take(fetched.raw)
+            if verdict is not None and used != self._hints(email):
+                verdict = None  # the store learnt about this sender since: triage again here
+        else:
+            email = parse_email(fetched.raw)
         self._keep_raw(email, fetched.raw)
         if folder in self.sent_folders:
             return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
         auth = authentication_results(fetched.raw) if self.trust is not None else []
-        return self.ingest(email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth)
+        return self.ingest(
+            email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth, verdict=verdict
+        )
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
         if self.raw_dir is None:
@@ -92,7 +109,9 @@ class Ingestor:
         path = self.raw_dir / email.content_hash[:2] / f"{email.content_hash}.eml"
         if path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._raw_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._raw_dirs.add(path.parent)
         atomic_write_bytes(path, raw)
 
     # ---------------------------------------------------------------- inbound
@@ -104,7 +123,10 @@ class Ingestor:
         folder: str = "INBOX",
         uid: int | None = None,
         auth_results: Sequence[str] = (),
+        verdict: Triage | None = None,
     ) -> IngestResult:
+        """Store one parsed email. ``verdict``: its triage without thread hints, computed
+        ahead (see :mod:`bot.prework`); recomputed here when the buyer is known."""
         with self.store.locked():
             known = self.store.find_by_message_id(email.message_id)
             if known is not None:
@@ -115,7 +137,7 @@ class Ingestor:
             thread_id = self._thread_of(email)
             if thread_id is not None:
                 return self._follow_up(thread_id, email, record, arrived, auth_results)
-            return self._new(email, record, arrived, folder, auth_results)
+            return self._new(email, record, arrived, folder, auth_results, verdict)
 
     def _owe_again(self, inq_id: str, message_id: str) -> None:
         """Owe the Slack delivery of a message seen before, unless it was delivered.
@@ -221,8 +243,9 @@ class Ingestor:
         arrived: datetime,
         folder: str,
         auth_results: Sequence[str] = (),
+        ahead: Triage | None = None,
     ) -> IngestResult:
-        verdict = triage(email, self.config, self._hints(email))
+        verdict = ahead if ahead is not None else triage(email, self.config, self._hints(email))
         if verdict.is_inquiry:
             verdict = replace(verdict, warnings=self._trust(email, verdict, auth_results))
         inq_id = self.store.next_id()
@@ -268,8 +291,11 @@ class Ingestor:
         return IngestResult("filtered", inq.id, email.message_id)
 
     def _hints(self, email: ParsedEmail) -> ThreadHints:
+        return self._hints_for(email.from_addr)
+
+    def _hints_for(self, sender: str) -> ThreadHints:
         # Earlier inquiries from the same buyer tell us their language and country.
-        latest = self.store.latest_of_buyer(email.from_addr) if email.from_addr else None
+        latest = self.store.latest_of_buyer(sender) if sender else None
         earlier = self.store.get(latest) if latest else None
         if earlier is not None:
             return ThreadHints(language=earlier.triage.language, country=earlier.triage.country)

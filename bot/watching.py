@@ -9,9 +9,10 @@ long-lived IDLE connection per watched folder; writes use their own short-lived 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from bot.config import Config, ImapConfig
 from bot.ingest import Ingestor
@@ -30,6 +31,26 @@ class StoreMailSink:
         self.store = store
         self.ingestor = ingestor
         self.sent = sent
+        self._held: dict[str, Checkpoint] = {}
+        self._batching = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit over one IMAP fetch batch: the records first, then the checkpoint of
+        the last message stored (written once, not once per message), then the fsyncs."""
+        with self.store.batch():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+                held, self._held = self._held, {}
+                for folder, checkpoint in held.items():
+                    self.store.save_checkpoint(folder, checkpoint.uidvalidity, checkpoint.last_uid)
+
+    def prepare(self, folder: str, batch: list[FetchedMessage]) -> None:
+        if not self.sent:
+            self.ingestor.prepare([m.raw for m in batch])
 
     def checkpoint(self, folder: str) -> Checkpoint | None:
         found = self.store.checkpoint(folder)
@@ -46,6 +67,9 @@ class StoreMailSink:
             self.ingestor.deliver(folder, fetched)
 
     def save_checkpoint(self, folder: str, checkpoint: Checkpoint) -> None:
+        if self._batching:
+            self._held[folder] = checkpoint
+            return
         self.store.save_checkpoint(folder, checkpoint.uidvalidity, checkpoint.last_uid)
 
 

@@ -449,13 +449,20 @@ class MailboxWatcher:
         progress = _Progress(f"imap {self.folder} {label}", len(uids), self.settings.progress_every)
         delivered = 0
         for batch in _chunks(uids, max(1, self.settings.fetch_batch)):
-            for uid, fetched in self._fetch_batch(client, batch, backfill):
-                if fetched is not None:
-                    self._deliver(fetched)
-                    delivered += 1
-                # Saved for vanished UIDs too, so the position moves past them.
-                self._save(validity, uid, uid_for_errors=uid)
-                progress.step()
+            # One group commit per fetch batch when the sink offers it (see MailSink.batch).
+            group = getattr(self.sink, "batch", None)
+            with group() if callable(group) else contextlib.nullcontext():
+                fetched_batch = list(self._fetch_batch(client, batch, backfill))
+                prepare = getattr(self.sink, "prepare", None)
+                if callable(prepare):  # e.g. parse the batch on other cores meanwhile
+                    prepare(self.settings.folder, [m for _, m in fetched_batch if m is not None])
+                for uid, fetched in fetched_batch:
+                    if fetched is not None:
+                        self._deliver(fetched)
+                        delivered += 1
+                    # Saved for vanished UIDs too, so the position moves past them.
+                    self._save(validity, uid, uid_for_errors=uid)
+                    progress.step()
         return delivered
 
     def _fetch_batch(

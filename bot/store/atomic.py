@@ -22,42 +22,39 @@ from typing import Any
 from tinydb.storages import Storage
 
 from bot.errors import StoreError
+from bot.store import durability
 
 log = logging.getLogger(__name__)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = False, last: bool = False) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
 
-
-def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = False) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    The fsyncs happen now, or at the end of the current :func:`durability.group_commit`
+    (``last``: after every other file of the group, e.g. the mailbox checkpoint)."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
-        os.fsync(fh.fileno())
+        if not durability.deferred():
+            os.fsync(fh.fileno())
     if keep_backup and path.exists():
         bak = path.with_name(path.name + ".bak")
         with contextlib.suppress(FileNotFoundError):
             os.replace(path, bak)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if durability.deferred():
+        durability.sync_file(path, last=last)
+    durability.sync_dir(path.parent)
 
 
 class AtomicJSONStorage(Storage):
     """TinyDB storage that never leaves a corrupt file behind."""
 
-    def __init__(self, path: str | Path, keep_backup: bool = False) -> None:
+    def __init__(self, path: str | Path, keep_backup: bool = False, sync_last: bool = False) -> None:
         self.path = Path(path)
         self.keep_backup = keep_backup
+        self.sync_last = sync_last  # in a group commit, fsync this file after all others
         self._data: dict[str, Any] | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -93,7 +90,7 @@ class AtomicJSONStorage(Storage):
             self._data = self._load()
             raise StoreError(f"refusing to write unserialisable data to {self.path.name}") from e
         try:
-            atomic_write_bytes(self.path, encoded, keep_backup=self.keep_backup)
+            atomic_write_bytes(self.path, encoded, keep_backup=self.keep_backup, last=self.sync_last)
         except OSError as e:
             self._data = self._load()
             raise StoreError(f"could not write {self.path}: {e}") from e

@@ -1,0 +1,74 @@
+"""Parsing and triage on a process pool give the same records as in-process, and never lose mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.ingest import Ingestor
+from bot.outbox import Outbox
+from bot.prework import Prework, sender_of
+from bot.store.repo import Store
+from bot.triage import TriageConfig
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "samples").glob("*.eml"))
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
+
+
+class Fetched:
+    def __init__(self, raw: bytes, uid: int) -> None:
+        self.raw, self.uid, self.internaldate = raw, uid, NOW
+
+
+def _ingest_all(tmp: Path, prework: Prework | None) -> dict[str, tuple[object, ...]]:
+    store = Store(tmp, shards=4)
+    ingestor = Ingestor(store, Outbox(store), CONFIG, lambda: NOW, prework=prework)
+    raws = [p.read_bytes() for p in SAMPLES]
+    ingestor.prepare(raws)
+    out = {}
+    for uid, raw in enumerate(raws, start=1):
+        result = ingestor.deliver("INBOX", Fetched(raw, uid))
+        inq = store.require(result.inquiry_id or "")
+        t = inq.triage
+        out[result.message_id] = (
+            t.is_inquiry,
+            t.category,
+            t.language,
+            t.country,
+            t.market,
+            t.tier,
+            t.reasons,
+        )
+    store.close()
+    return out
+
+
+def test_pool_results_equal_in_process_results(tmp_path: Path) -> None:
+    prework = Prework(CONFIG, workers=2)
+    try:
+        pooled = _ingest_all(tmp_path / "pool", prework)
+        assert prework._futures == {}  # every pre-parsed mail was taken
+    finally:
+        prework.close()
+    assert pooled == _ingest_all(tmp_path / "local", None)
+    assert len(pooled) == len(SAMPLES)
+
+
+def test_a_broken_pool_falls_back_to_parsing_here(tmp_path: Path) -> None:
+    prework = Prework(CONFIG, workers=1)
+    raws = [p.read_bytes() for p in SAMPLES]
+    from bot.triage import ThreadHints
+
+    prework.submit([(raw, ThreadHints()) for raw in raws])
+    assert prework._pool is not None
+    prework._pool.shutdown(wait=True, cancel_futures=True)  # workers gone, futures cancelled
+    for raw in raws:
+        email, _, _ = prework.take(raw)
+        assert email.message_id
+    prework.close()
+
+
+def test_sender_of_reads_only_headers_and_survives_garbage() -> None:
+    assert sender_of(b"From: Anna <Anna@Licht.de>\r\nSubject: x\r\n\r\nbody") == "anna@licht.de"
+    assert sender_of(b"\x00\xff garbage") == ""
