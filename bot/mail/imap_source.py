@@ -447,15 +447,14 @@ class MailboxWatcher:
         if not uids:
             return 0
         progress = _Progress(f"imap {self.folder} {label}", len(uids), self.settings.progress_every)
+        group = getattr(self.sink, "batch", None)
+        prepare = getattr(self.sink, "prepare", None)
         delivered = 0
-        for batch in _chunks(uids, max(1, self.settings.fetch_batch)):
+
+        def deliver_all(fetched_batch: list[tuple[int, FetchedMessage | None]]) -> None:
+            nonlocal delivered
             # One group commit per fetch batch when the sink offers it (see MailSink.batch).
-            group = getattr(self.sink, "batch", None)
             with group() if callable(group) else contextlib.nullcontext():
-                fetched_batch = list(self._fetch_batch(client, batch, backfill))
-                prepare = getattr(self.sink, "prepare", None)
-                if callable(prepare):  # e.g. parse the batch on other cores meanwhile
-                    prepare(self.settings.folder, [m for _, m in fetched_batch if m is not None])
                 for uid, fetched in fetched_batch:
                     if fetched is not None:
                         self._deliver(fetched)
@@ -463,6 +462,20 @@ class MailboxWatcher:
                     # Saved for vanished UIDs too, so the position moves past them.
                     self._save(validity, uid, uid_for_errors=uid)
                     progress.step()
+
+        # One batch ahead: batch k is fetched and handed to ``sink.prepare`` (e.g. parsed on
+        # other cores) while batch k-1 is delivered. Delivery order and checkpoints are as
+        # before; a failure leaves the undelivered batches for the next pass.
+        previous: list[tuple[int, FetchedMessage | None]] | None = None
+        for batch in _chunks(uids, max(1, self.settings.fetch_batch)):
+            fetched_batch = list(self._fetch_batch(client, batch, backfill))
+            if callable(prepare):
+                prepare(self.settings.folder, [m for _, m in fetched_batch if m is not None])
+            if previous is not None:
+                deliver_all(previous)
+            previous = fetched_batch
+        if previous is not None:
+            deliver_all(previous)
         return delivered
 
     def _fetch_batch(
