@@ -34,6 +34,7 @@ from bot.ingest import Ingestor
 from bot.mailout import ImapWriter, SmtpSender
 from bot.outbox import Outbox
 from bot.prework import Prework
+from bot.quote_risk import QuotePolicy
 from bot.reminders import Reminders
 from bot.render import Renderer
 from bot.routing import Router, parse_rules
@@ -117,6 +118,8 @@ def build_drafting(
         from_addr=from_addr or "",
         smtp=SmtpSender(config.smtp, tokens=tokens) if config.smtp else None,
         imap=ImapWriter(config.imap, spec, tokens) if config.imap and spec else None,
+        quote_policy=QuotePolicy.load(),
+        quote_rates=config.quote_rates,
     )
 
 

@@ -96,6 +96,7 @@ class Config:
     screening_lists: tuple[str, ...] = ()
     screening_threshold: float = 88.0
     retention_days: float | None = None
+    quote_rates: Mapping[str, float] = field(default_factory=lambda: {"USD": 1.0})
     mailbox: MailboxOptions = field(default_factory=MailboxOptions)
     oauth: OAuthSettings | None = None
 
@@ -164,6 +165,14 @@ class _Reader:
 
 def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def _parse_rates(v: str) -> dict[str, float]:
+    from bot.quote_risk import parse_rates
+
+    rates = parse_rates(v)
+    rates.setdefault("USD", 1.0)
+    return rates
 
 
 def _parse_time(v: str) -> time:
@@ -314,6 +323,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         ),
         mailbox=mailbox,
         oauth=oauth,
+        quote_rates=r.parsed(
+            "QUOTE_RATES", {"USD": 1.0}, _parse_rates, "a list like EUR=1.08,CNY=0.14,USD=1"
+        ),
         retention_days=r.parsed(
             "RETENTION_DAYS", None, lambda v: float(v) if float(v) > 0 else None, "a number of days"
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -30,11 +30,21 @@ from bot.ingest import mark_answered
 from bot.mailout import ImapWriter, MailOutError, SmtpSender, compose_reply
 from bot.models import Event, Inquiry, MessageRecord
 from bot.outbox import Outbox
+from bot.quote_risk import Finding, QuotePolicy, check_quote
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
 
 LLM_WORKERS = 2
+
+
+class QuoteRisk(UsageError):
+    """The outgoing text has quote risks; sending needs the member's explicit confirmation."""
+
+    def __init__(self, draft_id: str, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f"{f.code}: {f.detail}" for f in findings))
+        self.draft_id = draft_id
+        self.findings = findings
 
 
 class DraftingFlow:
@@ -53,6 +63,8 @@ class DraftingFlow:
         smtp: SmtpSender | None = None,
         imap: ImapWriter | None = None,
         workers: int = LLM_WORKERS,
+        quote_policy: QuotePolicy | None = None,
+        quote_rates: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -66,6 +78,8 @@ class DraftingFlow:
         self.smtp = smtp
         self.imap = imap
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        self.quote_policy = quote_policy
+        self.quote_rates = dict(quote_rates or {"USD": 1.0})
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- drafts
@@ -106,6 +120,9 @@ class DraftingFlow:
             )
             self.chat.update(channel, placeholder, err_text, err_blocks)
             return None
+        risks = self.quote_risks(draft.body)
+        if risks:
+            draft = replace(draft, flags=(*draft.flags, *(f"{f.code}: {f.detail}" for f in risks)))
         draft_id = self._save_draft(inq, draft, user, placeholder)
         d_text, d_blocks = draft_blocks(
             inq_id,
@@ -150,6 +167,12 @@ class DraftingFlow:
                 }
             )
         return draft_id
+
+    def quote_risks(self, text: str) -> list[Finding]:
+        """Prices under the floor, payment terms, lead times, bank details (prompts/ policy)."""
+        if self.quote_policy is None:
+            return []
+        return check_quote(text, self.quote_policy, rates=self.quote_rates)
 
     def get_draft(self, draft_id: str) -> dict[str, Any]:
         with self.store.locked():
@@ -225,13 +248,33 @@ class DraftingFlow:
         subject: str | None = None,
         body: str | None = None,
         to: str | None = None,
+        confirm_risks: bool = False,
     ) -> None:
-        """Send after a member's click (or the Edit & send modal), copy to Sent, stop the clock."""
+        """Send after a member's click (or the Edit & send modal), copy to Sent, stop the clock.
+
+        Quote risks in the text (price under the floor, terms, lead time, bank details) stop
+        the send with :class:`QuoteRisk` unless ``confirm_risks``: the member's second,
+        explicit confirmation, which is recorded on the inquiry and in the audit trail."""
         d = self.get_draft(draft_id)
         if d.get("status") in ("sent", "sending"):
             raise UsageError("this draft was already sent")
         inq = self.store.require(str(d["inquiry_id"]))
         self._guard(inq)
+        risks = self.quote_risks(body if body is not None else str(d["body"]))
+        if risks and not confirm_risks:
+            raise QuoteRisk(draft_id, risks)
+        if risks:
+            codes = ",".join(sorted({f.code for f in risks}))
+            self.store.update(
+                inq.id,
+                lambda i: replace(
+                    i,
+                    events=(
+                        *i.events,
+                        Event(self.clock(), user, "quote_risk_confirmed", f"{draft_id} {codes}"),
+                    ),
+                ),
+            )
         if self.smtp is None:
             raise UsageError("no SMTP server configured (SMTP_HOST) to send with")
         msg = self._compose(inq, d, user, subject, body, to)

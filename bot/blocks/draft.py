@@ -38,6 +38,9 @@ ACTION_SEND = "draft_send"
 ACTION_SCENARIO = "draft_scenario"
 ACTION_RETRY = "draft_retry"
 ACTION_SEND_MORNING = "draft_send_morning"
+ACTION_SEND_ANYWAY = "draft_send_anyway"
+BLOCK_CONFIRM = "draft_confirm"
+ACTION_CONFIRM = "confirm"
 REGENERATE_CALLBACK_ID = "draft_regenerate_modal"
 BLOCK_INSTRUCTION = "draft_instruction"
 ACTION_INSTRUCTION = "instruction"
@@ -188,6 +191,19 @@ def edit_send_modal(draft_id: str, subject: str, body: str, to: str, lang: str) 
     ]
     if len(body) > INPUT_MAX:
         blocks.append(context(t("modal.body_truncated", lang, n=INPUT_MAX)))
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": BLOCK_CONFIRM,
+            "optional": True,
+            "label": plain(t("risk.confirm_label", lang), 2000),
+            "element": {
+                "type": "checkboxes",
+                "action_id": ACTION_CONFIRM,
+                "options": [{"text": plain(t("risk.confirm_option", lang), 75), "value": "send_anyway"}],
+            },
+        }
+    )
     blocks.append(context(t("modal.hint", lang)))
     return {
         "type": "modal",
@@ -221,3 +237,26 @@ def regenerate_modal(draft_id: str, lang: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def quote_risk_blocks(draft_id: str, findings: Sequence[str], lang: str) -> tuple[str, list[Block]]:
+    """What the member sees when Send stops on quote risks: the findings and Send anyway."""
+    lines = "\n".join(f"⚠️ {esc(f, 300)}" for f in findings[:10])
+    confirm = confirm_dialog(
+        t("risk.confirm_title", lang),
+        t("risk.confirm_text", lang),
+        t("risk.send_anyway", lang),
+        t("common.cancel", lang),
+    )
+    blocks = [
+        section(f"*{t('risk.title', lang)}*\n{lines}"),
+        actions(
+            [
+                button(
+                    t("risk.send_anyway", lang), ACTION_SEND_ANYWAY, draft_id, style="danger", confirm=confirm
+                )
+            ],
+            block_id("risk", draft_id),
+        ),
+    ]
+    return fallback_text(t("risk.title", lang)), blocks

@@ -15,21 +15,25 @@ from slack_sdk import WebClient
 
 from bot.blocks.draft import (
     ACTION_BODY,
+    ACTION_CONFIRM,
     ACTION_INSTRUCTION,
     ACTION_SUBJECT,
     ACTION_TO,
     BLOCK_BODY,
+    BLOCK_CONFIRM,
     BLOCK_INSTRUCTION,
     BLOCK_SUBJECT,
     BLOCK_TO,
     MODAL_CALLBACK_ID,
     REGENERATE_CALLBACK_ID,
     edit_send_modal,
+    quote_risk_blocks,
     regenerate_modal,
 )
-from bot.drafting_flow import DraftingFlow
+from bot.drafting_flow import DraftingFlow, QuoteRisk
 from bot.errors import InquiryDeskError
 from bot.handlers.actions import explain
+from bot.i18n import t
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -116,10 +120,34 @@ class DraftHandlers:
         draft_id, _ = self._value(body)
         self._later(client, body, lambda: self.flow.save_to_drafts(draft_id, body["user"]["id"]))
 
+    def _send(self, client: WebClient, body: dict[str, Any], draft_id: str, confirm: bool) -> None:
+        def job() -> None:
+            try:
+                self.flow.send(draft_id, body["user"]["id"], confirm_risks=confirm)
+            except QuoteRisk as risk:
+                text, blocks = quote_risk_blocks(
+                    draft_id, [f"{f.code}: {f.detail}" for f in risk.findings], self.s.lang
+                )
+                channel = (body.get("channel") or {}).get("id")
+                if channel:
+                    client.chat_postEphemeral(
+                        channel=channel, user=body["user"]["id"], text=text, blocks=blocks
+                    )
+                else:
+                    client.chat_postMessage(channel=body["user"]["id"], text=text, blocks=blocks)
+
+        self._later(client, body, job)
+
     def send(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         draft_id, _ = self._value(body)
-        self._later(client, body, lambda: self.flow.send(draft_id, body["user"]["id"]))
+        self._send(client, body, draft_id, confirm=False)
+
+    def send_anyway(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """The second, explicit confirmation after quote risks were shown (recorded)."""
+        ack()
+        draft_id, _ = self._value(body)
+        self._send(client, body, draft_id, confirm=True)
 
     def edit_send(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -146,12 +174,24 @@ class DraftHandlers:
         if not to.strip() or "@" not in to:
             ack(response_action="errors", errors={BLOCK_TO: "Enter at least one email address."})
             return
+        picked = (values.get(BLOCK_CONFIRM, {}).get(ACTION_CONFIRM) or {}).get("selected_options") or []
+        confirmed = any(o.get("value") == "send_anyway" for o in picked)
+        risks = self.flow.quote_risks(text)
+        if risks and not confirmed:
+            listed = "; ".join(sorted({f.code for f in risks}))
+            ack(
+                response_action="errors",
+                errors={BLOCK_BODY: t("risk.modal_error", self.s.lang, risks=listed)[:150]},
+            )
+            return
         ack()
         draft_id = str(view.get("private_metadata", ""))
         self._later(
             client,
             body,
-            lambda: self.flow.send(draft_id, body["user"]["id"], subject=subject, body=text, to=to),
+            lambda: self.flow.send(
+                draft_id, body["user"]["id"], subject=subject, body=text, to=to, confirm_risks=confirmed
+            ),
         )
 
 
@@ -163,6 +203,7 @@ def register(app: App, services: Services, flow: DraftingFlow) -> DraftHandlers:
     app.action("draft_save")(h.save)
     app.action("draft_send")(h.send)
     app.action("draft_send_morning")(h.send_morning)
+    app.action("draft_send_anyway")(h.send_anyway)
     app.view(REGENERATE_CALLBACK_ID)(h.regenerate_submitted)
     app.action("draft_edit_send")(h.edit_send)
     app.view(MODAL_CALLBACK_ID)(h.modal_submitted)
