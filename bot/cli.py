@@ -167,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     scr_sub = scr.add_subparsers(dest="screening_command", metavar="ACTION", required=True)
     upd = scr_sub.add_parser("update", help="download the SCREENING_LISTS URLs into DATA_DIR/screening")
     upd.set_defaults(func=cmd_screening_update)
+    from bot.cli_auth import add_commands as add_auth_commands
     from bot.cli_records import add_commands as add_record_commands
+
+    add_auth_commands(sub)
 
     add_record_commands(sub)
     return p
