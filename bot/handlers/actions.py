@@ -43,20 +43,27 @@ def explain(e: InquiryDeskError, lang: str) -> str:
     return t("refuse.failed", lang)
 
 
+def tell(
+    client: WebClient, body: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer the member who clicked, only them: ephemeral in the channel, else a DM."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+        else:
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
+    except Exception:  # a failed courtesy message must not fail the click
+        log.exception("could not tell %s the outcome", user)
+
+
 class ActionHandlers:
     def __init__(self, services: Services) -> None:
         self.s = services
 
     def _tell(self, client: WebClient, body: dict[str, Any], text: str) -> None:
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        try:
-            if channel:
-                client.chat_postEphemeral(channel=channel, user=user, text=text)
-            else:
-                client.chat_postMessage(channel=user, text=text)
-        except Exception:  # a failed courtesy message must not fail the click
-            log.exception("could not tell %s the outcome", user)
+        tell(client, body, text)
 
     def _run(
         self, body: dict[str, Any], client: WebClient, do: Callable[[str, str, str | None], object]

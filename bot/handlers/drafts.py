@@ -32,7 +32,7 @@ from bot.blocks.draft import (
 )
 from bot.drafting_flow import DraftingFlow, QuoteRisk
 from bot.errors import InquiryDeskError
-from bot.handlers.actions import explain
+from bot.handlers.actions import explain, tell
 from bot.i18n import t
 from bot.services import Services
 
@@ -45,15 +45,7 @@ class DraftHandlers:
         self.flow = flow
 
     def _tell(self, client: WebClient, body: dict[str, Any], text: str) -> None:
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id")
-        try:
-            if channel:
-                client.chat_postEphemeral(channel=channel, user=user, text=text)
-            else:
-                client.chat_postMessage(channel=user, text=text)
-        except Exception:
-            log.exception("could not tell %s the outcome", user)
+        tell(client, body, text)
 
     def _later(self, client: WebClient, body: dict[str, Any], job: Callable[[], object]) -> None:
         def run() -> None:
@@ -128,13 +120,7 @@ class DraftHandlers:
                 text, blocks = quote_risk_blocks(
                     draft_id, [f"{f.code}: {f.detail}" for f in risk.findings], self.s.lang
                 )
-                channel = (body.get("channel") or {}).get("id")
-                if channel:
-                    client.chat_postEphemeral(
-                        channel=channel, user=body["user"]["id"], text=text, blocks=blocks
-                    )
-                else:
-                    client.chat_postMessage(channel=body["user"]["id"], text=text, blocks=blocks)
+                tell(client, body, text, blocks)
 
         self._later(client, body, job)
 
