@@ -55,7 +55,11 @@ def utcnow() -> datetime:
 
 
 def sla_policy(config: Config) -> SlaPolicy:
-    return SlaPolicy(hours=dict(config.sla_hours), warn_at=parse_warn_at(config.sla_warn_at))
+    return SlaPolicy(
+        hours=dict(config.sla_hours),
+        warn_at=parse_warn_at(config.sla_warn_at),
+        calendars=dict(config.sla_calendars),
+    )
 
 
 @dataclass
@@ -135,7 +139,7 @@ def build(
     store = Store(config.data_dir)
     outbox = Outbox(store)
     policy = sla_policy(config)
-    renderer = Renderer(policy, config.team_language)
+    renderer = Renderer(policy, config.team_language, config.sla_team_mention)
     client = web_client or WebClient(
         token=config.slack.bot_token,
         base_url=config.slack.api_url or WebClient.BASE_URL,
@@ -192,7 +196,16 @@ def build(
         digest_time=config.digest_time,
         team_timezone=config.team_timezone,
     )
-    digests = Digests(store, outbox, policy, config.team_language, config.slack.channel, now, reminders.tz_of)
+    digests = Digests(
+        store,
+        outbox,
+        policy,
+        config.team_language,
+        config.slack.channel,
+        now,
+        reminders.tz_of,
+        team_timezone=config.team_timezone,
+    )
     reminders.send_digests = digests.send_owner
     reminders.send_team_digest = digests.send_team
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -87,6 +87,10 @@ class Config:
     team_language: str = "en"
     sla_warn_at: str = "50%,1h"
     sla_tick_seconds: float = 60.0
+    sla_team_mention: str = "<!here>"
+    # Optional business-hours calendars per market (off by default): the window then counts
+    # only working time. BusinessCalendar objects from bot.sla.calendar.
+    sla_calendars: Mapping[Market, Any] = field(default_factory=dict)
     digest_time: time = time(9, 0)
     log_level: str = "INFO"
     market_overrides: Mapping[str, Market] = field(default_factory=dict)
@@ -165,6 +169,18 @@ class _Reader:
 
 def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def _mention(v: str | None) -> str:
+    """``here`` (default), ``channel``, ``none``, a user group id ``S…`` or a user id ``U…``."""
+    value = (v or "here").strip().lstrip("@!<").rstrip(">")
+    if value.lower() in ("none", "off", ""):
+        return ""
+    if value.lower() in ("here", "channel"):
+        return f"<!{value.lower()}>"
+    if value.upper().startswith("S"):
+        return f"<!subteam^{value.upper()}>"
+    return f"<@{value.upper()}>"
 
 
 def _parse_rates(v: str) -> dict[str, float]:
@@ -294,6 +310,31 @@ def load_config(env: Mapping[str, str]) -> Config:
     if team_lang not in {"en", "zh"}:
         r.problems.append(f"TEAM_LANGUAGE={team_lang!r} must be en or zh")
 
+    warn_at = r.text("SLA_WARN_AT", "50%,1h")
+    try:
+        from bot.sla.engine import parse_warn_at
+
+        parse_warn_at(warn_at)
+    except ValueError as e:
+        r.problems.append(f"SLA_WARN_AT={warn_at!r}: {e}")
+    calendars: dict[Market, Any] = {}
+    for market in Market:
+        spec = r.raw(f"SLA_CALENDAR_{market.value}")
+        if not spec:
+            continue
+        from bot.sla.calendar import parse_calendar
+
+        parts = spec.split()
+        try:
+            if len(parts) < 1 or len(parts) > 3:
+                raise ValueError("use 'TIMEZONE [HH:MM-HH:MM] [mon-fri]'")
+            ZoneInfo(parts[0])
+            holidays = _csv(r.raw(f"SLA_HOLIDAYS_{market.value}"))
+            hours = parts[1] if len(parts) > 1 else "09:00-18:00"
+            days = parts[2] if len(parts) > 2 else "mon-fri"
+            calendars[market] = parse_calendar(parts[0], hours, days, holidays)
+        except (ValueError, ZoneInfoNotFoundError) as e:
+            r.problems.append(f"SLA_CALENDAR_{market.value}={spec!r}: {e}")
     config = Config(
         data_dir=Path(r.text("DATA_DIR", "./data")),
         own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),
@@ -305,10 +346,12 @@ def load_config(env: Mapping[str, str]) -> Config:
         admins=frozenset(_csv(r.raw("BOT_ADMINS"))),
         team_timezone=team_tz,
         team_language=team_lang,
-        sla_warn_at=r.text("SLA_WARN_AT", "50%,1h"),
+        sla_warn_at=warn_at,
         sla_tick_seconds=r.parsed(
             "SLA_TICK_SECONDS", 60.0, lambda v: max(0.5, float(v)), "a number of seconds"
         ),
+        sla_team_mention=_mention(r.raw("SLA_TEAM_MENTION")),
+        sla_calendars=calendars,
         digest_time=r.parsed("DIGEST_TIME", time(9, 0), _parse_time, "a time like 09:00"),
         log_level=r.text("LOG_LEVEL", "INFO").upper(),
         market_overrides=r.parsed("MARKET_OVERRIDES", {}, _parse_overrides, "a list like TR=EU,AU=OTHER"),

@@ -17,7 +17,7 @@ from typing import Any
 from bot.blocks.card import status_label
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.ingest import mark_answered
-from bot.models import Event, Inquiry, Status, Tier
+from bot.models import Category, Event, Inquiry, Status, Tier
 from bot.outbox import Outbox
 from bot.store.repo import Store
 
@@ -248,8 +248,6 @@ class Desk:
         def change(inq: Inquiry) -> Inquiry:
             if inq.triage.is_inquiry:
                 raise UsageError("already an inquiry")
-            from bot.models import Category
-
             return replace(
                 inq,
                 triage=replace(

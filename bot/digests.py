@@ -7,13 +7,14 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot import i18n
 from bot.blocks.card import filtered_summary
 from bot.blocks.digest import owner_digest_blocks, stats_text, team_digest_blocks
 from bot.chat import Chat
 from bot.errors import UsageError
 from bot.models import Inquiry
 from bot.outbox import Outbox
-from bot.sla.digest import owner_digest
+from bot.sla.digest import owner_digest, team_digest
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
 from bot.sla.stats import compute_stats, parse_stats_period
 from bot.store.repo import Store
@@ -29,7 +30,9 @@ class Digests:
         channel: str,
         clock: Callable[[], datetime],
         tz_of: Callable[[str], str],
+        team_timezone: str = "UTC",
     ) -> None:
+        self.team_timezone = team_timezone
         self.store = store
         self.outbox = outbox
         self.policy = policy
@@ -60,6 +63,9 @@ class Digests:
         )
 
     def send_team(self, inquiries: list[Inquiry], now: datetime) -> None:
+        """The team's morning: yesterday's new inquiries by market and tier, replies within the
+        SLA, breaches, median first response; then today's open queue."""
+        y = team_digest(inquiries, now, self.team_timezone, self.policy)
         open_ = [i for i in inquiries if i.triage.is_inquiry and not i.status.closed]
         overdue = [i for i in open_ if sla_state(i, now, self.policy) is SlaState.BREACHED]
         by_owner = Counter(i.owner for i in open_ if i.owner)
@@ -71,13 +77,37 @@ class Digests:
             overdue=overdue,
             by_owner=dict(by_owner),
             now=now,
+            answered_within_sla=(y.answered_within_sla, y.first_responses),
             deadlines=deadlines,
         )
+        markets = ", ".join(
+            f"{m.value} {n}" for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
+        )
+        tiers = ", ".join(
+            f"{(t.value if t else '-')} {n}"
+            for t, n in sorted(y.new_by_tier.items(), key=lambda kv: str(kv[0]))
+        )
+        median = (
+            f"{y.median_first_response.total_seconds() / 3600:.1f} h"
+            if y.median_first_response is not None
+            else "—"
+        )
+        yesterday = i18n.t(
+            "digest.team.yesterday",
+            self.lang,
+            day=y.day.isoformat(),
+            new=y.new_total,
+            markets=markets or "—",
+            tiers=tiers or "—",
+            breaches=y.breaches,
+            median=median,
+        )
+        blocks.insert(1, {"type": "section", "text": {"type": "mrkdwn", "text": yesterday[:2900]}})
         self.outbox.enqueue(
-            f"team-digest:{now.date().isoformat()}",
+            f"team-digest:{y.day.isoformat()}",
             "channel_message",
             None,
-            {"text": text, "blocks": blocks},
+            {"text": text, "blocks": blocks[:50]},
             now,
         )
         self.send_filtered(inquiries, now)

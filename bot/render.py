@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.card import inquiry_card
-from bot.blocks.common import esc, slack_date, user_mention
+from bot.blocks.common import actions, block_id, button, esc, section, slack_date, user_mention
 from bot.i18n import t
 from bot.models import Inquiry
 from bot.sla.engine import SlaPolicy, deadline, sla_state
@@ -20,9 +20,10 @@ Blocks = list[dict[str, Any]]
 
 
 class Renderer:
-    def __init__(self, policy: SlaPolicy, lang: str) -> None:
+    def __init__(self, policy: SlaPolicy, lang: str, team_mention: str = "<!here>") -> None:
         self.policy = policy
         self.lang = lang
+        self.team_mention = team_mention  # who "the team" is in an unclaimed card's thread
 
     def card(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
         state = sla_state(inq, now, self.policy)
@@ -55,6 +56,19 @@ class Renderer:
                 rung=str(payload.get("rung", "")),
                 step=str(payload.get("step") or ""),
             )
+            unclaimed = key.endswith(".thread_owner_admins") and not payload.get("owner")
+            if (key.endswith(".thread_team") or unclaimed) and self.team_mention:
+                text = f"{self.team_mention} {text}"
+            if key.startswith("ping.followup"):
+                # One click from the reminder to a drafted follow-up in the buyer's language.
+                blocks: Blocks = [
+                    section(text),
+                    actions(
+                        [button(t("ping.draft_followup", lang), "inquiry_draft", inq.id, style="primary")],
+                        block_id("followup", inq.id),
+                    ),
+                ]
+                return text, blocks
             return text, None
         kwargs = {k: v for k, v in payload.items() if k != "key"}
         if "user" in kwargs:

@@ -120,3 +120,59 @@ def test_digest_once_per_local_day_in_owner_time_zone(tmp_path: Path, slack_serv
     assert sorted(by_channel) == ["DULA", "DUSH"]
     # 09:00 Los Angeles = 17:00 UTC; 09:00 Shanghai = 01:00 UTC next day.
     assert [t.hour for t in sent] == [17, 1]
+
+
+def test_unclaimed_warning_mentions_the_team_and_followup_offers_a_draft(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    clock = Clock(T0 + timedelta(hours=4, minutes=1))
+    store, reminders, worker = _setup(tmp_path, slack_server, clock)
+    store.add(make_inquiry("1", card_ts="1700000000.000001", card_channel="CINQ"))  # unclaimed, EU
+    answered = make_inquiry("2", owner="UANNA", card_ts="1700000000.000002", card_channel="CINQ")
+    store.add(replace(answered, sla_started_at=None, answered_at=T0, first_response_at=T0))
+    reminders.sla_tick()  # 4 h in: the unclaimed one's 50 % warning goes to the card's thread
+    clock.now = T0 + timedelta(days=1, minutes=1)
+    reminders.sla_tick()  # a day later: its breach, and the answered one's follow-up reminder
+    _drain(worker)
+    posts = slack_server.calls("chat.postMessage")
+    team = [c for c in posts if c.params.get("thread_ts") == "1700000000.000001"]
+    assert len(team) == 2 and all(c.params["text"].startswith("<!here>") for c in team)
+    followup = next(c for c in posts if c.params["channel"] == "DUANNA")
+    buttons = [e for b in followup.blocks for e in b.get("elements", []) or [] if e.get("type") == "button"]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [("inquiry_draft", "2")]
+
+
+def test_team_digest_summarises_yesterday(tmp_path: Path, slack_server: FakeSlack) -> None:
+    from bot.digests import Digests
+    from bot.models import Tier
+
+    now = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai, the team's morning
+    clock = Clock(now)
+    store, reminders, worker = _setup(tmp_path, slack_server, clock)
+    yesterday = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai time on the 20th
+    on_time = replace(
+        make_inquiry("1", created_at=yesterday),
+        sla_started_at=None,
+        answered_at=yesterday + timedelta(hours=2),
+        first_response_at=yesterday + timedelta(hours=2),
+    )
+    sea = make_triage(market=Market.SEA, country="VN", language="vi", sla_hours=4.0)
+    late = make_inquiry("2", created_at=yesterday, triage=sea, tier=Tier.B)  # never answered: breached
+    store.add(on_time)
+    store.add(late)
+    digests = Digests(
+        store,
+        reminders.outbox,
+        reminders.policy,
+        "en",
+        "CINQ",
+        clock,
+        reminders.tz_of,
+        team_timezone="Asia/Shanghai",
+    )
+    digests.send_team(list(store.all_inquiries()), now)
+    _drain(worker)
+    digest = next(c for c in slack_server.calls("chat.postMessage") if "Yesterday" in str(c.blocks))
+    text = str(digest.blocks)
+    assert "2026-11-20" in text and "2 new inquiries" in text
+    assert "EU 1" in text and "SEA 1" in text and "Breaches: 1" in text and "2.0 h" in text
