@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tinydb import where
 
 from bot.blocks.card import blocking_warnings
 from bot.blocks.draft import draft_blocks, draft_error_blocks, drafting_placeholder
 from bot.buyer_time import buyer_timezone, next_morning
-from bot.chat import Chat
+from bot.chat import Chat, TemporaryChatError
 from bot.drafting.errors import DraftingError
 from bot.drafting.service import Draft, Drafter, request_from_inquiry
 from bot.errors import InquiryDeskError, NotFound, PermissionDenied, UsageError
@@ -36,6 +37,8 @@ from bot.store.repo import Store
 log = logging.getLogger(__name__)
 
 LLM_WORKERS = 2
+SLACK_ATTEMPTS = 6
+T = TypeVar("T")
 
 
 class QuoteRisk(UsageError):
@@ -103,7 +106,7 @@ class DraftingFlow:
         inq = self.store.require(inq_id)
         channel = inq.card_channel or self.channel
         text, blocks = drafting_placeholder(self.lang)
-        placeholder = self.chat.post(channel, text, blocks, inq.card_ts)
+        placeholder = self._slack(lambda: self.chat.post(channel, text, blocks, inq.card_ts))
         request = request_from_inquiry(
             inq,
             team_language=self.lang,
@@ -118,7 +121,7 @@ class DraftingFlow:
             err_text, err_blocks = draft_error_blocks(
                 inq_id, t("draft.llm_failed", self.lang, error=str(e)[:200]), self.lang
             )
-            self.chat.update(channel, placeholder, err_text, err_blocks)
+            self._slack(lambda: self.chat.update(channel, placeholder, err_text, err_blocks))
             return None
         risks = self.quote_risks(draft.body)
         if risks:
@@ -136,7 +139,7 @@ class DraftingFlow:
             draft.scenario,
             self.lang,
         )
-        self.chat.update(channel, placeholder, d_text, d_blocks)
+        self._slack(lambda: self.chat.update(channel, placeholder, d_text, d_blocks))
         self.store.update(
             inq_id,
             lambda i: replace(
@@ -144,6 +147,20 @@ class DraftingFlow:
             ),
         )
         return draft_id
+
+    def _slack(self, call: Callable[[], T]) -> T:
+        """A Slack call from a drafting worker, retried through rate limits and brief outages
+        (honouring Retry-After); the last error is raised (and logged by the job)."""
+        for attempt in range(SLACK_ATTEMPTS):
+            try:
+                return call()
+            except TemporaryChatError as e:
+                if attempt == SLACK_ATTEMPTS - 1:
+                    raise
+                wait = e.retry_after if e.retry_after is not None else 2.0**attempt
+                log.warning("Slack busy while drafting (%s); retrying in %.0f s", e, min(wait, 30.0))
+                time.sleep(min(wait, 30.0))
+        raise AssertionError("unreachable")
 
     def _save_draft(self, inq: Inquiry, draft: Draft, user: str, ts: str) -> str:
         with self.store.locked():
