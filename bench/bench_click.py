@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="experiment: gc.freeze() after start-up (the bot does not)"
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.run_app)",
     )
     args = parser.parse_args(argv)
 

@@ -370,7 +370,7 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     store = Store(data_dir)
     out["startup_s"] = time.perf_counter() - t0
     out["rss_after_startup_mb"] = rss_mb()
-    if gc_freeze:  # experiment only: the bot does not do this
+    if gc_freeze:  # as the bot does after start-up (bot.app.run_app)
         gc.collect()
         gc.freeze()
     pauses = GcPauses().__enter__()
@@ -509,7 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached pristine store")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy and print its path")
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="experiment: gc.freeze() after start-up (the bot does not)"
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.run_app)",
     )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child mode: a data dir
     args = parser.parse_args(argv)
@@ -529,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = working_copy(built, scratch)
         cmd = [sys.executable, __file__, "--measure", str(data), "--n", str(args.n), "--seed", str(args.seed)]
-        cmd += ["--gc-freeze"] if args.gc_freeze else []
+        cmd += [] if args.gc_freeze else ["--no-gc-freeze"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, file=sys.stderr)
