@@ -159,6 +159,7 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
                 filtered.append(f"  - {name}: {inq.triage.category.value} ({inq.triage.reason})")
             while worker.run_once():
                 pass
+        _show_draft(store, lang, out)
         out.write("\n" + "═" * 72 + "\n")
         out.write(f"Filtered (kept in the store, not posted as cards): {len(filtered)}\n")
         out.write("\n".join(filtered) + "\n")
@@ -168,3 +169,21 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
         )
         store.close()
     return 0
+
+
+def _show_draft(store: Store, lang: str, out: TextIO) -> None:
+    """What "Draft reply" gives a rep offline: a template in the buyer's language, and the
+    same reply in the team's language to check it (the first SEA inquiry, else the first)."""
+    from bot.drafting.service import Drafter, request_from_inquiry
+
+    inquiries = [i for i in store.open_inquiries() if i.triage.language not in (lang, "en")]
+    if not inquiries:
+        return
+    inq = next((i for i in inquiries if i.triage.market.value == "SEA"), inquiries[0])
+    draft = Drafter(None).draft(request_from_inquiry(inq, team_language=lang, rep_name="Li Wei"))
+    out.write("\n" + "═" * 72 + "\n")
+    out.write(f'✍️  Draft reply for #{inq.id} "{inq.subject}" ({draft.language}, offline template;\n')
+    out.write("   with OPENAI_* set, the model writes it from the buyer's own words):\n\n")
+    out.write(f"Subject: {draft.subject}\n{draft.body}\n")
+    if draft.translation_of_draft:
+        out.write(f"\n— in {lang} —\n{draft.translation_of_draft}\n")
