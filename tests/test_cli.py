@@ -50,6 +50,8 @@ def test_demo_prints_cards_and_filtered_mail(capsys: pytest.CaptureFixture[str])
     assert out.count("[Claim]") >= 9
     assert "Tier A" in out and "Tier C" in out
     assert "Filtered (kept in the store, not posted as cards): 4" in out
+    # The draft a rep would get for the Vietnamese buyer, with its English translation.
+    assert "Draft reply for" in out and "Kính gửi" in out and "Dear Nguyễn Văn An" in out
 
 
 def test_run_without_slack_credentials_points_to_the_demo(tmp_path: Path) -> None:
