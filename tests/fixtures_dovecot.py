@@ -393,27 +393,37 @@ service imap-login {{
         self._default.set_flags(folder, uid, flags)
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[DovecotServer]:
+def require_dovecot() -> str:
+    """The dovecot binary; in CI (``CI=true``) a missing one fails the run, elsewhere it skips."""
     binary = _find_dovecot()
     if binary is None:
         msg = "dovecot is not installed (apt-get install dovecot-imapd); integration tests need it"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    root = Path(tempfile.mkdtemp(prefix="dovecot-test-"))
-    server = DovecotServer(binary, root)
+    return binary
+
+
+def serve(server: DovecotServer, root: Path, what: str) -> Iterator[DovecotServer]:
+    """Start ``server``, yield it, stop it and remove ``root`` (for session fixtures)."""
     try:
         server.start()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"could not start dovecot: {e}")
+        pytest.fail(f"could not start {what}: {e}")
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    binary = require_dovecot()
+    root = Path(tempfile.mkdtemp(prefix="dovecot-test-"))
+    yield from serve(DovecotServer(binary, root), root, "dovecot")
 
 
 @pytest.fixture

@@ -26,10 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 import secrets
-import shutil
-import subprocess
 import tempfile
 import threading
 import urllib.parse
@@ -41,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_dovecot import DovecotServer, Mailbox, _find_dovecot, _free_port
+from tests.fixtures_dovecot import DovecotServer, Mailbox, _free_port, require_dovecot, serve
 
 
 # -- loopback OAuth server ------------------------------------------------------------------------
@@ -324,25 +321,10 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
 
 @pytest.fixture(scope="session")
 def dovecot_tls(fake_oauth: FakeOAuthServer, tls_ca: CertAuthority) -> Iterator[TlsDovecot]:
-    binary = _find_dovecot()
-    if binary is None:
-        msg = "dovecot is not installed (apt-get install dovecot-imapd); integration tests need it"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    binary = require_dovecot()
     root = Path(tempfile.mkdtemp(prefix="dovecot-tls-test-"))
     server = TlsDovecot(binary, root, tls_ca, fake_oauth.introspection_url)
-    try:
-        server.start()
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"could not start dovecot with TLS/OAuth2: {e}")
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from serve(server, root, "dovecot with TLS/OAuth2")  # type: ignore[misc]
 
 
 @pytest.fixture
