@@ -40,8 +40,13 @@ class Chat(Protocol):
         same for a thread reply (the outbox key), for :meth:`find_reply`."""
         ...
 
-    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
-        """The ts of a reply in that thread tagged ``tag``, if one was posted."""
+    def find_reply(self, channel: str, thread_ts: str | None, tag: str) -> str | None:
+        """The ts of a message tagged ``tag`` in that thread (or, with no thread, among the
+        channel's recent messages), if one was posted."""
+        ...
+
+    def dm_channel(self, user: str) -> str:
+        """The id of the direct-message channel with ``user``."""
         ...
 
     def find_card(self, channel: str, inquiry_id: str) -> str | None:

@@ -127,9 +127,9 @@ class DeliveryWorker:
         return self.chat.post(channel, text, blocks, thread_ts)
 
     def _post_once(
-        self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str
+        self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
     ) -> str:
-        """A thread reply exactly once: tagged with the outbox key, looked up after a crash."""
+        """A post exactly once: tagged with the outbox key, looked up after a crash."""
         if item.tried:
             found = self.chat.find_reply(channel, thread_ts, item.key)
             if found is not None:
@@ -145,14 +145,12 @@ class DeliveryWorker:
             handler(item)
             return
         if item.kind == "channel_message":
-            self._post(
-                str(item.payload.get("channel") or self.channel),
-                item.payload["text"],
-                item.payload.get("blocks"),
-            )
+            channel = str(item.payload.get("channel") or self.channel)
+            self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))
             return
         if item.kind == "dm":
-            self.chat.dm(item.payload["user"], item.payload["text"], item.payload.get("blocks"))
+            channel = self.chat.dm_channel(str(item.payload["user"]))
+            self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))
             return
         inq = self.store.get(item.inquiry_id or "")
         if inq is None:
@@ -175,7 +173,7 @@ class DeliveryWorker:
             self._post_once(item, inq.card_channel or self.channel, note_text, note_blocks, inq.card_ts)
         elif item.kind == "ping_dm":
             dm_text, dm_blocks = self.render_note(inq, item.payload)
-            self.chat.dm(str(item.payload["user"]), dm_text, dm_blocks)
+            self._post_once(item, self.chat.dm_channel(str(item.payload["user"])), dm_text, dm_blocks)
         else:
             log.error("unknown outbox kind %s (%s); dropped", item.kind, item.key)
 

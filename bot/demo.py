@@ -105,8 +105,11 @@ class TerminalChat:
     def find_card(self, channel: str, inquiry_id: str) -> str | None:
         return None
 
-    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
+    def find_reply(self, channel: str, thread_ts: str | None, tag: str) -> str | None:
         return None
+
+    def dm_channel(self, user: str) -> str:
+        return f"D{user}"
 
     def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:
         self.out.write(f"    ✉ DM to {user}: {_unescape(text)}\n")

@@ -70,10 +70,13 @@ class SlackChat:
         resp = self._call("chat.postMessage", **kwargs)
         return str(resp["ts"])
 
-    def find_reply(self, channel: str, thread_ts: str, tag: str) -> str | None:
-        resp = self._call(
-            "conversations.replies", channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
-        )
+    def find_reply(self, channel: str, thread_ts: str | None, tag: str) -> str | None:
+        if thread_ts:
+            resp = self._call(
+                "conversations.replies", channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+            )
+        else:  # a top-level message (a DM, a digest)
+            resp = self._call("conversations.history", channel=channel, limit=200, include_all_metadata=True)
         for message in resp.get("messages") or []:
             meta = message.get("metadata") or {}
             if (
@@ -98,13 +101,16 @@ class SlackChat:
             kwargs["blocks"] = blocks
         self._call("chat.update", **kwargs)
 
-    def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:
+    def dm_channel(self, user: str) -> str:
         channel = self._dm_channels.get(user)
         if channel is None:
             resp = self._call("conversations.open", users=user)
             channel = str(resp["channel"]["id"])
             self._dm_channels[user] = channel
-        return self.post(channel, text, blocks)
+        return channel
+
+    def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:
+        return self.post(self.dm_channel(user), text, blocks)
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}

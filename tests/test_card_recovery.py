@@ -57,3 +57,22 @@ def test_card_never_posted_is_posted_once_with_its_metadata(tmp_path: Path, slac
     assert len(posts) == 1
     assert posts[0].params["metadata"]["event_payload"]["inquiry_id"] == "8"
     assert store.require("8").card_ts == posts[0].response["ts"]
+
+
+def test_a_dm_posted_before_a_crash_is_not_posted_again(tmp_path: Path, slack_server: FakeSlack) -> None:
+    store = Store(tmp_path, shards=2)
+    store.add(make_inquiry("9", owner="UANNA", card_ts="1700000000.000001", card_channel="CINQ"))
+    outbox = Outbox(store)
+    key = "sla:9:2026-11-20T08:00:00+00:00:50%"
+    payload = {"key": "ping.sla_warning.owner_dm", "owner": "UANNA", "user": "UANNA", "deadline": None}
+    outbox.enqueue(key, "ping_dm", "9", payload, NOW)
+    # The first process marked the post as tried, posted it, and died before marking it done.
+    outbox.mark_tried(key)
+    chat = SlackChat(WebClient(token="xoxb-test", base_url=slack_server.base_url))
+    chat.post(chat.dm_channel("UANNA"), "warning", None, tag=key)
+    store.close()
+
+    store = Store(tmp_path)
+    _worker(store, slack_server).run_once()
+    assert len(slack_server.calls("chat.postMessage")) == 1
+    assert Outbox(store).pending_count() == 0
