@@ -235,6 +235,23 @@ def build(
     return Desktop(config, store, outbox, ingestor, services, worker, reminders, app)
 
 
+def revoked_notice(outbox: Outbox, lang: str, clock: Callable[[], datetime]) -> Callable[[Exception], None]:
+    """What the watchers call when the mailbox's OAuth refresh token is revoked: a message in
+    the channel (once a day) saying how to sign in again; the watcher logs it too."""
+
+    def notify(error: Exception) -> None:
+        now = clock()
+        outbox.enqueue(
+            f"oauth-revoked:{now.date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": t("oauth.revoked", lang)},
+            now,
+        )
+
+    return notify
+
+
 def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-to-end test
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -255,14 +272,7 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     signal.signal(signal.SIGINT, on_signal)
     threads = [threading.Thread(target=desk.worker.run, args=(stop,), name="delivery", daemon=True)]
 
-    def on_revoked(error: Exception) -> None:
-        desk.outbox.enqueue(
-            f"oauth-revoked:{utcnow().date().isoformat()}",
-            "channel_message",
-            None,
-            {"text": t("oauth.revoked", config.team_language)},
-            utcnow(),
-        )
+    on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
     threads += start_watchers(config, desk.store, desk.ingestor, stop, on_revoked=on_revoked)
     for th in threads:
