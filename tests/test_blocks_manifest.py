@@ -37,6 +37,10 @@ def test_manifest_scopes_cover_what_the_bot_calls() -> None:
         "users:read",
         "commands",
         "files:write",
+        # conversations.history / .replies: find a post made just before a crash (no repeats)
+        "channels:history",
+        "groups:history",
+        "im:history",
     }
     assert needed <= scopes
 
