@@ -168,3 +168,21 @@ def test_a_broken_email_is_still_recorded(desk: tuple[Store, Outbox, Ingestor]) 
     )
     result = ingestor.ingest(parse_email(raw), NOW)
     assert result.inquiry_id is not None and store.get(result.inquiry_id) is not None
+
+
+def test_a_partly_unreadable_email_is_shown_with_what_could_be_read(
+    desk: tuple[Store, Outbox, Ingestor],
+) -> None:
+    from bot.blocks.card import inquiry_card
+
+    store, _, ingestor = desk
+    raw = (
+        b"From: Buyer <buyer@firma.de>\r\nSubject: RFQ panels\r\nMessage-ID: <broken1@firma.de>\r\n"
+        b"Content-Type: text/plain; charset=x-unknown-charset\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"V2UgbmVlZCA1MDAgcGNzIExFRCBwYW5lbHMu!!!broken\r\n"
+    )
+    result = ingestor.ingest(parse_email(raw), NOW)
+    inq = store.require(result.inquiry_id or "")
+    assert inq.messages[0].defects
+    _, blocks = inquiry_card(inq, now=NOW, lang="en", sla_deadline=None, sla_state="on_track")
+    assert "could not be decoded" in str(blocks)

@@ -231,6 +231,11 @@ def inquiry_card(
         more = f" (+{len(attachments) - 10})" if len(attachments) > 10 else ""
         blocks.append(context(f"📎 {names}{more}"))
 
+    if latest is not None and latest.defects:
+        # The mail was stored and is shown with what could be read; the original is kept.
+        detail = "; ".join(esc(d, 120) for d in latest.defects[:3])
+        blocks.append(context(f"⚠️ {t('warning.decode_defects', lang)}: {detail}"))
+
     warnings = _warning_lines(inq, lang)
     if warnings:
         blocks.append(section(f"*{t('card.warnings', lang)}*\n" + "\n".join(warnings)))
