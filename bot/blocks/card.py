@@ -13,6 +13,7 @@ Interactive elements and how a handler reads them back (see :func:`decode_action
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +77,42 @@ FILTERED_ITEMS_MAX = 15
 
 # Warning codes shown red; any other code is amber.
 RED_WARNING_HINTS = ("fail", "spoof", "lookalike", "mismatch", "bank", "phish", "malware", "impersonat")
+
+
+# Triage writes its reasons as "label: evidence" in English; a Chinese-speaking rep reads the
+# label in Chinese (the evidence is quoted from the mail and stays as it is).
+REASON_LABELS_ZH: Mapping[str, str] = {
+    "quantity": "数量",
+    "Incoterms": "贸易术语",
+    "target price": "目标价",
+    "budget": "预算",
+    "delivery": "交期",
+    "spec": "规格",
+    "asks": "询问",
+    "context": "背景",
+    "company domain": "公司域名",
+    "purchasing title": "采购职位",
+    "free-mail one-liner": "免费邮箱单句询问",
+    "information only": "仅了解信息",
+    "ccTLD": "域名后缀",
+    "phone": "电话",
+    "signature mentions": "签名提到",
+    "Date offset": "发信时区",
+    "market": "市场",
+    "language": "语言",
+    "language unknown": "语言未知",
+    "thread country": "往来邮件国家",
+}
+_REASON_LABEL = re.compile(
+    r"^(" + "|".join(sorted(map(re.escape, REASON_LABELS_ZH), key=len, reverse=True)) + r")\b"
+)
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """A triage reason in the team's language (only the leading label is translated)."""
+    if lang != "zh":
+        return reason
+    return _REASON_LABEL.sub(lambda m: REASON_LABELS_ZH[m.group(1)], reason, count=1)
 
 
 def decode_action(action: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -218,7 +255,7 @@ def inquiry_card(
     if inq.extra.get("found_in"):
         meta.append(t("card.found_in", lang, folder=esc(inq.extra["found_in"], 100)))
     if tr.reasons:
-        reasons = "; ".join(esc(r, 200) for r in tr.reasons[:8])
+        reasons = "; ".join(esc(reason_text(r, lang), 200) for r in tr.reasons[:8])
         meta.append(t("card.reasons", lang, reasons=reasons))
     blocks.append(context(*meta))
 
