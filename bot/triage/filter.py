@@ -106,6 +106,16 @@ _PITCH_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "promotion",
+        re.compile(
+            r"\b\d{1,2}\s?% off\b|limited[- ]time offer|act now|you (?:may be|are) eligible|"
+            r"survey (?:is )?waiting|take (?:our|the) survey|link exchange|"
+            r"generate (?:high[- ]quality )?traffic|"
+            r"work from home|earn \$?\d",
+            re.I,
+        ),
+    ),
+    (
         "lead list",
         re.compile(r"email list|contact list of|database of (?:buyers|contacts)|leads? database", re.I),
     ),
@@ -149,6 +159,16 @@ _PITCH_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_DSN_BODY_RE = re.compile(
+    r"^(?:Reporting-MTA|Final-Recipient|Original-Recipient|Action: (?:failed|delayed)|Diagnostic-Code):",
+    re.I | re.M,
+)
+
+
+def full_text(email: ParsedEmail) -> str:
+    return f"{email.subject or ''}\n{email.new_text or email.text or ''}"
+
+
 def is_buyer_request(text: str) -> bool:
     """Asks for price/quotation/MOQ/catalog about products: such a mail is never spam."""
     return bool(_BUYER_REQUEST_RE.search(text) and _PRODUCT_RE.search(text))
@@ -189,6 +209,10 @@ def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> t
         return Category.BOUNCE, f"bounce: subject says {m.group(0)!r}"
     if _header(email, "x-failed-recipients"):
         return Category.BOUNCE, "bounce: X-Failed-Recipients header"
+    if ctype.startswith(("message/delivery-status", "message/disposition-notification")):
+        return Category.BOUNCE, f"bounce: Content-Type {ctype}"
+    if not email.from_addr and _DSN_BODY_RE.search(email.text or ""):
+        return Category.BOUNCE, "bounce: delivery status report with no sender"
 
     # Auto-replies (RFC 3834 and the common vendor headers).
     auto = _header(email, "auto-submitted").lower()
@@ -222,6 +246,8 @@ def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> t
     m = _NOREPLY_SENDER_RE.match(sender)
     if m and not conversation:
         return Category.NO_REPLY, f"no-reply sender: {sender}"
+    if not email.from_addr and not is_buyer_request(full_text(email)):
+        return Category.NO_REPLY, "no sender address: nobody to reply to (kept; rescue it if it matters)"
 
     # Cold pitches: several signals, and never when the mail asks about our products' price.
     full = f"{subject}\n{body}"
