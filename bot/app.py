@@ -323,14 +323,9 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
                     log.exception("Socket Mode reconnect failed; will retry")
         handler.close()  # type: ignore[no-untyped-call]
     else:
-        server = threading.Thread(
-            target=desk.app.start,
-            kwargs={"port": config.slack.http_port, "path": "/slack/events"},
-            daemon=True,
-        )
-        server.start()
-        log.info("listening for Slack on port %d (/slack/events)", config.slack.http_port)
-        stop.wait()
+        from bot.http_server import serve
+
+        serve(desk.app, config.slack.http_port, stop)
     scheduler.shutdown(wait=True)
     for th in threads:
         th.join(timeout=10)
