@@ -19,20 +19,28 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SAMPLES, Row, machine_line, make_unique, median, percentile, print_table
+from bench.common import (
+    SAMPLES,
+    Row,
+    machine_line,
+    make_unique,
+    median,
+    percentile,
+    print_table,
+    start_dovecot,
+)
 from bot.app import build
 from bot.config import load_config
 from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.watching import StoreMailSink
 from tests.fakes.slack_server import Call, FakeSlack
-from tests.fixtures_dovecot import DovecotServer, _find_dovecot
+from tests.fixtures_dovecot import DovecotServer
 from tests.slack_helpers import CHANNEL, strings
 
 TARGET_P95_S = 2.0
@@ -76,14 +84,12 @@ def main() -> int:
     parser.add_argument("--min-interval", type=float, default=1.0, help="card pacing per channel (s)")
     args = parser.parse_args()
 
-    binary = _find_dovecot()
-    if binary is None:
-        print("dovecot is not installed (apt-get install dovecot-imapd)", file=sys.stderr)
+    started = start_dovecot("bench-arrival-")
+    if started is None:
         return 2
-    root = Path(tempfile.mkdtemp(prefix="bench-arrival-"))
-    root.chmod(0o755)  # Dovecot's unprivileged auth process reads the passwd-file below
-    dovecot = DovecotServer(binary, root / "dovecot")
-    dovecot.start()
+    root, server = started
+    assert isinstance(server, DovecotServer)
+    dovecot = server
     slack = FakeSlack().start()
     mailbox = dovecot.add_user()
     config = load_config(

@@ -27,7 +27,6 @@ import itertools
 import re
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,13 +34,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import LABELLED, SAMPLES, Row, machine_line, make_unique, print_table, rss_mb
+from bench.common import LABELLED, SAMPLES, Row, machine_line, make_unique, print_table, rss_mb, start_dovecot
 from bot.app import build
 from bot.config import load_config
 from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.watching import StoreMailSink
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import DovecotServer, _find_dovecot
+from tests.fixtures_dovecot import DovecotServer
 from tests.slack_helpers import CHANNEL
 
 _APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
@@ -85,14 +84,12 @@ def main() -> int:
     parser.add_argument("--min-interval", type=float, default=1.0, help="card pacing per channel (s)")
     args = parser.parse_args()
 
-    binary = _find_dovecot()
-    if binary is None:
-        print("dovecot is not installed (apt-get install dovecot-imapd)", file=sys.stderr)
+    started = start_dovecot("bench-backlog-")
+    if started is None:
         return 2
-    root = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
-    root.chmod(0o755)  # Dovecot's unprivileged auth process reads the passwd-file below
-    dovecot = DovecotServer(binary, root / "dovecot")
-    dovecot.start()
+    root, server = started
+    assert isinstance(server, DovecotServer)
+    dovecot = server
     slack = FakeSlack().start()
     print(machine_line())
     ok = True

@@ -174,3 +174,23 @@ def make_unique(raw: bytes, n: int, *, tag_subject: bool = True) -> bytes:
     if tag_subject:
         out = _SUBJECT_RE.sub(lambda m: m.group(1) + m.group(2) + b" [#%d]" % n, out, count=1)
     return out
+
+
+# -------------------------------------------------------------------- dovecot
+def start_dovecot(prefix: str) -> tuple[Path, object] | None:
+    """A private Dovecot for a benchmark (the test suite's ``DovecotServer``), or None with a
+    message when Dovecot is not installed. Returns ``(root, server)``; stop it and remove root."""
+    import sys
+    import tempfile
+
+    from tests.fixtures_dovecot import DovecotServer, _find_dovecot
+
+    binary = _find_dovecot()
+    if binary is None:
+        print("dovecot is not installed (apt-get install dovecot-imapd)", file=sys.stderr)
+        return None
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)  # Dovecot's unprivileged auth process reads the passwd-file below
+    server = DovecotServer(binary, root / "dovecot")
+    server.start()
+    return root, server
