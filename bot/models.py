@@ -50,6 +50,38 @@ class Category(StrEnum):
     NO_REPLY = "no_reply"
 
 
+class Lane(StrEnum):
+    """Where a mail ends on the desk (issue #12).
+
+    ``inquiry``: a card with an SLA clock. ``review``: a "check first" card with no clock and no
+    pings (a possible lure or pitch that a person decides on). ``filtered``: stored, listed in the
+    daily line, rescuable."""
+
+    INQUIRY = "inquiry"
+    REVIEW = "review"
+    FILTERED = "filtered"
+
+
+@dataclass(frozen=True)
+class RiskSignal:
+    """One named piece of evidence that a mail is (or is not) what it claims.
+
+    ``weight`` adds to the risk score: positive means lure/pitch-like, negative buyer-like.
+    ``evidence`` is what was seen, short and readable on a card (never a whole body)."""
+
+    name: str
+    weight: float
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class Risk:
+    """The combined risk of one mail: ``score`` is the sum of the signals' weights."""
+
+    score: float = 0.0
+    signals: tuple[RiskSignal, ...] = ()
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -106,6 +138,8 @@ class Triage:
     reasons: tuple[str, ...]  # why this tier / country / language
     company: str | None = None
     warnings: tuple[Warning, ...] = ()
+    lane: Lane = Lane.INQUIRY  # is_inquiry is True exactly when lane is INQUIRY
+    risk: Risk = field(default_factory=Risk)
 
 
 @dataclass(frozen=True)

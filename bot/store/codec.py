@@ -14,8 +14,11 @@ from bot.models import (
     Category,
     Event,
     Inquiry,
+    Lane,
     Market,
     MessageRecord,
+    Risk,
+    RiskSignal,
     Status,
     Tier,
     Triage,
@@ -56,12 +59,34 @@ def triage_to_doc(t: Triage) -> dict[str, Any]:
         "reasons": list(t.reasons),
         "company": t.company,
         "warnings": [{"code": w.code, "detail": w.detail} for w in t.warnings],
+        "lane": t.lane.value,
+        "risk": risk_to_doc(t.risk),
     }
 
 
+def risk_to_doc(r: Risk) -> dict[str, Any]:
+    """``{"score": 4.5, "signals": [{"name": ..., "weight": ..., "evidence": ...}]}``."""
+    return {
+        "score": r.score,
+        "signals": [{"name": s.name, "weight": s.weight, "evidence": s.evidence} for s in r.signals],
+    }
+
+
+def risk_from_doc(d: dict[str, Any] | None) -> Risk:
+    d = d or {}
+    return Risk(
+        score=float(d.get("score", 0.0)),
+        signals=tuple(
+            RiskSignal(str(s.get("name", "")), float(s.get("weight", 0.0)), str(s.get("evidence", "")))
+            for s in d.get("signals", ())
+        ),
+    )
+
+
 def triage_from_doc(d: dict[str, Any]) -> Triage:
+    is_inquiry = bool(d.get("is_inquiry", True))
     return Triage(
-        is_inquiry=bool(d.get("is_inquiry", True)),
+        is_inquiry=is_inquiry,
         category=Category(d.get("category", "inquiry")),
         reason=str(d.get("reason", "")),
         language=str(d.get("language", "und")),
@@ -72,6 +97,8 @@ def triage_from_doc(d: dict[str, Any]) -> Triage:
         reasons=tuple(d.get("reasons", ())),
         company=d.get("company"),
         warnings=tuple(Warning(w["code"], w.get("detail", "")) for w in d.get("warnings", ())),
+        lane=Lane(d.get("lane") or (Lane.INQUIRY if is_inquiry else Lane.FILTERED)),
+        risk=risk_from_doc(d.get("risk")),
     )
 
 

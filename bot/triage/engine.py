@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bot.models import Category, Market, ParsedEmail, Triage
+from bot.models import Category, Market, ParsedEmail, Risk, Triage
 from bot.triage.filter import classify
+from bot.triage.lanes import Thresholds, decide
 from bot.triage.language import UNDETERMINED, detect_language, malay_or_indonesian
 from bot.triage.markets import market_for
 from bot.triage.region import (
@@ -35,6 +36,7 @@ class TriageConfig:
     own_domains: frozenset[str] = frozenset()
     sla_hours: Mapping[Market, float] = field(default_factory=lambda: DEFAULT_SLA_HOURS)
     market_overrides: Mapping[str, Market] = field(default_factory=lambda: MappingProxyType({}))
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
 
     reasons: list[str] = []
     tier = None
-    if is_inquiry:
+    if is_inquiry:  # graded in the review lane too: a rep who says "Real buyer" sees the tier
         tier, tier_reasons = grade(email, language)
         reasons.extend(tier_reasons)
     reasons.extend(country_reasons)
@@ -114,7 +116,7 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
         else f"language unknown: {lang_reason}"
     )
 
-    return Triage(
+    verdict = Triage(
         is_inquiry=is_inquiry,
         category=category,
         reason=reason,
@@ -126,3 +128,12 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
         reasons=tuple(reasons),
         company=company_of(email, config.own_domains),
     )
+    risk = assess_risk(email, config) if is_inquiry else Risk()
+    return decide(verdict, risk, config.thresholds)
+
+
+def assess_risk(email: ParsedEmail, config: TriageConfig) -> Risk:
+    """Lure/pitch signals of one mail the filter kept (see :mod:`bot.triage.risk`)."""
+    from bot.triage.risk import assess
+
+    return assess(email, config)
