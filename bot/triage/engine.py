@@ -37,6 +37,12 @@ class TriageConfig:
     sla_hours: Mapping[Market, float] = field(default_factory=lambda: DEFAULT_SLA_HOURS)
     market_overrides: Mapping[str, Market] = field(default_factory=lambda: MappingProxyType({}))
     thresholds: Thresholds = field(default_factory=Thresholds)
+    own_addresses: frozenset[str] = frozenset()  # the mailbox's own addresses (IMAP_USER, ...)
+    authserv_id: str | None = None  # the provider's Authentication-Results id (see risk signals)
+
+    def product_terms_in(self, text: str) -> list[str]:
+        """The team's product terms that ``text`` names (from the profile; none configured: [])."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
         reasons=tuple(reasons),
         company=company_of(email, config.own_domains),
     )
-    risk = assess_risk(email, config) if is_inquiry else Risk()
+    risk = assess_risk(email, config)
     return decide(verdict, risk, config.thresholds)
 
 
