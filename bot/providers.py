@@ -48,6 +48,9 @@ class Preset:
     junk: tuple[str, ...] = ()
     send_id: bool = False  # send the IMAP ID command after login (NetEase refuses SELECT without it)
     verified: bool = True  # False: values not confirmed from the provider's docs ("check with provider")
+    # The authserv-id this provider writes in its Authentication-Results header ("microsoft": none,
+    # with compauth=); "mx*" matches any id starting with "mx". None: unknown, set AUTHSERV_ID.
+    authserv_id: str | None = None
     notes: str = ""
 
     def folder_hints(self) -> dict[str, tuple[str, ...]]:
@@ -71,6 +74,7 @@ PRESETS: Mapping[str, Preset] = {
             drafts=("Drafts",),
             junk=("Spam",),
             notes="EU/IN data centres: set IMAP_HOST=imap.zoho.eu / imap.zoho.in (and SMTP_HOST).",
+            authserv_id="mx.zohomail.com",
         ),
         Preset(
             "zoho-cn",
@@ -129,6 +133,7 @@ PRESETS: Mapping[str, Preset] = {
             drafts=("草稿箱",),
             junk=("垃圾邮件",),
             send_id=True,
+            authserv_id="mx*",
         ),
         Preset(
             "umail",
@@ -161,6 +166,7 @@ PRESETS: Mapping[str, Preset] = {
             sent=("[Gmail]/Sent Mail", "[Google Mail]/Sent Mail"),
             drafts=("[Gmail]/Drafts", "[Google Mail]/Drafts"),
             junk=("[Gmail]/Spam", "[Google Mail]/Spam"),
+            authserv_id="mx.google.com",
         ),
         Preset(
             "m365",
@@ -177,6 +183,7 @@ PRESETS: Mapping[str, Preset] = {
             sent=("Sent Items",),
             drafts=("Drafts",),
             junk=("Junk Email",),
+            authserv_id="microsoft",
         ),
         Preset(
             "proton-bridge",
@@ -281,6 +288,7 @@ def apply_preset(env: Mapping[str, str]) -> dict[str, str]:
     fill("IMAP_PORT", port)
     fill("IMAP_AUTH", preset.auth)
     fill("IMAP_MAX_CONNECTIONS", preset.max_connections)
+    fill("AUTHSERV_ID", preset.authserv_id)
     if preset.smtp_host is not None or _raw(env, "SMTP_HOST") is not None:
         smtp_from_preset = _raw(env, "SMTP_HOST") is None
         fill("SMTP_HOST", preset.smtp_host)

@@ -26,7 +26,19 @@ def triage_config(config: Config) -> TriageConfig:
         own_domains=config.own_domains,
         sla_hours=dict(config.sla_hours),
         market_overrides=dict(config.market_overrides),
+        own_addresses=own_addresses(config),
+        authserv_id=config.authserv_id,
     )
+
+
+def own_addresses(config: Config) -> frozenset[str]:
+    """The mailbox's own addresses: the IMAP login and the SMTP sender, when they are addresses."""
+    found = set()
+    for value in (config.imap.user if config.imap else "", config.smtp.from_addr if config.smtp else ""):
+        value = (value or "").strip().lower()
+        if "@" in value:
+            found.add(value)
+    return frozenset(found)
 
 
 def load_screener(config: Config) -> Screener | None:

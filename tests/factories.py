@@ -59,3 +59,34 @@ def make_email(**overrides: Any) -> ParsedEmail:
         raise TypeError(f"unknown ParsedEmail fields: {sorted(unknown)}")
     fields.update(overrides)
     return ParsedEmail(**fields)
+
+
+def raw_mail(
+    body: str = "Hello, please send your price list for 500 pcs. Thanks",
+    *,
+    subject: str = "Inquiry",
+    from_: str = '"Test Buyer" <buyer@example-buyer.com>',
+    to: str | None = "sales@brightway-led.com",
+    headers: list[tuple[str, str]] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
+    """A real RFC 5322 message as bytes, for tests that go through the parser.
+
+    ``headers`` are written above From (in order: the first is the topmost, as a receiving
+    server prepends); ``attachments`` are ``(filename, "type/subtype", data)``."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    for name, value in headers or []:
+        msg[name] = value
+    msg["From"] = from_
+    if to is not None:
+        msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Fri, 20 Nov 2026 09:30:00 +0000"
+    msg["Message-ID"] = f"<{hashlib.sha1((from_ + subject + body).encode()).hexdigest()[:16]}@test>"
+    msg.set_content(body)
+    for filename, ctype, data in attachments or []:
+        maintype, subtype = ctype.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return bytes(msg)

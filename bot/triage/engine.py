@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from bot.models import Category, Market, ParsedEmail, Risk, Triage
+from bot.models import Category, Market, ParsedEmail, Risk, RiskSignal, Triage, Warning
 from bot.triage.filter import classify
-from bot.triage.lanes import Thresholds, decide
+from bot.triage.lanes import Thresholds, combine, decide
 from bot.triage.language import UNDETERMINED, detect_language, malay_or_indonesian
 from bot.triage.markets import market_for
 from bot.triage.region import (
@@ -24,7 +24,11 @@ from bot.triage.region import (
     is_free_mail,
     registrable_domain,
 )
+from bot.triage.signals.headers import server_says_forged
 from bot.triage.tier import grade
+
+SPOOFED_OWN_DOMAIN = "spoofed_own_domain"
+W_SPOOFED_OWN = 4.0  # a card in the review lane, never filtered as internal
 
 DEFAULT_SLA_HOURS: Mapping[Market, float] = MappingProxyType(
     {Market.EU: 8.0, Market.US: 8.0, Market.SEA: 4.0, Market.OTHER: 8.0}
@@ -86,6 +90,11 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
     """Decide what ``email`` is: inquiry or not, language, country/market, tier, SLA, reasons."""
     hints = hints or ThreadHints()
     category, reason = classify(email, config.own_domains)
+    spoof: str | None = None
+    if category is Category.INTERNAL:
+        spoof = server_says_forged(email, config.authserv_id)
+        if spoof is not None:  # our domain in From, but our own server says it is forged
+            category, reason = Category.INQUIRY, f"not internal: sender uses our domain but {spoof}"
     is_inquiry = category is Category.INQUIRY
 
     body = (email.new_text or "").strip() or (email.text or "").strip()
@@ -135,6 +144,11 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
         company=company_of(email, config.own_domains),
     )
     risk = assess_risk(email, config)
+    if spoof is not None:
+        risk = combine((*risk.signals, RiskSignal(SPOOFED_OWN_DOMAIN, W_SPOOFED_OWN, spoof)))
+        verdict = replace(
+            verdict, warnings=(Warning(SPOOFED_OWN_DOMAIN, f"{email.from_addr}: {spoof}"), *verdict.warnings)
+        )
     return decide(verdict, risk, config.thresholds)
 
 

@@ -23,6 +23,8 @@ LURE_SUSPECTED = "lure_suspected"
 # Signals that decide the lane on their own, whatever the score (a person's earlier verdict).
 FORCE_FILTERED = "junked_sender"
 FORCE_INQUIRY = "trusted_sender"
+# Signals that keep a mail on a card whatever else is learnt (a forgery of our own domain).
+FORCE_REVIEW = "spoofed_own_domain"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def lane_for(category: Category, risk: Risk | float, thresholds: Thresholds) -> 
     if category is not Category.INQUIRY:
         return Lane.FILTERED
     names = {s.name for s in risk.signals} if isinstance(risk, Risk) else set()
+    if FORCE_REVIEW in names:
+        return Lane.REVIEW
     if FORCE_FILTERED in names:
         return Lane.FILTERED
     if FORCE_INQUIRY in names:

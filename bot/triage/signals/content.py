@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 
 from bot.models import ParsedEmail, RiskSignal
+from bot.triage.region import domain_of, registrable_domain
 from bot.triage.signals.text import body_of, short, whole_of
 
 W_VAGUE = 2.0
@@ -78,13 +79,13 @@ def vague_signals(text: str, named_product: bool, need: bool) -> list[RiskSignal
 _URGENT_RE = re.compile(
     r"\burgent(?:ly)?\b|\basap\b|immediate(?:ly)? (?:approval|response|action|reply|attention)|"
     r"as soon as possible|without delay|right away|quick action|time[- ]sensitive|"
-    r"dringend|urgente|urgência|pilne|acil|segera|gấp|ด่วน|紧急|緊急|至急|긴급|срочно|عاجل",
+    r"\b(?:dringend|urgente|urgência|pilne|acil|segera)\b|gấp|ด่วน|紧急|緊急|至急|긴급|срочно|عاجل",
     re.I,
 )
 _DEADLINE_RE = re.compile(
     r"deadline|closing date|due (?:date|by|before)|no later than|within (?:24|48|72) hours|"
     r"before (?:the )?(?:end of (?:the )?)?(?:day|today|tomorrow)|expires? (?:today|tomorrow|in \d{1,2})|"
-    r"frist|fecha límite|prazo|date limite|termin|batas waktu|hạn chót|截止|締切|마감|крайний срок|آخر موعد",
+    r"\bfrist\b|fecha límite|date limite|batas waktu|hạn chót|截止日期|締切|마감|крайний срок|آخر موعد",
     re.I,
 )
 _PAYMENT_DOCS_RE = re.compile(
@@ -107,7 +108,7 @@ _PAYMENT_DOCS_RE = re.compile(
 _ORDER_RE = re.compile(
     r"(?:new|our|attached|latest|urgent|confirm(?:ed)?|trial|september|first|next) "
     r"(?:purchase )?order\b|purchase order|\bP\.?O\.?\s?(?:#|no\.?|number)?\s?\d{3,}|\bPO\b|"
-    r"place (?:an|the|a few|our) orders?|forward (?:our|the) (?:PO|order)|send (?:you )?(?:our|the) order|"
+    r"forward (?:our|the) (?:PO|order)|send (?:you )?(?:our|the) order|"
     r"neue bestellung|nuevo pedido|orden de compra|novo pedido|pedido de compra|nouvelle commande|"
     r"bon de commande|nuovo ordine|ordine d'acquisto|zamówienie|sipariş|pesanan baru|đơn (?:đặt )?hàng mới|"
     r"新订单|新訂單|采购订单|採購訂單|注文書|발주|новый заказ|أمر شراء|طلب شراء",
@@ -126,9 +127,6 @@ _BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "quote to another address",
         re.compile(
-            r"send (?:your|the|us your) (?:quotation|quote|offer|reply|response|"
-            r"prices?) (?:directly )?to\s*:?\s*"
-            r"(?:\S{0,60}@|our (?:email|procurement|purchasing))|"
             r"(?:reply|respond|write) (?:directly |only )?to (?:this|our|my) (?:private |"
             r"personal |other |new )?"
             r"(?:email|e-mail|address)|your immediate response e-?mail",
@@ -151,8 +149,7 @@ _BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?:do|can) you (?:export|supply|ship) (?:to|your products)|if your company can supply|"
             r"confirm if you (?:be |are )?able to supply|accept new (?:purchase )?orders|"
-            r"(?:are you|is your company) (?:able|ready|willing) to supply|"
-            r"what (?:is|are) your payment terms",
+            r"(?:are you|is your company) (?:able|ready|willing) to supply",
             re.I,
         ),
     ),
@@ -169,7 +166,26 @@ _BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = (
 _STRANGER_OPENERS_RE = re.compile(r"\b(?:hello|hi),? ?friend\b|dear (?:friend|beloved|esteemed)", re.I)
 
 
-def pressure_signals(text: str) -> list[RiskSignal]:
+_QUOTE_TO_RE = re.compile(
+    r"send (?:your|the|us your) (?:quotation|quote|offer|reply|response|prices?) "
+    r"(?:directly )?to\s{0,3}:?\s{0,3}"
+    r"(?:(?P<addr>[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|our (?:email|procurement|purchasing))",
+    re.I,
+)
+
+
+def _quote_elsewhere(text: str, sender_domain: str) -> bool:
+    """ "Send your quotation to: x@elsewhere" (an address on another domain than the sender's)."""
+    m = _QUOTE_TO_RE.search(text)
+    if not m:
+        return False
+    addr = m.group("addr")
+    if addr is None:
+        return True
+    return registrable_domain(domain_of(addr)) != registrable_domain(sender_domain)
+
+
+def pressure_signals(text: str, sender_domain: str = "") -> list[RiskSignal]:
     out: list[RiskSignal] = []
     if hit := _first(_URGENT_RE, text):
         out.append(RiskSignal("urgency", W_URGENT, hit))
@@ -180,6 +196,8 @@ def pressure_signals(text: str) -> list[RiskSignal]:
     if hit := _first(_ORDER_RE, text):
         out.append(RiskSignal("order_from_stranger", W_ORDER_FROM_STRANGER, hit))
     kinds = [name for name, rx in _BOILERPLATE if rx.search(text)]
+    if _quote_elsewhere(text, sender_domain):
+        kinds.append("quote to another address")
     if _STRANGER_OPENERS_RE.search(text):
         kinds.append("greets a stranger as friend")
     if kinds:
@@ -245,8 +263,8 @@ def offer_signals(text: str) -> list[RiskSignal]:
 
 # ------------------------------------------------------------------ scams, account phishing, prizes
 _SCAM_RE = re.compile(
-    r"\b(?:usd|us\$|\$|€|eur|£|gbp)? ?\d{1,3}(?:[.,]\d{1,3}){0,3} ?(?:million|m\b|billion)|"
-    r"(?:million|billion) (?:us )?(?:dollars|euros?|pounds)|next of kin|inheritance|beneficiary of|"
+    r"(?:the |a )?sum of (?:usd|us\$|\$|€|eur|£|gbp)|(?:million|billion) (?:us )?(?:dollars|euros?|pounds)|"
+    r"next of kin|inheritance|beneficiary of|"
     r"(?:late|deceased) (?:client|husband|father)|dying bed|compensation (?:fund|payment)|"
     r"lottery|jackpot|(?:mega|power) ?ball|donation of|donate (?:to|the sum)|spende von|"
     r"(?:relocate|transfer(?:ring)?|move) (?:the |this |these )?funds?|consignment box|"
@@ -296,7 +314,8 @@ def scam_signals(text: str) -> list[RiskSignal]:
 
 # ------------------------------------------------------------------ no request at all
 _BUYER_REQUEST_RE = re.compile(
-    r"quot(?:e|ation|ing)|\bRFQ\b|price|pricing|cost|catalog|catalogue|brochure|\bMOQ\b|samples?|offer|"
+    r"quot(?:e|ation|ing)|\bRFQ\b|price|pricing|cost|catalog|catalogue|brochure|\bMOQ\b|samples?|"
+    r"(?<!we )(?<!our )(?<!can )offer(?!ing)|"
     r"proforma|\bPI\b|lead time|delivery time|interested in (?:buying|purchasing|your)|"
     r"(?:want|would like|wish|plan|looking) to (?:buy|order|purchase|import|source)|"
     r"(?:we|i) (?:need|require|are looking for|am looking for|are sourcing)|how much|"
@@ -415,7 +434,7 @@ def content_signals(
     body = body_of(email)
     named = list(products)
     out = vague_signals(text, bool(named), bool(quantity and spec))
-    out += pressure_signals(text)
+    out += pressure_signals(text, domain_of(email.from_addr or ""))
     out += offer_signals(text)
     out += scam_signals(text)
     whole = email.text[:20000] if email.text else body
