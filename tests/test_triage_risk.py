@@ -55,8 +55,16 @@ def test_learnt_signals_decide_the_lane_again() -> None:
 # ------------------------------------------------------------------ attachments and links
 @pytest.mark.parametrize(
     "filename",
-    ["PO#198945.html", "Purchase_rfq.xlsx.htm", "quotation.iso", "order..xlsx", "Invoice.svg", "setup.exe",
-     "profile.mobileconfig", "scan.vhd"],
+    [
+        "PO#198945.html",
+        "Purchase_rfq.xlsx.htm",
+        "quotation.iso",
+        "order..xlsx",
+        "Invoice.svg",
+        "setup.exe",
+        "profile.mobileconfig",
+        "scan.vhd",
+    ],
 )
 def test_risky_attachments_hold_a_mail_that_looks_like_an_order(filename: str) -> None:
     raw = raw_mail(
@@ -83,7 +91,10 @@ def test_a_drawing_or_spreadsheet_from_a_buyer_is_not_risky() -> None:
     found = _signals(
         raw_mail(
             "Please quote 800 pcs as per the attached drawing.",
-            attachments=[("drawing.pdf", "application/pdf", b"%PDF"), ("bom.xlsx", "application/vnd.ms-excel", b"x")],
+            attachments=[
+                ("drawing.pdf", "application/pdf", b"%PDF"),
+                ("bom.xlsx", "application/vnd.ms-excel", b"x"),
+            ],
         )
     )
     assert "risky_attachment" not in found and "missing_attachment" not in found
@@ -134,7 +145,10 @@ def test_identity_mismatches() -> None:
 
 # ------------------------------------------------------------------ server verdict
 FAIL = "mx.google.com; spf=fail smtp.mailfrom=acme.de; dkim=none; dmarc=fail (p=REJECT) header.from=acme.de"
-PASS = "mx.google.com; spf=pass smtp.mailfrom=acme.de; dkim=pass header.d=acme.de; dmarc=pass header.from=acme.de"
+PASS = (
+    "mx.google.com; spf=pass smtp.mailfrom=acme.de; dkim=pass header.d=acme.de; "
+    "dmarc=pass header.from=acme.de"
+)
 
 
 def test_only_the_providers_own_verdict_is_read() -> None:
@@ -143,7 +157,10 @@ def test_only_the_providers_own_verdict_is_read() -> None:
     assert "server_auth_fail" in _signals(ours, google)
     # A sender writes a failing (or passing) header below the provider's: never read.
     forged_below = raw_mail(
-        headers=[("Authentication-Results", PASS), ("Authentication-Results", FAIL.replace("mx.google.com", "x"))]
+        headers=[
+            ("Authentication-Results", PASS),
+            ("Authentication-Results", FAIL.replace("mx.google.com", "x")),
+        ]
     )
     assert "server_auth_fail" not in _signals(forged_below, google)
     # A header from another server id on top is not the provider's.
@@ -186,9 +203,13 @@ def test_mail_forged_from_our_own_domain_is_a_card_with_a_warning_not_internal()
 
 # ------------------------------------------------------------------ content
 def test_content_signals_name_their_evidence() -> None:
-    pitch = _signals(raw_mail("Good morning,\nWe specialize in SEO. We offer affordable packages. Our services..."))
+    pitch = _signals(
+        raw_mail("Good morning,\nWe specialize in SEO. We offer affordable packages. Our services...")
+    )
     assert pitch["sender_offers"].weight >= 3 and "no_request" in pitch
-    scam = _signals(raw_mail("I need your assistance to transfer the funds of my late client, the sum of $4.5 m"))
+    scam = _signals(
+        raw_mail("I need your assistance to transfer the funds of my late client, the sum of $4.5 m")
+    )
     assert "scam_topic" in scam
     phish = _signals(raw_mail("Your mailbox is full. Verify your account within 24 hours."))
     assert "account_phishing" in phish
