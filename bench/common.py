@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "bot" / "samples"
 LABELLED = ROOT / "tests" / "fixtures" / "labelled"
 FIXTURE_MAIL = ROOT / "tests" / "fixtures" / "mail"
-CORPORA = Path("/work/shared/corpora/emails")
+# The shared corpora beside the repository, or where INQUIRY_CORPORA points.
+CORPORA_ROOT = Path(os.environ.get("INQUIRY_CORPORA") or ROOT.parent / "shared" / "corpora")
+CORPORA = CORPORA_ROOT / "emails"
+INBOUND = CORPORA_ROOT / "inbound"
 BENCH_TMP = Path(os.environ.get("BENCH_TMP", "/tmp/inquiry-desk-bench"))
 OWN_DOMAINS = frozenset({"brightway-led.com"})
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import Category, Market, Tier
+from bot.models import Category, Lane, Market, Tier
 from bot.triage import ThreadHints, TriageConfig, triage
 from tests.factories import make_email
 
@@ -154,24 +153,7 @@ def test_triage_never_raises(
     )
     t = triage(email, CONFIG)
     assert t.language
-    assert (t.tier is None) == (not t.is_inquiry)
+    # Graded whenever the filter kept it (review lane included); is_inquiry only in the inquiry lane.
+    assert (t.tier is None) == (t.category is not Category.INQUIRY)
+    assert t.is_inquiry == (t.lane is Lane.INQUIRY)
     assert t.sla_hours > 0
-
-
-def test_triage_is_fast() -> None:
-    from bot.mail.parse import parse_email
-
-    emails = [
-        parse_email(p.read_bytes())
-        for p in sorted((Path(__file__).parent / "fixtures" / "labelled").glob("*.eml"))
-    ]
-    triage(emails[0], CONFIG)  # warm up langdetect
-    n = 0
-    start = time.perf_counter()
-    while n < 600:
-        for e in emails:
-            triage(e, CONFIG)
-            n += 1
-    rate = n / (time.perf_counter() - start)
-    print(f"\ntriage rate: {rate:.0f} emails/s")
-    assert rate > 200

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.models import Attachment, ParsedEmail, RiskSignal
-from bot.triage.signals.text import body_of, short, whole_of
+from bot.triage.signals.text import body_of, lowered_pattern, short, whole_of
 
 W_RISKY = 6.0
 W_DOUBLE_EXT = 6.0
@@ -127,7 +127,7 @@ _DOC_CLAIM_RE = re.compile(
     re.I,
 )
 
-_SEE_ATTACHED_RE = re.compile(
+_SEE_ATTACHED_RE = lowered_pattern(
     r"(?:please |kindly )?(?:see|find|check|open|view|review)(?: the)? (?:attached|attachment|enclosed)|"
     r"attached (?:is|are|please find|herewith|file|document|order|po|purchase order|invoice|quotation|"
     r"rfq|specification|list|copy)|as per (?:the )?attached|in the attachment|(?:po|order|invoice) attached|"
@@ -135,7 +135,6 @@ _SEE_ATTACHED_RE = re.compile(
     r"em anexo|anexad[oa]|in allegato|allegat[oa]|w załączniku|bijgevoegd|in de bijlage|"
     r"ekte|terlampir|lampiran|đính kèm|ที่แนบ|附件|见附件|請見附件|添付|첨부|во вложении|прикреплен|"
     r"مرفق|المرفق",
-    re.I,
 )
 _SHARE_LINK_RE = re.compile(
     r"https?://[^\s)>\]\"']{0,40}(?:onedrive\.live\.com|1drv\.ms|sharepoint\.com|wetransfer\.com|we\.tl|"
@@ -146,15 +145,14 @@ _SHARE_LINK_RE = re.compile(
     r"forms\.office\.com|forms\.gle|jotform|typeform)",
     re.I,
 )
-_VIEW_DOC_RE = re.compile(
+_VIEW_DOC_RE = lowered_pattern(
     r"(?:view|download|open|access|review|retrieve)(?: the| your| shared)? "
     r"(?:document|file|invoice|order|po|purchase order|quotation|rfq|pdf|attachment|secure message)s?|"
     r"shared (?:a |the )?(?:file|document|folder) with you|sent you (?:a |some )?(?:file|document)s?|"
     r"click (?:here|below) to (?:view|download|open)",
-    re.I,
 )
-_PASSWORD_RE = re.compile(
-    r"password|passcode|kennwort|contraseña|senha|mot de passe|密码|密碼|パスワード", re.I
+_PASSWORD_RE = lowered_pattern(
+    r"password|passcode|kennwort|contraseña|senha|mot de passe|密码|密碼|パスワード"
 )
 
 
@@ -194,7 +192,7 @@ def _one(att: Attachment, text: str) -> RiskSignal | None:
 
 def attachment_signals(email: ParsedEmail) -> list[RiskSignal]:
     """Risky attachments, "see attached" with nothing attached, a document that is only a link."""
-    text = whole_of(email)
+    text = whole_of(email).lower()
     out: list[RiskSignal] = []
     files = [a for a in email.attachments[:50] if not _inline_image(a)]
     for att in files:
@@ -202,7 +200,7 @@ def attachment_signals(email: ParsedEmail) -> list[RiskSignal]:
         if found is not None:
             out.append(found)
     if not files:
-        body = body_of(email)
+        body = body_of(email).lower()
         m = _SEE_ATTACHED_RE.search(text)
         share = _SHARE_LINK_RE.search(body)
         view = _VIEW_DOC_RE.search(text)

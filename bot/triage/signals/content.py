@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from bot.models import ParsedEmail, RiskSignal
 from bot.triage.region import domain_of, registrable_domain
 from bot.triage.signals.text import body_of, short, whole_of
+from bot.triage.signals.text import lowered_pattern as _rx
 
 W_VAGUE = 2.0
 W_URGENT = 0.5
@@ -53,7 +54,7 @@ def _first(rx: re.Pattern[str], text: str) -> str | None:
 
 
 # ------------------------------------------------------------------ vagueness
-_VAGUE_RE = re.compile(
+_VAGUE_RE = _rx(
     r"your (?:company'?s? |latest |current |hot[- ]selling |best[- ]selling |new |various )?"
     r"(?:products?|items?|goods|merchandise|product (?:line|range|list)|"
     r"catalog(?:ue)?)(?! (?:name|number|code))|"
@@ -63,8 +64,7 @@ _VAGUE_RE = re.compile(
     r"wide range of (?:products|goods)|different kinds of goods|"
     r"sus productos|seus produtos|vos produits|ihre produkte|i vostri prodotti|uw producten|"
     r"państwa produkt|ürünleriniz|produk anda|sản phẩm của (?:bạn|quý)|贵公司的产品|貴公司的產品|"
-    r"ваш(?:у|ей|их) продукци|منتجاتكم",
-    re.I,
+    r"ваш(?:у|ей|их) продукци|منتجاتكم"
 )
 
 
@@ -76,19 +76,17 @@ def vague_signals(text: str, named_product: bool, need: bool) -> list[RiskSignal
 
 
 # ------------------------------------------------------------------ pressure
-_URGENT_RE = re.compile(
+_URGENT_RE = _rx(
     r"\burgent(?:ly)?\b|\basap\b|immediate(?:ly)? (?:approval|response|action|reply|attention)|"
     r"as soon as possible|without delay|right away|quick action|time[- ]sensitive|"
-    r"\b(?:dringend|urgente|urgência|pilne|acil|segera)\b|gấp|ด่วน|紧急|緊急|至急|긴급|срочно|عاجل",
-    re.I,
+    r"\b(?:dringend|urgente|urgência|pilne|acil|segera)\b|gấp|ด่วน|紧急|緊急|至急|긴급|срочно|عاجل"
 )
-_DEADLINE_RE = re.compile(
+_DEADLINE_RE = _rx(
     r"deadline|closing date|due (?:date|by|before)|no later than|within (?:24|48|72) hours|"
     r"before (?:the )?(?:end of (?:the )?)?(?:day|today|tomorrow)|expires? (?:today|tomorrow|in \d{1,2})|"
-    r"\bfrist\b|fecha límite|date limite|batas waktu|hạn chót|截止日期|締切|마감|крайний срок|آخر موعد",
-    re.I,
+    r"\bfrist\b|fecha límite|date limite|batas waktu|hạn chót|截止日期|締切|마감|крайний срок|آخر موعد"
 )
-_PAYMENT_DOCS_RE = re.compile(
+_PAYMENT_DOCS_RE = _rx(
     r"payment (?:advice|confirmation|receipt|slip|copy|notification|details? attached)|remittance|"
     r"wire (?:transfer )?(?:slip|copy|confirmation|receipt)|transfer (?:slip|copy|confirmation)|"
     r"swift (?:copy|message|mt103)|mt ?103|proof of payment|bank (?:slip|receipt)|"
@@ -102,75 +100,67 @@ _PAYMENT_DOCS_RE = re.compile(
     r"aviso de (?:pago|remessa)|comprovante de (?:pagamento|transferência)|confirmação de pagamento|"
     r"avis de paiement|preuve de paiement|potwierdzenie (?:przelewu|płatności)|bukti (?:transfer|pembayaran)|"
     r"ödeme (?:dekontu|bildirimi)|dekont|ủy nhiệm chi|biên lai|水单|付款通知|汇款|匯款|提单|提單|"
-    r"платёжное поручение|платежное поручение|إشعار (?:الدفع|التحويل)|إيصال",
-    re.I,
+    r"платёжное поручение|платежное поручение|إشعار (?:الدفع|التحويل)|إيصال"
 )
-_ORDER_RE = re.compile(
+_ORDER_RE = _rx(
     r"(?:new|our|attached|latest|urgent|confirm(?:ed)?|trial|september|first|next) "
     r"(?:purchase )?order\b|purchase order|\bP\.?O\.?\s?(?:#|no\.?|number)?\s?\d{3,}|\bPO\b|"
     r"forward (?:our|the) (?:PO|order)|send (?:you )?(?:our|the) order|"
     r"neue bestellung|nuevo pedido|orden de compra|novo pedido|pedido de compra|nouvelle commande|"
     r"bon de commande|nuovo ordine|ordine d'acquisto|zamówienie|sipariş|pesanan baru|đơn (?:đặt )?hàng mới|"
-    r"新订单|新訂單|采购订单|採購訂單|注文書|발주|новый заказ|أمر شراء|طلب شراء",
-    re.I,
+    r"新订单|新訂單|采购订单|採購訂單|注文書|발주|новый заказ|أمر شراء|طلب شراء"
 )
 _BOILERPLATE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "invited to bid",
-        re.compile(
+        _rx(
             r"invit(?:e|ed|ing) you (?:or your company )?to (?:bid|quote|source|tender|participate)|"
             r"open tender|vendor registration|supplier registration|pre-?qualification|"
-            r"bid (?:invitation|documents?)",
-            re.I,
+            r"bid (?:invitation|documents?)"
         ),
     ),
     (
         "quote to another address",
-        re.compile(
+        _rx(
             r"(?:reply|respond|write) (?:directly |only )?to (?:this|our|my) (?:private |"
             r"personal |other |new )?"
-            r"(?:email|e-mail|address)|your immediate response e-?mail",
-            re.I,
+            r"(?:email|e-mail|address)|your immediate response e-?mail"
         ),
     ),
     (
         "found you somewhere",
-        re.compile(
+        _rx(
             r"(?:know|heard|learn(?:ed|t)|found|got) (?:about )?(?:your|of your) (?:company|contact|email|"
             r"products?) (?:from|through|on|via) (?:the )?(?:web|internet|google|alibaba|"
             r"a friend|our partner|"
             r"trade ?show|exhibition|chamber)|(?:partner|friend|colleague) recommended your company|"
-            r"came across your (?:company|products?|profile|info)",
-            re.I,
+            r"came across your (?:company|products?|profile|info)"
         ),
     ),
     (
         "supply probe",
-        re.compile(
+        _rx(
             r"(?:do|can) you (?:export|supply|ship) (?:to|your products)|if your company can supply|"
             r"confirm if you (?:be |are )?able to supply|accept new (?:purchase )?orders|"
-            r"(?:are you|is your company) (?:able|ready|willing) to supply",
-            re.I,
+            r"(?:are you|is your company) (?:able|ready|willing) to supply"
         ),
     ),
     (
         "confirm receipt",
-        re.compile(
+        _rx(
             r"confirm (?:if |whether )?(?:you )?(?:have )?rec(?:ie|ei)ved (?:our|the|my)|"
             r"did you receive (?:our|my) (?:order|po|email|mail)|not sure if you received|"
-            r"hasn'?t replied|(?:second|third|final) (?:time|attempt|reminder)",
-            re.I,
+            r"hasn'?t replied|(?:second|third|final) (?:time|attempt|reminder)"
         ),
     ),
 )
-_STRANGER_OPENERS_RE = re.compile(r"\b(?:hello|hi),? ?friend\b|dear (?:friend|beloved|esteemed)", re.I)
+_STRANGER_OPENERS_RE = _rx(r"\b(?:hello|hi),? ?friend\b|dear (?:friend|beloved|esteemed)")
 
 
-_QUOTE_TO_RE = re.compile(
+_QUOTE_TO_RE = _rx(
     r"send (?:your|the|us your) (?:quotation|quote|offer|reply|response|prices?) "
     r"(?:directly )?to\s{0,3}:?\s{0,3}"
-    r"(?:(?P<addr>[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|our (?:email|procurement|purchasing))",
-    re.I,
+    r"(?:(?P<addr>[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|our (?:email|procurement|purchasing))"
 )
 
 
@@ -207,7 +197,7 @@ def pressure_signals(text: str, sender_domain: str = "") -> list[RiskSignal]:
 
 
 # ------------------------------------------------------------------ offers (cold pitches)
-_OFFER_RE = re.compile(
+_OFFER_RE = _rx(
     r"\bwe (?:are |have )?(?:offer|provide|specialize|specialise|produce|manufacture|supply|deliver|develop|"
     r"create|build|design|help|support|can help|can offer|can provide|are able to offer|would like to offer|"
     r"created|developed|designed)(?:s|d|ing)?\b|"
@@ -227,10 +217,9 @@ _OFFER_RE = re.compile(
     r"specjalizujemy|pomagamy|opracowaliśmy|czy (?:mógłbym|rozważali|są państwo)|nabízíme|zajišťujeme|"
     r"měli byste zájem|sunuyoruz|hizmetlerimiz|kami menawarkan|kami menyediakan|chúng tôi cung cấp|"
     r"我们提供|本公司(?:长期)?(?:经销|提供|专业)|我司提供|有意者|批量获取|一键|自动群发|"
-    r"предлагаем|мы предоставляем|наши услуги|نقدم|نوفر|خدماتنا",
-    re.I,
+    r"предлагаем|мы предоставляем|наши услуги|نقدم|نوفر|خدماتنا"
 )
-_REQUEST_HINT_RE = re.compile(
+_REQUEST_HINT_RE = _rx(
     r"(?:please|kindly|pls) (?:send|quote|offer|advise|provide|give)|send (?:me|us) (?:your|a|the)|"
     r"(?:we|i) (?:need|require|want to (?:buy|order|purchase|import)|are looking for|would like to "
     r"(?:order|buy|purchase|import|receive|get|know))|quote (?:us|me|for)|your (?:best )?(?:price|offer|"
@@ -238,8 +227,7 @@ _REQUEST_HINT_RE = re.compile(
     r"bitte (?:senden|schicken|um)|wir (?:benötigen|brauchen|suchen)|necesitamos|solicitamos|"
     r"precisamos|nous (?:avons besoin|cherchons|souhaitons)|abbiamo bisogno|potrzebujemy|prosimy o|"
     r"ihtiyacımız|kami (?:membutuhkan|memerlukan|ingin)|chúng tôi cần|我们需要|我們需要|请报价|請報價|"
-    r"нам нужн|просим|نحتاج|نرجو",
-    re.I,
+    r"нам нужн|просим|نحتاج|نرجو"
 )
 
 
@@ -262,7 +250,7 @@ def offer_signals(text: str) -> list[RiskSignal]:
 
 
 # ------------------------------------------------------------------ scams, account phishing, prizes
-_SCAM_RE = re.compile(
+_SCAM_RE = _rx(
     r"(?:the |a )?sum of (?:usd|us\$|\$|€|eur|£|gbp)|(?:million|billion) (?:us )?(?:dollars|euros?|pounds)|"
     r"next of kin|inheritance|beneficiary of|"
     r"(?:late|deceased) (?:client|husband|father)|dying bed|compensation (?:fund|payment)|"
@@ -275,10 +263,9 @@ _SCAM_RE = re.compile(
     r"\bUSDT\b|airdrop|\bNFT\b|"
     r"illuminati|lucrative (?:business|deal|proposal)|business proposal|my principal|"
     r"raw material (?:supplier|for our)|our company (?:has )?opened a bid|"
-    r"i seek your (?:urgent )?consideration",
-    re.I,
+    r"i seek your (?:urgent )?consideration"
 )
-_ACCOUNT_PHISH_RE = re.compile(
+_ACCOUNT_PHISH_RE = _rx(
     r"verify (?:your )?(?:account|identity|mailbox|e-?mail)|confirm your (?:account|identity|password)|"
     r"(?:unusual|suspicious|new) (?:sign[- ]?in|login|log-in|activity|device)|"
     r"account (?:will be |has been )?(?:suspended|closed|locked|limited|deactivated|blocked)|"
@@ -290,14 +277,12 @@ _ACCOUNT_PHISH_RE = re.compile(
     r"valores a receber|votre compte (?:sera|a été)|verifica il tuo account|zweryfikuj|"
     r"hesabınız|akun anda (?:akan|telah)|tài khoản của bạn|บัญชีของคุณ|账户(?:异常|已被)|帳戶|"
     r"превышен лимит|подтвердите (?:свою|ваш)|учетн(?:ая|ую) запис|почтов(?:ый|ого) ящик|"
-    r"تحقق من حسابك|päivitä|pankkitie",
-    re.I,
+    r"تحقق من حسابك|päivitä|pankkitie"
 )
-_PRIZE_RE = re.compile(
+_PRIZE_RE = _rx(
     r"congratulations?!?|you(?:'ve| have)? (?:been )?(?:selected|chosen)|(?:exclusive )?reward|free gift|"
     r"claim (?:your|now)|you(?:'ve| have) won|winner|prize|gift card|free spins|freispiele|bonus|casino|"
-    r"gewinn|herzlichen glückwunsch|parabéns|félicitations|felicidades|gratis|sweepstake",
-    re.I,
+    r"gewinn|herzlichen glückwunsch|parabéns|félicitations|felicidades|gratis|sweepstake"
 )
 
 
@@ -313,7 +298,7 @@ def scam_signals(text: str) -> list[RiskSignal]:
 
 
 # ------------------------------------------------------------------ no request at all
-_BUYER_REQUEST_RE = re.compile(
+_BUYER_REQUEST_RE = _rx(
     r"quot(?:e|ation|ing)|\bRFQ\b|price|pricing|cost|catalog|catalogue|brochure|\bMOQ\b|samples?|"
     r"(?<!we )(?<!our )(?<!can )offer(?!ing)|"
     r"proforma|\bPI\b|lead time|delivery time|interested in (?:buying|purchasing|your)|"
@@ -329,8 +314,7 @@ _BUYER_REQUEST_RE = re.compile(
     r"offert|prislista|pris(?:er|et)?\b|tilbud|prisliste|tarjous|hinta|hinnasto|näyte|"
     r"комерційн|ціна|ціни|прайс|зразк|"
     r"कोटेशन|मूल्य|कीमत|দাম|قیمت|پیش ?فاکتور|استعلام|"
-    r"presyo|sipi ng presyo|ราคาส่ง|mẫu|sampel|contoh|katalog",
-    re.I,
+    r"presyo|sipi ng presyo|ราคาส่ง|mẫu|sampel|contoh|katalog"
 )
 
 
@@ -341,16 +325,13 @@ def request_signals(text: str, quantity: str | None) -> list[RiskSignal]:
     return [RiskSignal("no_request", W_NO_REQUEST, "asks for no price, quote, catalogue or sample")]
 
 
-_BULK_RE = re.compile(
+_BULK_RE = _rx(
     r"unsubscribe|opt[- ]out|this is an advertisement|to be removed|remove me|no longer wish to receive|"
     r"abmelden|abbestellen|darse de baja|cancelar (?:a )?subscrição|descadastr|se désabonner|désinscri|"
     r"disiscriv|afmelden|uitschrijven|wypisz|abonelikten çık|berhenti berlangganan|hủy đăng ký|"
-    r"退订|取消订阅|退訂|配信停止|수신거부|отписаться|إلغاء الاشتراك",
-    re.I,
+    r"退订|取消订阅|退訂|配信停止|수신거부|отписаться|إلغاء الاشتراك"
 )
-_HIDDEN_RE = re.compile(
-    r"[\u200b-\u200d\u2060\ufeff\u034f\u00ad]{8}|^\s{0,20}[.#][\w-]{1,30}\s?\{[^}]{0,200}\}"
-)
+_HIDDEN_RE = _rx(r"[\u200b-\u200d\u2060\ufeff\u034f\u00ad]{8}|^\s{0,20}[.#][\w-]{1,30}\s?\{[^}]{0,200}\}")
 
 
 def bulk_signals(text: str, raw_text: str) -> list[RiskSignal]:
@@ -363,7 +344,7 @@ def bulk_signals(text: str, raw_text: str) -> list[RiskSignal]:
 
 
 # ------------------------------------------------------------------ links and looks
-_URL_RE = re.compile(r"https?://([a-z0-9.\-]{1,120})", re.I)
+_URL_RE = re.compile(r"https?://([a-z0-9.\-]{1,120})")
 _SHORTENERS = frozenset(
     [
         "bit.ly",
@@ -430,14 +411,14 @@ def content_signals(
 ) -> list[RiskSignal]:
     """All content signals of one mail. ``quantity``/``spec``/``products``: what the tier rules
     and the team's profile found (buyer-like evidence)."""
-    text = whole_of(email)
+    text = whole_of(email).lower()  # every pattern here is compiled for lower-cased text (_rx)
     body = body_of(email)
     named = list(products)
     out = vague_signals(text, bool(named), bool(quantity and spec))
     out += pressure_signals(text, domain_of(email.from_addr or ""))
     out += offer_signals(text)
     out += scam_signals(text)
-    whole = email.text[:20000] if email.text else body
+    whole = (email.text[:20000] if email.text else body).lower()
     out += request_signals(text, quantity)
     out += bulk_signals(text, whole)
     out += link_signals(email, whole)
