@@ -15,9 +15,10 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.mail.parse import parse_email
-from bot.models import Market, ParsedEmail, Triage
+from bot.models import ParsedEmail, Triage
 from bot.triage import ThreadHints, TriageConfig, triage, warm_up
 
 log = logging.getLogger(__name__)
@@ -25,19 +26,18 @@ log = logging.getLogger(__name__)
 MIN_BATCH = 8
 
 
-_Plain = tuple[frozenset[str], dict[Market, float], dict[str, Market]]
+_Plain = TriageConfig
 
 
 def _plain(config: TriageConfig) -> _Plain:
-    """A picklable copy of the config (its mappings may be read-only proxies)."""
-    return config.own_domains, dict(config.sla_hours), dict(config.market_overrides)
+    """A picklable copy of the whole config (its mappings may be read-only proxies), so every
+    field — thresholds included — reaches the worker processes."""
+    return replace(config, sla_hours=dict(config.sla_hours), market_overrides=dict(config.market_overrides))
 
 
 def _work(raw: bytes, plain: _Plain, hints: ThreadHints) -> tuple[ParsedEmail, Triage]:
     email = parse_email(raw)
-    own, hours, overrides = plain
-    config = TriageConfig(own_domains=own, sla_hours=hours, market_overrides=overrides)
-    return email, triage(email, config, hints)
+    return email, triage(email, plain, hints)
 
 
 def _init_worker() -> None:
