@@ -344,7 +344,7 @@ class Desk:
                     lane=Lane.INQUIRY,
                     is_inquiry=True,
                     category=Category.INQUIRY,
-                    reason=f"{'rescued' if action == 'rescued' else 'real buyer'} per {user}"
+                    reason=f"{'rescued by' if action == 'rescued' else 'real buyer per'} {user}"
                     f" (was: {inq.triage.reason})",
                     tier=tier,
                     # A person looked at it: the lure warning has had its say (the event keeps it).
