@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.learning import Learning
 from bot.errors import StoreError
+from bot.learning import Learning
 from bot.models import Category, Inquiry, Lane, MessageRecord, Status
 from bot.privacy import forget
 from bot.store.repo import Store
