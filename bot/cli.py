@@ -68,7 +68,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
                         "is_inquiry": verdict.is_inquiry,
                         "lane": verdict.lane.value,
                         "risk": {
-                            "score": verdict.risk.score,
+                            "score": float(verdict.risk.score),
                             "signals": [
                                 {"name": x.name, "weight": x.weight, "evidence": x.evidence}
                                 for x in verdict.risk.signals
