@@ -69,7 +69,8 @@ class Learning:
         if not addr:
             return ()
         domain, domain_rep = self.domain(addr)
-        text_signal = textmodel.signal(self.model(), textmodel.tokens(subject, text))
+        model = self.model()
+        text_signal = textmodel.signal(model, textmodel.tokens(subject, text)) if model.ready else None
         return reputation.learnt_signals(
             addr, self.sender(addr), domain, domain_rep, self.earlier_inquiry(addr), text_signal
         )
