@@ -93,7 +93,8 @@ def main() -> int:
         buyer_rows.append(
             Row(
                 f"{name} ({len(files)})",
-                f"{len(files) - len(held)} in the inquiry lane" + (f"; held: {', '.join(held)}" if held else ""),
+                f"{len(files) - len(held)} in the inquiry lane"
+                + (f"; held: {', '.join(held)}" if held else ""),
                 "all",
                 not held,
             )
@@ -108,7 +109,12 @@ def main() -> int:
     per = (time.perf_counter() - t0) / (rounds * len(parsed))
     print_table(
         "cost",
-        [Row("risk signals per mail (inbound corpus)", f"{per * 1000:.2f} ms ({1 / per:,.0f} mail/s, one core)")],
+        [
+            Row(
+                "risk signals per mail (inbound corpus)",
+                f"{per * 1000:.2f} ms ({1 / per:,.0f} mail/s, one core)",
+            )
+        ],
     )
     return 0
 

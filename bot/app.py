@@ -31,6 +31,7 @@ from bot.drafting_flow import DraftingFlow
 from bot.handlers import actions, commands, drafts, home
 from bot.i18n import t
 from bot.ingest import Ingestor
+from bot.learning import Learning
 from bot.mailout import ImapWriter, SmtpSender
 from bot.outbox import Outbox
 from bot.prework import Prework
@@ -158,10 +159,21 @@ def build(
         renderer.card,
         renderer.note,
         min_interval=config.slack.post_interval if min_interval is None else min_interval,
+        review_channel=config.slack.review_channel,
+        render_review=renderer.review,
     )
     outbox.on_enqueue(worker.wake.set)  # owed posts go out at once, not at the next poll
-    desk = Desk(store, outbox, now, config.admins, config.team_language)
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
+    desk = Desk(
+        store,
+        outbox,
+        now,
+        config.admins,
+        config.team_language,
+        channel=config.slack.channel,
+        router=router,
+        learning=Learning(store, config.own_domains),
+    )
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
     ingestor = Ingestor(
         store,

@@ -38,6 +38,7 @@ def _config() -> Config:
 
 def cmd_triage(args: argparse.Namespace) -> int:
     from bot.mail.parse import parse_email
+    from bot.models import Lane
     from bot.triage import triage
     from bot.triage_context import Trust, load_screener, triage_config
     from bot.trust import authentication_results
@@ -56,13 +57,23 @@ def cmd_triage(args: argparse.Namespace) -> int:
             continue
         email = parse_email(raw)
         verdict = triage(email, tconf)
-        warnings = trust.warnings(email, verdict, authentication_results(raw))
+        found = trust.warnings(email, verdict, authentication_results(raw))
+        codes = {w.code for w in verdict.warnings}  # lure_suspected comes with the verdict
+        warnings = (*verdict.warnings, *(w for w in found if w.code not in codes))
         if args.json:
             print(
                 json.dumps(
                     {
                         "file": name,
                         "is_inquiry": verdict.is_inquiry,
+                        "lane": verdict.lane.value,
+                        "risk": {
+                            "score": float(verdict.risk.score),
+                            "signals": [
+                                {"name": x.name, "weight": x.weight, "evidence": x.evidence}
+                                for x in verdict.risk.signals
+                            ],
+                        },
                         "category": verdict.category.value,
                         "reason": verdict.reason,
                         "language": verdict.language,
@@ -81,12 +92,18 @@ def cmd_triage(args: argparse.Namespace) -> int:
             )
         else:
             tier = verdict.tier.value if verdict.tier else "-"
-            kind = "INQUIRY" if verdict.is_inquiry else f"filtered ({verdict.category.value})"
+            kind = {
+                Lane.INQUIRY: "INQUIRY",
+                Lane.REVIEW: "REVIEW (check first)",
+                Lane.FILTERED: f"filtered ({verdict.category.value})",
+            }[verdict.lane]
             print(
                 f"{name}: {kind}  tier {tier}  {verdict.language}  {verdict.country or '??'}/"
-                f"{verdict.market.value}  SLA {verdict.sla_hours:g} h"
+                f"{verdict.market.value}  SLA {verdict.sla_hours:g} h  risk {verdict.risk.score:g}"
             )
             print(f"    reason: {verdict.reason}")
+            for x in verdict.risk.signals:
+                print(f"    ~ {x.name} ({x.weight:+g}){': ' + x.evidence if x.evidence else ''}")
             for r in verdict.reasons:
                 print(f"    - {r}")
             for w in warnings:

@@ -49,6 +49,7 @@ class SlackConfig:
     api_url: str | None
     http_port: int = 3000
     post_interval: float = 1.0  # seconds between posts to one channel (Slack: about 1/s)
+    review_channel: str | None = None  # "check first" cards (issue #12); None: the desk channel
 
     @property
     def socket_mode(self) -> bool:
@@ -103,6 +104,8 @@ class Config:
     quote_rates: Mapping[str, float] = field(default_factory=lambda: {"USD": 1.0})
     mailbox: MailboxOptions = field(default_factory=MailboxOptions)
     oauth: OAuthSettings | None = None
+    review_at: float = 3.0  # risk score from which a kept mail is held for review (issue #12)
+    filter_at: float = 8.0  # risk score from which it is filtered
 
 
 class _Reader:
@@ -191,6 +194,13 @@ def _parse_rates(v: str) -> dict[str, float]:
     return rates
 
 
+def _score(v: str) -> float:
+    value = float(v)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(v)
+    return value
+
+
 def _parse_time(v: str) -> time:
     hh, mm = v.split(":")
     return time(int(hh), int(mm))
@@ -276,6 +286,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             post_interval=r.parsed(
                 "SLACK_POST_INTERVAL_SECONDS", 1.0, lambda v: max(0.0, float(v)), "a number of seconds"
             ),
+            review_channel=r.raw("REVIEW_CHANNEL"),
         )
 
     llm: LlmConfig | None = None
@@ -335,6 +346,10 @@ def load_config(env: Mapping[str, str]) -> Config:
             calendars[market] = parse_calendar(parts[0], hours, days, holidays)
         except (ValueError, ZoneInfoNotFoundError) as e:
             r.problems.append(f"SLA_CALENDAR_{market.value}={spec!r}: {e}")
+    review_at = r.parsed("REVIEW_AT", 3.0, _score, "a number (a risk score such as 3 or 4.5)")
+    filter_at = r.parsed("FILTER_AT", 8.0, _score, "a number (a risk score such as 8)")
+    if not review_at < filter_at:
+        r.problems.append(f"REVIEW_AT ({review_at:g}) must be below FILTER_AT ({filter_at:g})")
     config = Config(
         data_dir=Path(r.text("DATA_DIR", "./data")),
         own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),
@@ -372,6 +387,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         retention_days=r.parsed(
             "RETENTION_DAYS", None, lambda v: float(v) if float(v) > 0 else None, "a number of days"
         ),
+        review_at=review_at,
+        filter_at=filter_at,
     )
     if r.problems:
         raise ConfigError(r.problems)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
-from bot.models import Event, Inquiry
+from bot.models import Event, Inquiry, Lane
 from bot.outbox import Outbox, OutboxItem
 from bot.store.repo import Store
 
@@ -53,6 +53,8 @@ class DeliveryWorker:
         render_note: NoteRenderer,
         *,
         min_interval: float = 1.0,
+        review_channel: str | None = None,
+        render_review: CardRenderer | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -62,6 +64,8 @@ class DeliveryWorker:
         self.render_card = render_card
         self.render_note = render_note
         self.min_interval = min_interval
+        self.review_channel = review_channel or channel  # "check first" cards (issue #12)
+        self.render_review = render_review or render_card
         self.wake = threading.Event()
         self._last_post: dict[str, float] = {}
         self.extra_kinds: dict[str, Callable[[OutboxItem], None]] = {}
@@ -158,6 +162,14 @@ class DeliveryWorker:
             return
         if item.kind == "card":
             self._card(inq)
+        elif item.kind == "review_card":
+            self._review_card(inq)
+        elif item.kind == "review_update":
+            # The review card of a mail that moved on (its normal card went to the desk channel).
+            review_ts, review_channel = inq.extra.get("review_ts"), inq.extra.get("review_channel")
+            if review_ts and review_channel:
+                text, blocks = self.render_review(inq, self.clock())
+                self.chat.update(review_channel, review_ts, text, blocks)
         elif item.kind == "card_update":
             if inq.card_ts and inq.card_channel:
                 text, blocks = self.render_card(inq, self.clock())
@@ -166,7 +178,7 @@ class DeliveryWorker:
             self._followup(item, inq, str(item.payload.get("message_id", "")))
         elif item.kind in ("note", "ping_thread"):
             if not inq.card_ts:
-                if inq.triage.is_inquiry:
+                if inq.triage.lane is not Lane.FILTERED:
                     raise Retry(5, "card not posted yet")
                 return  # filtered mail has no card and needs no story
             note_text, note_blocks = self.render_note(inq, item.payload)
@@ -177,29 +189,39 @@ class DeliveryWorker:
         else:
             log.error("unknown outbox kind %s (%s); dropped", item.kind, item.key)
 
-    def _card(self, inq: Inquiry) -> None:
+    def _card(self, inq: Inquiry, channel: str | None = None, event: str = "card_posted") -> None:
+        channel = channel or self.channel
         if inq.card_ts:
             return  # delivered before a crash: nothing to repeat
         ts: str | None = None
-        if inq.extra.get("card_attempted"):
+        if inq.extra.get("card_attempted") == channel or inq.extra.get("card_attempted") == "1":
             # An earlier attempt may have reached Slack before we could record it.
-            ts = self.chat.find_card(self.channel, inq.id)
+            ts = self.chat.find_card(channel, inq.id)
         if ts is None:
-            self.store.update(inq.id, lambda cur: replace(cur, extra={**cur.extra, "card_attempted": "1"}))
+            self.store.update(
+                inq.id, lambda cur: replace(cur, extra={**cur.extra, "card_attempted": channel})
+            )
             text, blocks = self.render_card(inq, self.clock())
-            self._pace(self.channel)
-            ts = self.chat.post(self.channel, text, blocks, None, card_of=inq.id)
+            self._pace(channel)
+            ts = self.chat.post(channel, text, blocks, None, card_of=inq.id)
         now = self.clock()
         self.store.update(
             inq.id,
             lambda cur: replace(
                 cur,
                 card_ts=ts,
-                card_channel=self.channel,
-                events=(*cur.events, Event(now, "bot", "card_posted", ts)),
+                card_channel=channel,
+                events=(*cur.events, Event(now, "bot", event, ts)),
             ),
         )
-        log.info("card posted for inquiry %s", inq.id)
+        log.info("%s for inquiry %s", event.replace("_", " "), inq.id)
+
+    def _review_card(self, inq: Inquiry) -> None:
+        """A "check first" card, in the review channel; nothing when a person already decided
+        (the normal card is owed under ``card:<id>`` then) or it was posted before a crash."""
+        if inq.triage.lane is not Lane.REVIEW or inq.card_ts:
+            return
+        self._card(inq, self.review_channel, "review_card_posted")
 
     def _followup(self, item: OutboxItem, inq: Inquiry, message_id: str) -> None:
         msg = next((m for m in inq.messages if m.message_id == message_id), None)

@@ -1,5 +1,9 @@
 """The desk: what members do to an inquiry (claim, release, reassign, tier, status, …).
 
+Also the team's verdicts on mail that is not on the desk yet (issue #12): *Real buyer* and
+*Junk* on a "check first" card, *Rescue* of filtered mail; with *Not an inquiry* they teach the
+desk (:mod:`bot.learning`) and are recorded as events, so the audit chain holds them.
+
 Every change is one read-modify-write under the store lock, so two members clicking
 "Claim" at once end with exactly one owner; the loser gets :class:`Conflict` naming the
 winner. Every change records an event and owes the outbox a card refresh and a line in
@@ -17,9 +21,13 @@ from typing import Any
 from bot.blocks.card import status_label
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.ingest import mark_answered
-from bot.models import Category, Event, Inquiry, Status, Tier
+from bot.learning import Learning, label_of
+from bot.models import Category, Event, Inquiry, Lane, Status, Tier
 from bot.outbox import Outbox
+from bot.routing import Router
 from bot.store.repo import Store
+from bot.triage.lanes import LURE_SUSPECTED
+from bot.triage.reputation import DISMISSED, JUNK, REAL
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -46,12 +54,19 @@ class Desk:
         clock: Callable[[], datetime],
         admins: frozenset[str],
         lang: str = "en",
+        *,
+        channel: str = "",
+        router: Router | None = None,
+        learning: Learning | None = None,
     ) -> None:
         self.lang = lang
         self.store = store
         self.outbox = outbox
         self.clock = clock
         self.admins = admins
+        self.channel = channel  # the desk channel: a review card elsewhere is replaced by a card here
+        self.router = router
+        self.learning = learning or Learning(store)
 
     # ------------------------------------------------------------ plumbing
     def _change(
@@ -158,22 +173,32 @@ class Desk:
         except ValueError as e:
             raise UsageError("status is one of: " + ", ".join(s.value for s in Status)) from e
 
+        dismissed: dict[str, str | None] = {}
+
         def change(inq: Inquiry) -> Inquiry:
             if new_status.closed:
                 if inq.owner is not None:
                     self._require_manager(inq, user, "close")
             elif not self._may_manage(inq, user):
                 raise PermissionDenied("status")
+            if new_status is Status.NOT_INQUIRY and inq.status is not Status.NOT_INQUIRY:
+                # "Not an inquiry" teaches the desk (issue #12).
+                dismissed["previous"] = inq.extra.get("taught")
+                return replace(inq, status=new_status, extra={**inq.extra, "taught": label_of(DISMISSED)})
             return replace(inq, status=new_status)
 
-        return self._change(
-            inq_id,
-            user,
-            "status",
-            new_status.value,
-            change,
-            ("note.status", {"user": user, "status": status_label(new_status, self.lang)}),
-        )
+        with self.store.locked():
+            inq = self._change(
+                inq_id,
+                user,
+                "status",
+                new_status.value,
+                change,
+                ("note.status", {"user": user, "status": status_label(new_status, self.lang)}),
+            )
+            if dismissed:
+                self.learning.teach(inq, DISMISSED, dismissed["previous"])
+        return inq
 
     def snooze(self, inq_id: str, user: str, duration: str) -> Inquiry:
         until = self.clock() + parse_duration(duration)
@@ -242,28 +267,129 @@ class Desk:
         )
 
     def rescue(self, inq_id: str, user: str) -> Inquiry:
-        """Turn a filtered mail into an inquiry: it gets a card and an SLA clock."""
-        now = self.clock()
+        """Turn a filtered (or junked) mail into an inquiry: it gets a card and an SLA clock."""
 
-        def change(inq: Inquiry) -> Inquiry:
+        def check(inq: Inquiry) -> None:
             if inq.triage.is_inquiry:
                 raise UsageError("already an inquiry")
+
+        return self._promote(inq_id, user, "rescued", check)
+
+    def real_buyer(self, inq_id: str, user: str) -> Inquiry:
+        """*Real buyer* on a review card: the inquiry lane, its clock starting now."""
+
+        def check(inq: Inquiry) -> None:
+            if inq.triage.lane is Lane.INQUIRY:
+                raise UsageError("already on the desk as an inquiry")
+            if inq.triage.lane is not Lane.REVIEW:
+                raise UsageError("this mail was junked; use Rescue to bring it back")
+
+        return self._promote(inq_id, user, "real_buyer", check)
+
+    def junk(self, inq_id: str, user: str) -> Inquiry:
+        """*Junk* on a review card: filtered, the card says who junked it, the desk learns."""
+        now = self.clock()
+        previous: dict[str, str | None] = {}
+
+        def change(inq: Inquiry) -> Inquiry:
+            if inq.triage.lane is not Lane.REVIEW:
+                raise UsageError("only a mail held for review can be junked")
+            previous["label"] = inq.extra.get("taught")
             return replace(
                 inq,
                 triage=replace(
                     inq.triage,
-                    is_inquiry=True,
-                    category=Category.INQUIRY,
-                    reason=f"rescued by {user} (was: {inq.triage.reason})",
-                    tier=inq.triage.tier or Tier.C,
+                    lane=Lane.FILTERED,
+                    is_inquiry=False,
+                    category=Category.SPAM,
+                    reason=f"junked by {user} (was: {inq.triage.reason})",
                 ),
-                tier=inq.tier or Tier.C,
-                status=Status.NEW,
-                sla_started_at=now,
-                events=(*inq.events, Event(now, user, "rescued", inq.triage.category.value)),
+                status=Status.NOT_INQUIRY,
+                extra={**inq.extra, "taught": label_of(JUNK)},
+                events=(*inq.events, Event(now, user, "junked", "review")),
             )
 
         with self.store.locked():
             inq = self.store.update(inq_id, change)
-            self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+            self.learning.teach(inq, JUNK, previous.get("label"))
+            if inq.card_ts:
+                self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+                self.outbox.enqueue(
+                    f"note:{inq.id}:{len(inq.events)}",
+                    "note",
+                    inq.id,
+                    {"key": "note.junked", "user": user},
+                    now,
+                )
+        return inq
+
+    def _promote(self, inq_id: str, user: str, action: str, check: Callable[[Inquiry], None]) -> Inquiry:
+        """Into the inquiry lane (rescue, real buyer): clock from now, routing, the desk learns.
+
+        A review card in the desk channel becomes the normal card in place; one in another
+        channel (``REVIEW_CHANNEL``) is updated to say where the mail went, and the normal card
+        is posted in the desk channel."""
+        now = self.clock()
+        previous: dict[str, str | None] = {}
+
+        def change(inq: Inquiry) -> Inquiry:
+            check(inq)
+            previous["label"] = inq.extra.get("taught")
+            tier = inq.triage.tier or Tier.C
+            was = inq.triage.lane.value
+            new = replace(
+                inq,
+                triage=replace(
+                    inq.triage,
+                    lane=Lane.INQUIRY,
+                    is_inquiry=True,
+                    category=Category.INQUIRY,
+                    reason=f"{'rescued by' if action == 'rescued' else 'real buyer per'} {user}"
+                    f" (was: {inq.triage.reason})",
+                    tier=tier,
+                    # A person looked at it: the lure warning has had its say (the event keeps it).
+                    warnings=tuple(w for w in inq.triage.warnings if w.code != LURE_SUSPECTED),
+                ),
+                tier=inq.tier or tier,
+                status=Status.NEW,
+                sla_started_at=now,
+                extra={**inq.extra, "taught": label_of(REAL)},
+                events=(*inq.events, Event(now, user, action, was)),
+            )
+            if inq.card_ts and self.channel and inq.card_channel != self.channel:
+                new = replace(
+                    new,
+                    card_ts=None,
+                    card_channel=None,
+                    extra={**new.extra, "review_ts": inq.card_ts, "review_channel": inq.card_channel or ""},
+                )
+            if self.router is not None and new.owner is None:
+                owner = self.router.route(new)
+                if owner:
+                    new = replace(
+                        new,
+                        owner=owner,
+                        routed_to=owner,
+                        events=(*new.events, Event(now, "bot", "routed", owner)),
+                    )
+            return new
+
+        with self.store.locked():
+            inq = self.store.update(inq_id, change)
+            self.learning.teach(inq, REAL, previous.get("label"))
+            if inq.card_ts:  # the review card, in the desk channel: it becomes the normal card
+                self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+                self.outbox.enqueue(
+                    f"note:{inq.id}:{len(inq.events)}",
+                    "note",
+                    inq.id,
+                    {"key": f"note.{action}", "user": user},
+                    now,
+                )
+            else:
+                self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+                if inq.extra.get("review_ts"):
+                    self.outbox.enqueue(
+                        f"review_update:{inq.id}", "review_update", inq.id, None, now, once=False
+                    )
         return inq

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from bot import i18n
@@ -12,11 +13,11 @@ from bot.blocks.card import filtered_summary
 from bot.blocks.digest import owner_digest_blocks, stats_text, team_digest_blocks
 from bot.chat import Chat
 from bot.errors import UsageError
-from bot.models import Inquiry
+from bot.models import Inquiry, Lane
 from bot.outbox import Outbox
 from bot.sla.digest import owner_digest, team_digest
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
-from bot.sla.stats import compute_stats, parse_stats_period
+from bot.sla.stats import compute_stats, overturned, parse_stats_period
 from bot.store.repo import Store
 
 
@@ -115,7 +116,7 @@ class Digests:
     def send_filtered(self, inquiries: list[Inquiry], now: datetime) -> None:
         """Yesterday's filtered mail: one line with counts and a rescue button per item."""
         since = now - timedelta(days=1)
-        recent = [i for i in inquiries if not i.triage.is_inquiry and i.created_at >= since]
+        recent = [i for i in inquiries if i.triage.lane is Lane.FILTERED and i.created_at >= since]
         if not recent:
             return
         counts = Counter(i.triage.category.value for i in recent)
@@ -140,7 +141,7 @@ class Digests:
         filtered = Counter(
             i.triage.category.value
             for i in inquiries
-            if not i.triage.is_inquiry and i.created_at >= now - timedelta(days=days)
+            if i.triage.lane is Lane.FILTERED and i.created_at >= now - timedelta(days=days)
         )
         median = s.first_response_median.total_seconds() / 60 if s.first_response_median else None
         by_market = Counter(
@@ -160,6 +161,8 @@ class Digests:
             won=s.won,
             lost=s.lost,
             filtered=dict(filtered),
+            overturned=asdict(overturned(inquiries, now, days)),
+            in_review=sum(1 for i in inquiries if i.triage.lane is Lane.REVIEW),
         )
         if chat is not None:
             from bot.sla.chart import weekly_chart_png

@@ -20,9 +20,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.learning import Learning
 from bot.mail.parse import parse_email
 from bot.mail.subject import normalize_subject
-from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status, Triage, Warning
+from bot.models import (
+    Category,
+    Event,
+    Inquiry,
+    Lane,
+    MessageRecord,
+    ParsedEmail,
+    Status,
+    Triage,
+    Warning,
+)
 from bot.outbox import Outbox
 from bot.prework import MIN_BATCH, Prework, sender_of
 from bot.routing import Router
@@ -30,6 +41,8 @@ from bot.store.atomic import atomic_write_bytes
 from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.filter import classify
+from bot.triage.lanes import with_signals
+from bot.triage.tier import grade
 from bot.triage_context import Trust
 from bot.trust import authentication_results
 
@@ -49,7 +62,8 @@ class Fetched(Protocol):
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "new" | "filtered" | "followup" | "duplicate" | "answered" | "unmatched_sent"
+    # "new" | "review" | "filtered" | "followup" | "duplicate" | "answered" | "unmatched_sent"
+    outcome: str
     inquiry_id: str | None
     message_id: str
 
@@ -77,6 +91,7 @@ class Ingestor:
         self.router = router
         self.trust = trust
         self.prework = prework
+        self.learning = Learning(store, config.own_domains)
         self._raw_dirs: set[Path] = set()
         if trust is not None:
             trust.learn(s.buyer_addr for s in store.summaries() if s.is_inquiry)
@@ -146,12 +161,15 @@ class Ingestor:
         lose that post: the watcher delivers the message again (its checkpoint did not move),
         and it lands here. The outbox refuses keys it already holds or delivered."""
         inq = self.store.get(inq_id)
-        if inq is None or not inq.triage.is_inquiry or not inq.messages:
+        if inq is None or inq.triage.lane is Lane.FILTERED or not inq.messages:
             return
         now = self.clock()
         if inq.messages[0].message_id == message_id:
             if not inq.card_ts:
-                self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
+                if inq.triage.lane is Lane.REVIEW:
+                    self.outbox.enqueue(f"review:{inq.id}", "review_card", inq.id, None, now)
+                else:
+                    self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
             return
         msg = next((m for m in inq.messages if m.message_id == message_id), None)
         if msg is not None and msg.direction == "in" and msg.slack_ts is None:
@@ -168,7 +186,7 @@ class Ingestor:
             found = self.store.find_thread(email.from_addr, key)
             if found is not None:
                 inq = self.store.get(found)
-                if inq is not None and inq.triage.is_inquiry:
+                if inq is not None and inq.triage.lane is not Lane.FILTERED:
                     return found
         return None
 
@@ -206,7 +224,8 @@ class Ingestor:
         new_warnings = tuple(w for w in found if w.code not in {x.code for x in current.triage.warnings})
 
         def change(inq: Inquiry) -> Inquiry:
-            restart = not automatic and not inq.status.closed
+            # A review item has no clock until a person calls it a real buyer.
+            restart = not automatic and not inq.status.closed and inq.triage.is_inquiry
             return replace(
                 inq,
                 triage=replace(inq.triage, warnings=(*inq.triage.warnings, *new_warnings)),
@@ -220,7 +239,7 @@ class Ingestor:
 
         inq = self.store.update(inq_id, change)
         now = self.clock()
-        if inq.triage.is_inquiry:
+        if inq.triage.lane is not Lane.FILTERED:  # into the card's (or review card's) thread
             self.outbox.enqueue(
                 f"thread:{record.message_id}", "followup", inq.id, {"message_id": record.message_id}, now
             )
@@ -246,8 +265,12 @@ class Ingestor:
         ahead: Triage | None = None,
     ) -> IngestResult:
         verdict = ahead if ahead is not None else triage(email, self.config, self._hints(email))
-        if verdict.is_inquiry:
-            verdict = replace(verdict, warnings=self._trust(email, verdict, auth_results))
+        verdict = self._learnt(email, record, verdict)
+        if verdict.lane is not Lane.FILTERED:  # a review card shows the trust warnings too
+            verdict = replace(
+                verdict, warnings=_merge(verdict.warnings, self._trust(email, verdict, auth_results))
+            )
+        review = verdict.lane is Lane.REVIEW
         inq_id = self.store.next_id()
         now = self.clock()
         inq = Inquiry(
@@ -258,7 +281,7 @@ class Ingestor:
             subject=email.subject,
             subject_key=normalize_subject(email.subject),
             triage=verdict,
-            status=Status.NEW if verdict.is_inquiry else Status.NOT_INQUIRY,
+            status=Status.NEW if verdict.is_inquiry or review else Status.NOT_INQUIRY,
             tier=verdict.tier,
             sla_started_at=arrived if verdict.is_inquiry else None,
             messages=(record,),
@@ -266,7 +289,7 @@ class Ingestor:
         )
         if email.date_utc_offset_minutes is not None:
             inq = replace(inq, extra={**inq.extra, "utc_offset": str(email.date_utc_offset_minutes)})
-        if verdict.is_inquiry and folder.lower() not in ("inbox",):
+        if (verdict.is_inquiry or review) and folder.lower() not in ("inbox",):
             inq = replace(inq, extra={**inq.extra, "found_in": folder})
         if verdict.is_inquiry and self.router is not None:
             owner = self.router.route(inq)
@@ -287,8 +310,39 @@ class Ingestor:
                 verdict.market.value,
             )
             return IngestResult("new", inq.id, email.message_id)
+        if review:
+            # A "check first" card: no clock, no routing, no pings until a person decides.
+            self.outbox.enqueue(f"review:{inq.id}", "review_card", inq.id, None, now)
+            log.info("mail %s held for review (risk %g)", inq.id, verdict.risk.score)
+            return IngestResult("review", inq.id, email.message_id)
         log.info("filtered mail %s stored: %s", inq.id, verdict.category.value)
         return IngestResult("filtered", inq.id, email.message_id)
+
+    def _learnt(self, email: ParsedEmail, record: MessageRecord, verdict: Triage) -> Triage:
+        """``verdict`` with what the team's clicks taught (reputation, text model), lane decided
+        again. A sender the team confirmed as a buyer is an inquiry even if the filter called
+        the mail a newsletter or spam (an auto-reply or a bounce stays filtered)."""
+        if not email.from_addr or verdict.category in (
+            Category.AUTO_REPLY,
+            Category.BOUNCE,
+            Category.INTERNAL,
+        ):
+            return verdict
+        signals = self.learning.signals(email.from_addr, email.subject, record.new_text)
+        if not signals:
+            return verdict
+        if verdict.category is not Category.INQUIRY:
+            if not self.learning.trusted(signals):
+                return verdict
+            tier, tier_reasons = grade(email, verdict.language)
+            verdict = replace(
+                verdict,
+                category=Category.INQUIRY,
+                reason=f"a sender the team confirmed as a buyer (the filter said: {verdict.reason})",
+                tier=tier,
+                reasons=(*tier_reasons, *verdict.reasons),
+            )
+        return with_signals(verdict, signals, self.config.thresholds)
 
     def _hints(self, email: ParsedEmail) -> ThreadHints:
         return self._hints_for(email.from_addr)
@@ -354,6 +408,12 @@ def mark_answered(
         first_response_at=inq.first_response_at or at,
         events=(*inq.events, Event(now, actor, "replied", how)),
     )
+
+
+def _merge(first: tuple[Warning, ...], more: tuple[Warning, ...]) -> tuple[Warning, ...]:
+    """``first`` then the warnings of ``more`` whose code is not there yet."""
+    codes = {w.code for w in first}
+    return (*first, *(w for w in more if w.code not in codes))
 
 
 def _record(email: ParsedEmail, at: datetime, direction: str, folder: str, uid: int | None) -> MessageRecord:

@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.blocks.card import inquiry_card
 from bot.blocks.common import actions, block_id, button, esc, section, slack_date, user_mention
+from bot.blocks.review import review_card
 from bot.i18n import t
-from bot.models import Inquiry
+from bot.models import Inquiry, Lane
 from bot.sla.engine import SlaPolicy, deadline, sla_state
 
 Blocks = list[dict[str, Any]]
@@ -26,10 +27,16 @@ class Renderer:
         self.team_mention = team_mention  # who "the team" is in an unclaimed card's thread
 
     def card(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
+        if inq.triage.lane is not Lane.INQUIRY:  # a "check first" card (issue #12)
+            return review_card(inq, lang=self.lang)
         state = sla_state(inq, now, self.policy)
         return inquiry_card(
             inq, now=now, lang=self.lang, sla_deadline=deadline(inq, self.policy), sla_state=state.value
         )
+
+    def review(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
+        """The review card of ``inq`` whatever its lane (a moved one says where it went)."""
+        return review_card(inq, lang=self.lang)
 
     def note(self, inq: Inquiry, payload: dict[str, Any]) -> tuple[str, Blocks | None]:
         key = str(payload.get("key", ""))

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.models import ParsedEmail, Triage, Warning
 from bot.triage import TriageConfig
+from bot.triage.lanes import Thresholds
 from bot.trust import Screener, TrustContext, compute_warnings, extract_bank_ids, load_list
 from bot.trust.screening import ScreeningError
 
@@ -28,6 +29,7 @@ def triage_config(config: Config) -> TriageConfig:
         market_overrides=dict(config.market_overrides),
         own_addresses=own_addresses(config),
         authserv_id=config.authserv_id,
+        thresholds=Thresholds(review_at=config.review_at, filter_at=config.filter_at),
     )
 
 

@@ -149,6 +149,8 @@ def stats_text(
     won: int,
     lost: int,
     filtered: Mapping[str, int] | None = None,
+    overturned: Mapping[str, int] | None = None,
+    in_review: int = 0,
 ) -> str:
     """``/inquiries stats`` as mrkdwn (one short paragraph per figure)."""
     pct = round(100 * within_sla / answered) if answered else 100
@@ -170,6 +172,10 @@ def stats_text(
     if filtered:
         parts = ", ".join(f"{category_label(k, lang)} {v}" for k, v in sorted(filtered.items()))
         lines.append(t("stats.filtered", lang, counts=parts))
+    if in_review:
+        lines.append(t("stats.in_review", lang, n=in_review))
+    if overturned is not None:
+        lines.append(t("stats.overturned", lang, **{k: int(v) for k, v in overturned.items()}))
     return "\n".join(lines)
 
 

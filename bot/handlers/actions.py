@@ -23,6 +23,7 @@ from bot.blocks.card import (
     decode_action,
 )
 from bot.blocks.common import esc, user_mention
+from bot.blocks.review import ACTION_JUNK, ACTION_REAL_BUYER
 from bot.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
 from bot.i18n import t
 from bot.services import Services
@@ -113,6 +114,14 @@ class ActionHandlers:
         ack()
         self._run(body, client, lambda i, u, _c: self.s.desk.rescue(i, u))
 
+    def real_buyer(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.real_buyer(i, u))
+
+    def junk(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._run(body, client, lambda i, u, _c: self.s.desk.junk(i, u))
+
     def clear_warning(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Admins get a modal asking for the reason; anyone else a polite refusal."""
         ack()
@@ -163,6 +172,8 @@ def register(app: App, services: Services) -> ActionHandlers:
     app.action("inquiry_replied")(h.replied)
     app.action("inquiry_draft")(h.draft)
     app.action("filtered_rescue")(h.rescue)
+    app.action(ACTION_REAL_BUYER)(h.real_buyer)
+    app.action(ACTION_JUNK)(h.junk)
     app.action(ACTION_CLEAR_WARNING)(h.clear_warning)
     app.view(CLEAR_WARNING_CALLBACK_ID)(h.clear_warning_submitted)
     return h

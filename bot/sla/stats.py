@@ -132,6 +132,45 @@ def compute_stats(
 
 
 @dataclass(frozen=True)
+class Overturned:
+    """How often the team overturned the desk's lane in a period (issue #12), from the events."""
+
+    review_to_inquiry: int = 0  # *Real buyer* on a "check first" card
+    review_to_junk: int = 0  # *Junk* on a "check first" card
+    inquiry_to_not_inquiry: int = 0  # *Not an inquiry* on an inquiry card
+    filtered_to_rescued: int = 0  # *Rescue* of filtered (or junked) mail
+
+    @property
+    def total(self) -> int:
+        return (
+            self.review_to_inquiry
+            + self.review_to_junk
+            + self.inquiry_to_not_inquiry
+            + self.filtered_to_rescued
+        )
+
+
+def overturned(inquiries: Iterable[Inquiry], now: datetime, days: int) -> Overturned:
+    """The team's lane changes with their click in ``[now - days, now]``."""
+    since = now - timedelta(days=days)
+    counts: Counter[str] = Counter()
+    for inq in inquiries:
+        for e in inq.events:
+            if not since <= e.at <= now:
+                continue
+            if e.action in ("real_buyer", "junked", "rescued"):
+                counts[e.action] += 1
+            elif e.action == "status" and e.detail == Status.NOT_INQUIRY.value:
+                counts["not_inquiry"] += 1
+    return Overturned(
+        review_to_inquiry=counts["real_buyer"],
+        review_to_junk=counts["junked"],
+        inquiry_to_not_inquiry=counts["not_inquiry"],
+        filtered_to_rescued=counts["rescued"],
+    )
+
+
+@dataclass(frozen=True)
 class WeekPoint:
     week_start: date  # Monday (UTC) of the ISO week
     new: int

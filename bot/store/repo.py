@@ -435,6 +435,65 @@ class Store:
             else:
                 table.insert({"key": key, "value": value})
 
+    # ------------------------------------------------------------ learning
+    # What the team's clicks taught the desk (issue #12): one document per sender address or
+    # company domain in ``learning.json`` (so an erasure removes a person's record and nothing
+    # else), and the text model's counts as one document.
+
+    def _reputation_table(self, kind: str) -> Any:
+        if kind not in ("sender", "domain"):
+            raise StoreError(f"unknown reputation kind {kind!r}")
+        return self.aux("learning").table(f"reputation_{kind}")
+
+    def reputation(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The stored reputation record of one ``sender`` address or ``domain``, if any."""
+        if not key:
+            return None
+        with self._lock:
+            doc = self._reputation_doc(kind, key)
+            return {k: v for k, v in doc.items() if k != "key"} if doc is not None else None
+
+    def _reputation_doc(self, kind: str, key: str) -> Document | None:
+        table = self._reputation_table(kind)
+        index = self.caches.get(f"reputation_{kind}")
+        if isinstance(index, dict):
+            doc_id = index.get(key)
+            doc = table.get(doc_id=doc_id) if doc_id is not None else None
+            if isinstance(doc, Document) and doc.get("key") == key:
+                return doc
+            if doc_id is None and len(index) == len(table):
+                return None
+        # First use, or the table changed behind the index (an erasure): rebuild it.
+        index = {str(d.get("key")): d.doc_id for d in table.all()}
+        self.caches[f"reputation_{kind}"] = index
+        doc_id = index.get(key)
+        found = table.get(doc_id=doc_id) if doc_id is not None else None
+        return found if isinstance(found, Document) else None
+
+    def set_reputation(self, kind: str, key: str, record: dict[str, Any]) -> None:
+        if not key:
+            return
+        with self._lock:
+            table = self._reputation_table(kind)
+            doc = self._reputation_doc(kind, key)
+            if doc is not None:
+                table.update({**record, "key": key}, doc_ids=[doc.doc_id])
+            else:
+                doc_id = table.insert({**record, "key": key})
+                index = self.caches.get(f"reputation_{kind}")
+                if isinstance(index, dict):
+                    index[key] = doc_id
+
+    def text_model(self) -> dict[str, Any] | None:
+        """The text model's stored counts (see :mod:`bot.triage.textmodel`), if any."""
+        with self._lock:
+            doc = self.aux("learning").table("text_model").get(doc_id=1)
+            return dict(doc) if doc is not None else None
+
+    def set_text_model(self, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self.aux("learning").table("text_model").upsert(Document(doc, doc_id=1))
+
     @property
     def meta(self) -> TinyDB:
         """The meta database (for the outbox); callers must hold :meth:`locked`."""
