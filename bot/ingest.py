@@ -42,6 +42,7 @@ from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.filter import classify
 from bot.triage.lanes import with_signals
+from bot.triage.signals.headers import server_says_forged
 from bot.triage.tier import grade
 from bot.triage_context import Trust
 from bot.trust import authentication_results
@@ -213,7 +214,10 @@ class Ingestor:
         auth_results: Sequence[str] = (),
     ) -> IngestResult:
         category, _ = classify(email, self.config.own_domains)
-        internal = category is Category.INTERNAL
+        # A colleague's reply stops the clock; a forgery of our domain (failing DMARC at our own
+        # server) is a buyer-side message with a warning, never "answered".
+        forged = server_says_forged(email, self.config.authserv_id)
+        internal = category is Category.INTERNAL and forged is None
         automatic = category in (Category.AUTO_REPLY, Category.BOUNCE)
         if internal:
             record = replace(record, direction="out")

@@ -5,9 +5,9 @@ card with no SLA clock and no pings; *Real buyer* starts the clock and turns it 
 *Junk* files it and teaches the desk; *Rescue* and *Not an inquiry* teach it too; every click is
 an event in the audit chain and counted in ``/inquiries stats``.
 
-The lure's risk comes from the lead's detectors (``bot.triage.risk``) in production; here the
-verdict is triaged for real and given one signal with :func:`bot.triage.lanes.with_signals`, as
-those detectors would flag this mail, so the plumbing is tested whatever the detectors weigh.
+The lure's risk comes from the real detectors (``bot.triage.risk``: double extension, mass mailing,
+mailbox greeting, lure phrasing...). These desks set ``FILTER_AT`` high so that this very risky
+lure is held for review rather than filtered, which is what the plumbing tests need.
 """
 
 from __future__ import annotations
@@ -51,9 +51,7 @@ from tests.slack_helpers import (
 )
 
 LURE_SENDER = "purchase@global-sourcing-hub.example"
-LURE_SIGNAL = RiskSignal(
-    "attachment_double_extension", 4.0, "PO.xlsx.htm is a web page named like a spreadsheet <!channel>"
-)
+LURE_SIGNAL = RiskSignal("probe", 0.0, "evidence quoting the mail: <!channel>")
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "samples").glob("*.eml"))
 
 
@@ -84,7 +82,7 @@ def buyer_email(n: int, sender: str, **overrides: Any) -> ParsedEmail:
 
 @pytest.fixture
 def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
+    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com", FILTER_AT="30")
     try:
         yield d
     finally:
@@ -92,10 +90,12 @@ def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
 
 
 def hold(desktop: Desktop, email: ParsedEmail, arrived: datetime = T_ARRIVED) -> IngestResult:
-    """Ingest ``email`` with the lure signal its detectors would give it."""
+    """Ingest ``email``, which the detectors hold for review."""
     config = desktop.ingestor.config
+    # One more signal whose evidence carries a Slack control sequence: the card must escape it.
     verdict = with_signals(triage(email, config), [LURE_SIGNAL], config.thresholds)
     assert verdict.lane is Lane.REVIEW, verdict.risk
+    assert {"risky_attachment", "mass_mailing"} <= {s.name for s in verdict.risk.signals}
     return desktop.ingestor.ingest(email, arrived, verdict=verdict)
 
 
@@ -244,7 +244,8 @@ def test_junking_a_free_mail_sender_never_junks_the_free_mail_domain(
     desktop.services.desk.junk(result.inquiry_id or "", "UBOB")
     other = desktop.ingestor.ingest(buyer_email(4, "maria.buyer@gmail.com"), T_ARRIVED)
     assert other.outcome == "new"
-    assert desktop.store.require(other.inquiry_id or "").triage.risk.signals == ()
+    learnt = {s.name for s in desktop.store.require(other.inquiry_id or "").triage.risk.signals}
+    assert not learnt & {"junked_domain", "junked_sender", "dismissed_sender"}
     same = desktop.ingestor.ingest(buyer_email(5, "po.dept.2291@gmail.com"), T_ARRIVED)
     assert same.outcome == "filtered"
 
@@ -279,8 +280,10 @@ def test_a_rescued_sender_lands_in_the_inquiry_lane_next_time(
 
 
 def hold_outcome(desktop: Desktop, email: ParsedEmail) -> str:
+    """Ingest ``email`` as if the detectors found it risky enough for review."""
     config = desktop.ingestor.config
-    verdict = with_signals(triage(email, config), [LURE_SIGNAL], config.thresholds)
+    risky = RiskSignal("risky_attachment", 6.0, "quotation.iso")
+    verdict = with_signals(triage(email, config), [risky], config.thresholds)
     return desktop.ingestor.ingest(email, T_ARRIVED, verdict=verdict).outcome
 
 
@@ -334,7 +337,7 @@ def test_all_four_clicks_are_counted_in_stats(desktop: Desktop, slack_server: Fa
 def test_review_channel_holds_the_card_and_real_buyer_moves_it_to_the_desk(
     slack_server: FakeSlack, tmp_path: Path
 ) -> None:
-    desktop = make_desktop(slack_server, tmp_path, REVIEW_CHANNEL="CREVIEW")
+    desktop = make_desktop(slack_server, tmp_path, REVIEW_CHANNEL="CREVIEW", FILTER_AT="30")
     try:
         lure = lure_email()
         result = hold(desktop, lure)
@@ -382,16 +385,16 @@ def test_review_channel_holds_the_card_and_real_buyer_moves_it_to_the_desk(
 
 
 def test_review_at_from_the_config_decides_the_lane(slack_server: FakeSlack, tmp_path: Path) -> None:
-    desktop = make_desktop(slack_server, tmp_path, REVIEW_AT="-1", FILTER_AT="5")
+    desktop = make_desktop(slack_server, tmp_path, REVIEW_AT="-5", FILTER_AT="5")
     try:
-        assert desktop.ingestor.config.thresholds == Thresholds(review_at=-1.0, filter_at=5.0)
+        assert desktop.ingestor.config.thresholds == Thresholds(review_at=-5.0, filter_at=5.0)
         assert desktop.ingestor.ingest(buyer_email(1, "anna@licht-1.de"), T_ARRIVED).outcome == "review"
     finally:
         desktop.store.close()
 
 
 def test_thresholds_reach_the_prework_processes() -> None:
-    config = TriageConfig(own_domains=frozenset({"brightway-led.com"}), thresholds=Thresholds(-1.0, 5.0))
+    config = TriageConfig(own_domains=frozenset({"brightway-led.com"}), thresholds=Thresholds(-5.0, 5.0))
     plain = pickle.loads(pickle.dumps(_plain(config)))
     buyer = next(p for p in SAMPLES if p.name.startswith("01-"))
     _, verdict = _work(buyer.read_bytes(), plain, ThreadHints())
