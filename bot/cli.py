@@ -27,13 +27,19 @@ def _setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def config_problems(e: ConfigError) -> int:
+    """The one way a configuration error reaches the operator (run, doctor and the rest): the
+    whole list on stderr, no traceback, exit status 2."""
+    print(f"inquiry-bot: {e}", file=sys.stderr)
+    print("See .env.example for every setting.", file=sys.stderr)
+    return 2
+
+
 def _config() -> Config:
     try:
         return load_config(os.environ)
     except ConfigError as e:
-        print(f"inquiry-bot: {e}", file=sys.stderr)
-        print("See .env.example for every setting.", file=sys.stderr)
-        raise SystemExit(2) from e
+        raise SystemExit(config_problems(e)) from e
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -114,7 +120,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_demo(config, lang=config.team_language, out=sys.stdout)
     from bot.app import run_app
 
-    return run_app(config)
+    try:
+        return run_app(config)
+    except ConfigError as e:  # found while starting, e.g. BOT_HTTP_PORT already in use
+        return config_problems(e)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -177,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything written under DATA_DIR (mail, inquiries, the audit log, tokens) is private:
+    # files 0600, folders 0700, whatever the shell's umask (the store also sets modes itself).
+    os.umask(0o077)
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--env-file" in argv:
         i = argv.index("--env-file")

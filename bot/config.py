@@ -49,6 +49,10 @@ class SlackConfig:
     api_url: str | None
     http_port: int = 3000
     post_interval: float = 1.0  # seconds between posts to one channel (Slack: about 1/s)
+    http_host: str = "127.0.0.1"  # HTTP mode: put a TLS proxy in front rather than 0.0.0.0
+    http_max_body_bytes: int = 1024 * 1024
+    http_timeout_seconds: float = 10.0
+    http_max_connections: int = 2000
 
     @property
     def socket_mode(self) -> bool:
@@ -171,6 +175,20 @@ def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
+def _positive_int(v: str) -> int:
+    n = int(v)
+    if n <= 0:
+        raise ValueError(v)
+    return n
+
+
+def _positive_float(v: str) -> float:
+    x = float(v)
+    if not x > 0:
+        raise ValueError(v)
+    return x
+
+
 def _mention(v: str | None) -> str:
     """``here`` (default), ``channel``, ``none``, a user group id ``S…`` or a user id ``U…``."""
     value = (v or "here").strip().lstrip("@!<").rstrip(">")
@@ -275,6 +293,16 @@ def load_config(env: Mapping[str, str]) -> Config:
             http_port=r.port("BOT_HTTP_PORT", 3000),
             post_interval=r.parsed(
                 "SLACK_POST_INTERVAL_SECONDS", 1.0, lambda v: max(0.0, float(v)), "a number of seconds"
+            ),
+            http_host=r.text("BOT_HTTP_HOST", "127.0.0.1"),
+            http_max_body_bytes=r.parsed(
+                "BOT_HTTP_MAX_BODY_BYTES", 1024 * 1024, _positive_int, "a positive number of bytes"
+            ),
+            http_timeout_seconds=r.parsed(
+                "BOT_HTTP_TIMEOUT_SECONDS", 10.0, _positive_float, "a positive number of seconds"
+            ),
+            http_max_connections=r.parsed(
+                "BOT_HTTP_MAX_CONNECTIONS", 2000, _positive_int, "a positive number of connections"
             ),
         )
 
