@@ -269,6 +269,25 @@ def http_options(config: Config) -> dict[str, Any]:
     return {"host": sl.http_host, "limits": limits}
 
 
+def login_refused_notice(
+    outbox: Outbox, lang: str, clock: Callable[[], datetime]
+) -> Callable[[Exception], None]:
+    """What the watchers call when the mailbox refuses the login (wrong password, app password
+    needed): a message in the channel, once a day while it lasts; the watcher logs it too."""
+
+    def notify(error: Exception) -> None:
+        now = clock()
+        outbox.enqueue(
+            f"imap-login-refused:{now.date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": t("imap.login_refused", lang)},
+            now,
+        )
+
+    return notify
+
+
 def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-to-end test
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -298,7 +317,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
 
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
-    threads += start_watchers(config, desk.store, desk.ingestor, stop, on_revoked=on_revoked)
+    on_refused = login_refused_notice(desk.outbox, config.team_language, utcnow)
+    threads += start_watchers(
+        config, desk.store, desk.ingestor, stop, on_revoked=on_revoked, on_login_refused=on_refused
+    )
     for th in threads:
         if not th.is_alive():
             th.start()

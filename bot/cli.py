@@ -127,9 +127,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.doctor import run_doctor
+    from bot.doctor import explain_config_problems, run_doctor
 
-    return run_doctor(_config(), out=sys.stdout)
+    try:
+        config = load_config(os.environ)
+    except ConfigError as e:
+        code = config_problems(e)  # the same list as `run` prints
+        explain_config_problems(os.environ, sys.stdout)
+        return code
+    env_file = getattr(args, "env_file", None)
+    return run_doctor(config, out=sys.stdout, env_file=Path(env_file) if env_file else None)
 
 
 def cmd_screening_update(args: argparse.Namespace) -> int:
@@ -204,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
+    args.env_file = env_file
     if not getattr(args, "func", None):
         parser.print_usage(sys.stderr)
         return 2

@@ -7,6 +7,7 @@ listing *every* problem in one message. Only the entry point reads ``os.environ`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -224,6 +225,23 @@ def _parse_overrides(v: str) -> dict[str, Market]:
     return out
 
 
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
+
+
+def _check_ids(r: _Reader) -> None:
+    """Slack ids where ids belong: ROUTING_RULES (markets, member ids) and BOT_ADMINS."""
+    from bot.routing import parse_rules, user_id_problem
+
+    try:
+        parse_rules(r.raw("ROUTING_RULES"))
+    except ConfigError as e:
+        r.problems.extend(e.problems)
+    for admin in _csv(r.raw("BOT_ADMINS")):
+        problem = user_id_problem(admin)
+        if problem:
+            r.problems.append(f"BOT_ADMINS: {problem}")
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Build the configuration from ``env``; raise ConfigError listing every problem.
 
@@ -280,6 +298,12 @@ def load_config(env: Mapping[str, str]) -> Config:
         if not r.raw("SLACK_APP_TOKEN") and not r.raw("SLACK_SIGNING_SECRET"):
             r.problems.append(
                 "set SLACK_APP_TOKEN (Socket Mode, recommended) or SLACK_SIGNING_SECRET (HTTP mode)"
+            )
+        channel = r.raw("SLACK_CHANNEL")
+        if channel and not SLACK_CHANNEL_ID.match(channel):
+            r.problems.append(
+                f"SLACK_CHANNEL={channel!r} must be a channel id such as C0123ABCD, not a name "
+                "(`inquiry-bot doctor` looks the id up; or the channel's details → About → Channel ID)"
             )
         app_token = r.raw("SLACK_APP_TOKEN")
         if app_token and not app_token.startswith("xapp-"):
@@ -363,6 +387,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             calendars[market] = parse_calendar(parts[0], hours, days, holidays)
         except (ValueError, ZoneInfoNotFoundError) as e:
             r.problems.append(f"SLA_CALENDAR_{market.value}={spec!r}: {e}")
+    _check_ids(r)
     config = Config(
         data_dir=Path(r.text("DATA_DIR", "./data")),
         own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),
