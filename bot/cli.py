@@ -195,7 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # Everything written under DATA_DIR (mail, inquiries, the audit log, tokens) is private:
     # files 0600, folders 0700, whatever the shell's umask (the store also sets modes itself).
-    os.umask(0o077)
+    # Restored on return, for callers that run a command in their own process (tests).
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--env-file" in argv:
         i = argv.index("--env-file")
