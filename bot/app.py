@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
@@ -23,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.bolt_log import bolt_logger
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.desk import Desk
@@ -233,6 +235,7 @@ def build(
         token_verification_enabled=False,  # done above; Bolt's own check dies on a Slack outage
         listener_executor=ThreadPoolExecutor(max_workers=16),
         process_before_response=False,
+        logger=bolt_logger(),  # never a request body in the log, at any level
     )
     services.drafting = build_drafting(config, store, outbox, chat, now)
     drafts.register(app, services, services.drafting)
@@ -264,12 +267,52 @@ def revoked_notice(outbox: Outbox, lang: str, clock: Callable[[], datetime]) -> 
     return notify
 
 
+def http_options(config: Config) -> dict[str, Any]:
+    """Keyword arguments for :class:`bot.http_server.SlackHttpServer` from the ``BOT_HTTP_*`` settings."""
+    from bot.http_server import HttpLimits
+
+    assert config.slack is not None
+    sl = config.slack
+    limits = HttpLimits(
+        max_body_bytes=sl.http_max_body_bytes,
+        timeout_seconds=sl.http_timeout_seconds,
+        max_connections=sl.http_max_connections,
+    )
+    return {"host": sl.http_host, "limits": limits}
+
+
+def login_refused_notice(
+    outbox: Outbox, lang: str, clock: Callable[[], datetime]
+) -> Callable[[Exception], None]:
+    """What the watchers call when the mailbox refuses the login (wrong password, app password
+    needed): a message in the channel, once a day while it lasts; the watcher logs it too."""
+
+    def notify(error: Exception) -> None:
+        now = clock()
+        outbox.enqueue(
+            f"imap-login-refused:{now.date().isoformat()}",
+            "channel_message",
+            None,
+            {"text": t("imap.login_refused", lang)},
+            now,
+        )
+
+    return notify
+
+
 def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-to-end test
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.watching import start_watchers
 
     desk = build(config)
+    assert config.slack is not None
+    http = None
+    if not config.slack.socket_mode:
+        # Bound before any thread starts: a busy port is a configuration error (exit 2).
+        from bot.http_server import SlackHttpServer
+
+        http = SlackHttpServer(desk.app, config.slack.http_port, **http_options(config))
     # The store's indexes are long-lived: keep them out of every full GC pass (a pass over
     # 100,000 summaries costs a click 100-300 ms otherwise).
     gc.collect()
@@ -286,7 +329,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
 
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
-    threads += start_watchers(config, desk.store, desk.ingestor, stop, on_revoked=on_revoked)
+    on_refused = login_refused_notice(desk.outbox, config.team_language, utcnow)
+    threads += start_watchers(
+        config, desk.store, desk.ingestor, stop, on_revoked=on_revoked, on_login_refused=on_refused
+    )
     for th in threads:
         if not th.is_alive():
             th.start()
@@ -315,7 +361,6 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     if desk.services.drafting is not None:
         scheduler.add_job(desk.services.drafting.send_due, "interval", seconds=30, id="send_tick", **job)
     scheduler.start()
-    assert config.slack is not None
     if config.slack.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -335,9 +380,8 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
                     log.exception("Socket Mode reconnect failed; will retry")
         handler.close()  # type: ignore[no-untyped-call]
     else:
-        from bot.http_server import serve
-
-        serve(desk.app, config.slack.http_port, stop)
+        assert http is not None
+        http.serve_until(stop)
     scheduler.shutdown(wait=True)
     for th in threads:
         th.join(timeout=10)

@@ -50,6 +50,7 @@ from typing import Any, BinaryIO
 
 from bot.errors import InquiryDeskError
 from bot.store import durability
+from bot.store.atomic import PRIVATE_FILE, private_dir, private_opener
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +189,12 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.stem + ".head")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._lock = threading.Lock()
         self._seq = 0
         self._hash = GENESIS
         self._size = -1
-        with self._lock, open(self.path, "a+b") as fh:
+        with self._lock, open(self.path, "a+b", opener=private_opener) as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 self._repair_tail(fh)
@@ -247,7 +248,7 @@ class AuditLog:
     def _write_head(self) -> None:
         """Overwrite the head in place: one 128-byte write (within a disk sector), no new file."""
         data = canonical({"seq": self._seq, "hash": self._hash}).ljust(HEAD_BYTES - 1) + b"\n"
-        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
         try:
             os.pwrite(fd, data, 0)
             durability.sync_file(self.head_path, fd)
@@ -264,7 +265,7 @@ class AuditLog:
             raise AuditError(f"audit action {action!r} is not a short code")
         if inquiry_id is not None and ("@" in inquiry_id or len(inquiry_id) > 40):
             raise AuditError("audit inquiry_id must be an id")
-        with self._lock, open(self.path, "a+b") as fh:
+        with self._lock, open(self.path, "a+b", opener=private_opener) as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 self._sync_from(fh)

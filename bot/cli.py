@@ -27,13 +27,19 @@ def _setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def config_problems(e: ConfigError) -> int:
+    """The one way a configuration error reaches the operator (run, doctor and the rest): the
+    whole list on stderr, no traceback, exit status 2."""
+    print(f"inquiry-bot: {e}", file=sys.stderr)
+    print("See .env.example for every setting.", file=sys.stderr)
+    return 2
+
+
 def _config() -> Config:
     try:
         return load_config(os.environ)
     except ConfigError as e:
-        print(f"inquiry-bot: {e}", file=sys.stderr)
-        print("See .env.example for every setting.", file=sys.stderr)
-        raise SystemExit(2) from e
+        raise SystemExit(config_problems(e)) from e
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -131,13 +137,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_demo(config, lang=config.team_language, out=sys.stdout)
     from bot.app import run_app
 
-    return run_app(config)
+    try:
+        return run_app(config)
+    except ConfigError as e:  # found while starting, e.g. BOT_HTTP_PORT already in use
+        return config_problems(e)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.doctor import run_doctor
+    from bot.doctor import explain_config_problems, run_doctor
 
-    return run_doctor(_config(), out=sys.stdout)
+    try:
+        config = load_config(os.environ)
+    except ConfigError as e:
+        code = config_problems(e)  # the same list as `run` prints
+        explain_config_problems(os.environ, sys.stdout)
+        return code
+    env_file = getattr(args, "env_file", None)
+    return run_doctor(config, out=sys.stdout, env_file=Path(env_file) if env_file else None)
 
 
 def cmd_screening_update(args: argparse.Namespace) -> int:
@@ -194,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything written under DATA_DIR (mail, inquiries, the audit log, tokens) is private:
+    # files 0600, folders 0700, whatever the shell's umask (the store also sets modes itself).
+    # Restored on return, for callers that run a command in their own process (tests).
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--env-file" in argv:
         i = argv.index("--env-file")
@@ -209,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
+    args.env_file = env_file
     if not getattr(args, "func", None):
         parser.print_usage(sys.stderr)
         return 2

@@ -7,6 +7,7 @@ listing *every* problem in one message. Only the entry point reads ``os.environ`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -50,6 +51,10 @@ class SlackConfig:
     http_port: int = 3000
     post_interval: float = 1.0  # seconds between posts to one channel (Slack: about 1/s)
     review_channel: str | None = None  # "check first" cards (issue #12); None: the desk channel
+    http_host: str = "127.0.0.1"  # HTTP mode: put a TLS proxy in front rather than 0.0.0.0
+    http_max_body_bytes: int = 1024 * 1024
+    http_timeout_seconds: float = 10.0
+    http_max_connections: int = 2000
 
     @property
     def socket_mode(self) -> bool:
@@ -174,6 +179,20 @@ def _csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
+def _positive_int(v: str) -> int:
+    n = int(v)
+    if n <= 0:
+        raise ValueError(v)
+    return n
+
+
+def _positive_float(v: str) -> float:
+    x = float(v)
+    if not x > 0:
+        raise ValueError(v)
+    return x
+
+
 def _mention(v: str | None) -> str:
     """``here`` (default), ``channel``, ``none``, a user group id ``S…`` or a user id ``U…``."""
     value = (v or "here").strip().lstrip("@!<").rstrip(">")
@@ -214,6 +233,23 @@ def _parse_overrides(v: str) -> dict[str, Market]:
             raise ValueError(item)
         out[country.strip().upper()] = Market(market.strip().upper())
     return out
+
+
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
+
+
+def _check_ids(r: _Reader) -> None:
+    """Slack ids where ids belong: ROUTING_RULES (markets, member ids) and BOT_ADMINS."""
+    from bot.routing import parse_rules, user_id_problem
+
+    try:
+        parse_rules(r.raw("ROUTING_RULES"))
+    except ConfigError as e:
+        r.problems.extend(e.problems)
+    for admin in _csv(r.raw("BOT_ADMINS")):
+        problem = user_id_problem(admin)
+        if problem:
+            r.problems.append(f"BOT_ADMINS: {problem}")
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -273,6 +309,12 @@ def load_config(env: Mapping[str, str]) -> Config:
             r.problems.append(
                 "set SLACK_APP_TOKEN (Socket Mode, recommended) or SLACK_SIGNING_SECRET (HTTP mode)"
             )
+        channel = r.raw("SLACK_CHANNEL")
+        if channel and not SLACK_CHANNEL_ID.match(channel):
+            r.problems.append(
+                f"SLACK_CHANNEL={channel!r} must be a channel id such as C0123ABCD, not a name "
+                "(`inquiry-bot doctor` looks the id up; or the channel's details → About → Channel ID)"
+            )
         app_token = r.raw("SLACK_APP_TOKEN")
         if app_token and not app_token.startswith("xapp-"):
             r.problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
@@ -287,6 +329,16 @@ def load_config(env: Mapping[str, str]) -> Config:
                 "SLACK_POST_INTERVAL_SECONDS", 1.0, lambda v: max(0.0, float(v)), "a number of seconds"
             ),
             review_channel=r.raw("REVIEW_CHANNEL"),
+            http_host=r.text("BOT_HTTP_HOST", "127.0.0.1"),
+            http_max_body_bytes=r.parsed(
+                "BOT_HTTP_MAX_BODY_BYTES", 1024 * 1024, _positive_int, "a positive number of bytes"
+            ),
+            http_timeout_seconds=r.parsed(
+                "BOT_HTTP_TIMEOUT_SECONDS", 10.0, _positive_float, "a positive number of seconds"
+            ),
+            http_max_connections=r.parsed(
+                "BOT_HTTP_MAX_CONNECTIONS", 2000, _positive_int, "a positive number of connections"
+            ),
         )
 
     llm: LlmConfig | None = None
@@ -350,6 +402,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     filter_at = r.parsed("FILTER_AT", 8.0, _score, "a number (a risk score such as 8)")
     if not review_at < filter_at:
         r.problems.append(f"REVIEW_AT ({review_at:g}) must be below FILTER_AT ({filter_at:g})")
+    _check_ids(r)
     config = Config(
         data_dir=Path(r.text("DATA_DIR", "./data")),
         own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),

@@ -1,10 +1,23 @@
-"""``inquiry-bot doctor``: check the configuration and each connection, say what to fix."""
+"""``inquiry-bot doctor``: check the configuration and each connection, say what to fix.
+
+Besides the connections: private data at rest (``DATA_DIR`` and ``.env`` readable by others
+is a warning), ``BOT_ADMINS`` left empty, a busy ``BOT_HTTP_PORT``, and, when the
+configuration itself is refused, the channel id to use for a ``SLACK_CHANNEL`` given by name.
+"""
 
 from __future__ import annotations
 
-from typing import TextIO
+import os
+import socket
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Config
+from bot.config import SLACK_CHANNEL_ID, Config
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 
 def _line(out: TextIO, ok: bool | None, what: str, detail: str = "") -> None:
@@ -134,10 +147,150 @@ def check_store(config: Config, out: TextIO) -> bool:
     return not dead
 
 
-def run_doctor(config: Config, out: TextIO) -> int:
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def check_permissions(config: Config, out: TextIO, env_file: Path | None = None) -> bool:
+    """Warn when mail, inquiries or secrets can be read by other users of the machine."""
+    data = config.data_dir
+    if data.is_dir():
+        wide = _mode(data) & 0o077
+        loose = 0
+        example = ""
+        for root, dirs, files in os.walk(data):
+            for name in dirs + files:
+                path = Path(root) / name
+                try:
+                    if _mode(path) & 0o077:
+                        loose += 1
+                        example = example or str(path.relative_to(data))
+                except OSError:
+                    continue
+        if wide or loose:
+            detail = f"mode {_mode(data):o}" if wide else "the folder is private"
+            if loose:
+                detail += f"; {loose} file(s) or folder(s) inside are readable by others (e.g. {example})"
+            _line(out, None, f"permissions of DATA_DIR {data}", f"{detail}: run chmod -R go-rwx {data}")
+        else:
+            _line(out, True, f"permissions of DATA_DIR {data}", "private (0700 folders, 0600 files)")
+    if env_file is not None and env_file.is_file():
+        if _mode(env_file) & 0o077:
+            _line(
+                out,
+                None,
+                f"permissions of {env_file}",
+                f"mode {_mode(env_file):o}: it holds passwords and tokens; run chmod 600 {env_file}",
+            )
+        else:
+            _line(out, True, f"permissions of {env_file}", "private (0600)")
+    return True
+
+
+def check_admins(config: Config, out: TextIO) -> bool:
+    if not config.admins:
+        _line(
+            out,
+            None,
+            "BOT_ADMINS",
+            "empty: nobody can clear a screening hit or take over a colleague's inquiry; "
+            "set BOT_ADMINS to one or more member ids (U…)",
+        )
+    else:
+        _line(out, True, "BOT_ADMINS", ", ".join(sorted(config.admins)))
+    return True
+
+
+def check_http_port(config: Config, out: TextIO) -> bool:
+    """HTTP mode: can the bot listen on BOT_HTTP_HOST:BOT_HTTP_PORT?"""
+    if config.slack is None or config.slack.socket_mode:
+        return True
+    from bot.http_server import port_problem
+
+    sl = config.slack
+    try:
+        infos = socket.getaddrinfo(sl.http_host, sl.http_port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        _line(out, False, "BOT_HTTP_HOST", f"{sl.http_host!r} does not resolve ({e})")
+        return False
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as e:
+            _line(out, False, "BOT_HTTP_PORT", port_problem(sl.http_host, sl.http_port, e))
+            return False
+    _line(out, True, "BOT_HTTP_PORT", f"{sl.http_host}:{sl.http_port} is free")
+    return True
+
+
+def channel_ids_by_name(client: WebClient, names: set[str]) -> dict[str, str]:
+    """Look channel names up with ``conversations.list`` (every page): name → id."""
+    found: dict[str, str] = {}
+    cursor: str | None = None
+    while True:
+        page = client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+        )
+        channels: list[dict[str, Any]] = page.get("channels") or []
+        for channel in channels:
+            if channel.get("name") in names:
+                found[str(channel["name"])] = str(channel["id"])
+        meta: dict[str, Any] = page.get("response_metadata") or {}
+        cursor = meta.get("next_cursor")
+        if not cursor or len(found) == len(names):
+            return found
+
+
+def explain_config_problems(env: Mapping[str, str], out: TextIO) -> None:
+    """After a refused configuration: the channel id for a SLACK_CHANNEL given by its name."""
+    channel = (env.get("SLACK_CHANNEL") or "").strip()
+    token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+    if not channel or SLACK_CHANNEL_ID.match(channel):
+        return
+    name = channel.lstrip("#").lower()
+    if not token:
+        _line(out, False, "SLACK_CHANNEL", f"{channel!r} is a name; set SLACK_BOT_TOKEN to look its id up")
+        return
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=token, base_url=(env.get("SLACK_API_URL") or "").strip() or WebClient.BASE_URL)
+    try:
+        found = channel_ids_by_name(client, {name})
+    except SlackApiError as e:
+        _line(out, False, "SLACK_CHANNEL", f"cannot look {channel!r} up ({e.response.get('error')})")
+        return
+    except OSError as e:
+        _line(
+            out,
+            False,
+            "SLACK_CHANNEL",
+            f"cannot look {channel!r} up ({type(e).__name__}: cannot reach Slack)",
+        )
+        return
+    if name in found:
+        _line(
+            out, False, "SLACK_CHANNEL", f"{channel!r} is the channel's name: use SLACK_CHANNEL={found[name]}"
+        )
+    else:
+        _line(
+            out,
+            False,
+            "SLACK_CHANNEL",
+            f"no channel named {name!r} is visible to the bot (for a private channel, /invite the bot "
+            "first; the id is under the channel's details → About)",
+        )
+
+
+def run_doctor(config: Config, out: TextIO, env_file: Path | None = None) -> int:
     out.write("Configuration: ok (every variable parsed)\n")
     results = [
         check_store(config, out),
+        check_permissions(config, out, env_file),
+        check_admins(config, out),
+        check_http_port(config, out),
         check_imap(config, out),
         check_slack(config, out),
         check_llm(config, out),

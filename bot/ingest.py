@@ -37,7 +37,7 @@ from bot.models import (
 from bot.outbox import Outbox
 from bot.prework import MIN_BATCH, Prework, sender_of
 from bot.routing import Router
-from bot.store.atomic import atomic_write_bytes
+from bot.store.atomic import atomic_write_bytes, private_dir
 from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.filter import classify
@@ -126,7 +126,7 @@ class Ingestor:
         if path.exists():
             return
         if path.parent not in self._raw_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             self._raw_dirs.add(path.parent)
         atomic_write_bytes(path, raw)
 

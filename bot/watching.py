@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from bot.config import Config, ImapConfig
 from bot.ingest import Ingestor
 from bot.mail.connect import ConnectionSpec, FolderPlan, discover_folders, make_watcher, spec_from_config
-from bot.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings
+from bot.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, LoginRejected
 from bot.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
 from bot.store.repo import Store
 
@@ -104,6 +104,7 @@ def start_watchers(
     stop: threading.Event,
     *,
     on_revoked: Callable[[OAuthRevoked], None] | None = None,
+    on_login_refused: Callable[[LoginRejected], None] | None = None,
 ) -> list[threading.Thread]:
     if config.imap is None:
         log.warning("IMAP_HOST is not set: no mailbox is watched")
@@ -125,7 +126,13 @@ def start_watchers(
         sent = folder == plan.sent
         sink = StoreMailSink(store, ingestor, sent=sent)
         watcher = make_watcher(
-            spec, folder, sink, tokens, on_revoked=on_revoked, base=imap_settings(config.imap, folder)
+            spec,
+            folder,
+            sink,
+            tokens,
+            on_revoked=on_revoked,
+            base=imap_settings(config.imap, folder),
+            on_login_refused=on_login_refused,
         )
         name = "imap-sent" if sent else f"imap-{folder}"
         threads.append(threading.Thread(target=watcher.run, args=(stop,), name=name, daemon=True))

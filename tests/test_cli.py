@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from bot.cli import main
 from bot.config import load_config
 from bot.errors import ConfigError
+from tests.fakes.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "bot" / "samples").glob("*.eml"))
@@ -102,3 +104,52 @@ def test_unknown_subcommand_gets_usage(capsys: pytest.CaptureFixture[str]) -> No
         main(["frobnicate"])
     assert e.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def _bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_and_doctor_refuse_a_bad_configuration_with_the_same_list(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "SLACK_CHANNEL": "C0123ABCD",
+        "ROUTING_RULES": "market:ASIA=U01ANNA;country:DE=C0SALES",
+        "SLA_HOURS_EU": "soon",
+    }
+    run, doctor = _bot(tmp_path, "run", **env), _bot(tmp_path, "doctor", **env)
+    assert run.returncode == doctor.returncode == 2
+    assert run.stderr == doctor.stderr
+    assert "Traceback" not in run.stderr
+    assert "configuration has 3 problem(s)" in run.stderr
+    assert "unknown market 'ASIA'" in run.stderr and "'C0SALES' is a channel id" in run.stderr
+
+
+def test_run_names_a_busy_http_port_and_exits_2(tmp_path: Path, slack_server: FakeSlack) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_CHANNEL": "CINQ",
+        "SLACK_API_URL": slack_server.base_url,
+        "BOT_ADMINS": "UADMIN",
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = _bot(tmp_path, "run", BOT_HTTP_PORT=port, **env)
+        doctor = _bot(tmp_path, "doctor", BOT_HTTP_PORT=port, **env)
+    message = f"BOT_HTTP_PORT={port} is already in use on 127.0.0.1"
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr and message in run.stderr
+    assert "configuration has 1 problem(s)" in run.stderr
+    assert doctor.returncode == 1 and f"[FAIL] BOT_HTTP_PORT: {message}" in doctor.stdout

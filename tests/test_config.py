@@ -107,3 +107,62 @@ def test_routed_inquiry_is_owned_at_arrival(tmp_path: object) -> None:
     inq = store.require(ingestor.ingest(mail, datetime.now(UTC)).inquiry_id or "")
     assert inq.owner == "UDIRK" and inq.routed_to == "UDIRK"
     assert any(e.action == "routed" for e in inq.events)
+
+
+# -- operator mistakes answered in one list -----------------------------------------------------
+
+SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CHANNEL": "C0123ABCD"}
+
+
+def test_routing_rules_are_checked_when_the_configuration_is_read() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_config(
+            {
+                "ROUTING_RULES": "market:ASIA=U01ANNA;language:es=C0INQUIRIES;country:Germany=U02BEN;"
+                "tier:A=anna;market:SEA=U03CARLA",
+                "SLA_HOURS_EU": "never",
+            }
+        )
+    problems = e.value.problems
+    assert len(problems) == 5, problems  # four bad rules and the SLA, in one list
+    text = str(e.value)
+    assert "unknown market 'ASIA' (markets: EU, US, SEA, OTHER)" in text
+    assert "'C0INQUIRIES' is a channel id; a member's user id (U…) belongs here" in text
+    assert "country 'Germany' is not a two-letter code" in text
+    assert "'anna' is not a user id" in text
+    assert "SLA_HOURS_EU" in text and "U03CARLA" not in text  # the good rule is not listed
+
+
+def test_good_routing_rules_pass_and_route() -> None:
+    c = load_config({"ROUTING_RULES": "market:sea=U01ANNA; language:es=@U02BEN|U03CARLA ;tier:b=W04DIRK"})
+    rules = parse_rules(c.routing_rules)
+    assert [(r.field, r.value, r.users) for r in rules] == [
+        ("market", "sea", ("U01ANNA",)),
+        ("language", "es", ("U02BEN", "U03CARLA")),
+        ("tier", "b", ("W04DIRK",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["#inquiries", "inquiries", "c0123abcd", "U0123ABCD", "https://x.slack.com/archives/C1"]
+)
+def test_slack_channel_must_be_a_channel_id(name: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        load_config({**SLACK, "SLACK_CHANNEL": name})
+    assert f"SLACK_CHANNEL={name!r} must be a channel id such as C0123ABCD" in str(e.value)
+    assert "inquiry-bot doctor" in str(e.value)
+
+
+@pytest.mark.parametrize("channel", ["C0123ABCD", "G01PRIVATE", "CINQ"])
+def test_channel_ids_are_accepted(channel: str) -> None:
+    slack = load_config({**SLACK, "SLACK_CHANNEL": channel}).slack
+    assert slack is not None and slack.channel == channel
+
+
+def test_bot_admins_must_be_member_ids() -> None:
+    assert load_config({"BOT_ADMINS": "U01ANNA, W02BEN"}).admins == {"U01ANNA", "W02BEN"}
+    with pytest.raises(ConfigError) as e:
+        load_config({"BOT_ADMINS": "U01ANNA,anna@brightway-led.com,C0SALES"})
+    text = str(e.value)
+    assert "BOT_ADMINS: 'anna@brightway-led.com' is not a user id" in text
+    assert "BOT_ADMINS: 'C0SALES' is a channel id" in text

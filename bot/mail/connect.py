@@ -26,12 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from imapclient import IMAPClient, SocketTimeout
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from bot.config import ImapConfig
 from bot.errors import InquiryDeskError
 from bot.mail.folders import pick_folder, resolve_folder
-from bot.mail.imap_source import ImapSettings, MailboxWatcher, MailSink
+from bot.mail.imap_source import ImapSettings, LoginRejected, MailboxWatcher, MailSink
 from bot.oauth import OAuthError, OAuthRevoked, TokenProvider
 from bot.providers import MailboxOptions, is_loopback, plan_connections
 
@@ -100,23 +100,65 @@ def open_client(spec: ConnectionSpec) -> IMAPClient:
     return client
 
 
+# RFC 5530 codes of a login that failed for a passing reason (the server's own trouble).
+_TEMPORARY = ("UNAVAILABLE", "SERVERBUG", "INUSE", "TEMPORARY", "TRY AGAIN")
+
+
+def credentials_refused(error: BaseException) -> bool:
+    """A login the server *refused* (wrong password, app password needed, IMAP disabled), as
+    opposed to a network problem or the server's temporary trouble (``[UNAVAILABLE]``).
+
+    >>> credentials_refused(LoginError("b'[AUTHENTICATIONFAILED] Authentication failed.'"))
+    True
+    >>> credentials_refused(LoginError("b'[UNAVAILABLE] Temporary authentication failure.'"))
+    False
+    """
+    if not isinstance(error, LoginError):
+        return False
+    text = str(error).upper()
+    return not any(code in text for code in _TEMPORARY)
+
+
+def _refused(spec: ConnectionSpec, error: LoginError) -> LoginRejected:
+    reason = str(error).strip("b'\"")[:200]
+    if spec.auth == "oauth2":
+        fix = (
+            "the mailbox refused a fresh OAuth token: check the app registration's IMAP permission, "
+            "or run `inquiry-bot auth` again"
+        )
+    else:
+        fix = (
+            "check the password / app password (IMAP_PASSWORD; many providers need an app or "
+            "client-specific password) and that IMAP is switched on for the mailbox"
+        )
+    return LoginRejected(f"the server refused the login for {spec.user} ({reason}): {fix}")
+
+
 def authenticate(
     client: IMAPClient,
     spec: ConnectionSpec,
     tokens: TokenProvider | None = None,
 ) -> None:
-    """Log in with a password or XOAUTH2. A rejected XOAUTH2 token is refreshed and tried once more."""
-    if spec.auth == "oauth2":
-        if tokens is None:
-            raise MailLoginError("IMAP_AUTH=oauth2 but no token provider was configured")
-        try:
-            client.oauth2_login(spec.user, tokens.access_token())
-        except IMAPClientError:
-            # The server may have revoked or expired the access token before its stated expiry.
-            log.info("imap: XOAUTH2 refused; refreshing the access token and retrying once")
-            client.oauth2_login(spec.user, tokens.access_token(force_refresh=True))
-    else:
-        client.login(spec.user, spec.password)
+    """Log in with a password or XOAUTH2. A rejected XOAUTH2 token is refreshed and tried once more.
+
+    Refused credentials raise :class:`LoginRejected` (retried slowly, reported to the team);
+    the server's temporary trouble stays an ``IMAPClientError`` (a connection problem)."""
+    try:
+        if spec.auth == "oauth2":
+            if tokens is None:
+                raise MailLoginError("IMAP_AUTH=oauth2 but no token provider was configured")
+            try:
+                client.oauth2_login(spec.user, tokens.access_token())
+            except IMAPClientError:
+                # The server may have revoked or expired the access token before its stated expiry.
+                log.info("imap: XOAUTH2 refused; refreshing the access token and retrying once")
+                client.oauth2_login(spec.user, tokens.access_token(force_refresh=True))
+        else:
+            client.login(spec.user, spec.password)
+    except LoginError as e:
+        if credentials_refused(e):
+            raise _refused(spec, e) from e
+        raise
     if spec.send_id and client.has_capability("ID"):
         client.id_(BOT_ID)
 
@@ -131,6 +173,20 @@ def connect(spec: ConnectionSpec, tokens: TokenProvider | None = None) -> IMAPCl
             client.shutdown()
         raise
     return client
+
+
+class _LoginRefusedReporter:
+    """Calls ``on_login_refused`` at each refused login (the callback dedupes, e.g. per day)."""
+
+    def __init__(self, on_login_refused: Callable[[LoginRejected], None] | None) -> None:
+        self.on_login_refused = on_login_refused
+
+    def __call__(self, error: LoginRejected) -> None:
+        if self.on_login_refused is not None:
+            try:
+                self.on_login_refused(error)
+            except Exception:
+                log.exception("imap: on_login_refused callback failed")
 
 
 class _RevokedReporter:
@@ -157,18 +213,23 @@ def watcher_settings(
     *,
     on_revoked: Callable[[OAuthRevoked], None] | None = None,
     base: ImapSettings | None = None,
+    on_login_refused: Callable[[LoginRejected], None] | None = None,
 ) -> ImapSettings:
     """``ImapSettings`` for one watched folder whose login goes through :func:`authenticate`.
 
     ``base`` carries the timing (backfill, IDLE renewal, polling); connection fields come from ``spec``.
     """
     report = _RevokedReporter(on_revoked)
+    report_refused = _LoginRefusedReporter(on_login_refused)
 
     def login(client: IMAPClient) -> None:
         try:
             authenticate(client, spec, tokens)
         except OAuthRevoked as e:
             report(e)
+            raise
+        except LoginRejected as e:
+            report_refused(e)
             raise
 
     template = base or ImapSettings(
@@ -197,9 +258,12 @@ def make_watcher(
     on_revoked: Callable[[OAuthRevoked], None] | None = None,
     base: ImapSettings | None = None,
     on_state: Callable[[str], None] | None = None,
+    on_login_refused: Callable[[LoginRejected], None] | None = None,
 ) -> MailboxWatcher:
     """A watcher for ``folder`` (its own connection and its own checkpoint, keyed by folder name)."""
-    settings = watcher_settings(spec, folder, tokens, on_revoked=on_revoked, base=base)
+    settings = watcher_settings(
+        spec, folder, tokens, on_revoked=on_revoked, base=base, on_login_refused=on_login_refused
+    )
     return MailboxWatcher(settings, sink, on_state=on_state, client_factory=lambda: open_client(spec))
 
 
@@ -312,6 +376,9 @@ def doctor_imap_report(
             f"{type(e).__name__}: {e} — check IMAP_TLS_MODE (ssl on 993, starttls on 143) and IMAP_CA_FILE "
             "for a private CA (verification is never switched off)",
         )
+        return lines
+    except LoginRejected as e:
+        line(False, f"IMAP login {spec.user}@{where}", str(e))
         return lines
     except IMAPClientError as e:
         hint = (

@@ -102,6 +102,7 @@ class ImapSettings:
     idle_check_seconds: float = 30
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
+    login_retry_seconds: float = 600.0  # after a refused login (LoginRejected): slow, no lock-out
     rescan_min_days: float = 7
     fetch_batch: int = 25
     progress_every: int = 200
@@ -117,6 +118,11 @@ class SinkError(Exception):
         super().__init__(f"sink failed for folder={folder!r} uid={uid}")
         self.folder = folder
         self.uid = uid
+
+
+class LoginRejected(Exception):
+    """The server refused the credentials (not a network problem): the operator must fix the
+    password; ``run()`` retries every ``login_retry_seconds``, not with the fast backoff."""
 
 
 class ConnectionDropped(Exception):
@@ -256,6 +262,13 @@ class MailboxWatcher:
                     self._set_state("retrying")
                     stop.wait(self._backoff(attempt))
                     attempt += 1
+                except LoginRejected as e:
+                    log.error(
+                        "imap %s: %s; next try in %.0f s", self.folder, e, self.settings.login_retry_seconds
+                    )
+                    self._disconnect()
+                    self._set_state("login_refused")
+                    stop.wait(self.settings.login_retry_seconds)
                 except CONNECTION_ERRORS as e:
                     log.warning(
                         "imap %s: connection problem (%s: %s); reconnecting", self.folder, type(e).__name__, e

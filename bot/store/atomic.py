@@ -8,6 +8,11 @@ truncated file (msiemens/tinydb #1, #301). ``AtomicJSONStorage`` instead
 * writes ``name.tmp`` → flush → fsync → ``os.replace`` → fsync(directory),
 * keeps the previous good file as ``name.bak`` and falls back to it when the main
   file cannot be parsed at open time.
+
+Everything under ``DATA_DIR`` is private (mail, names, phone numbers): files are created
+0600 and folders 0700 by :func:`private_dir`, :func:`private_opener` and
+:func:`atomic_write_bytes` themselves, whatever the process umask (``inquiry-bot`` also sets
+umask 077 at start for the files other code writes).
 """
 
 from __future__ import annotations
@@ -26,6 +31,33 @@ from bot.store import durability
 
 log = logging.getLogger(__name__)
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """``mkdir -p`` where every folder it creates is 0700 (``Path.mkdir(parents=True)`` would
+    give the parents the umask's mode). Existing folders are left as they are."""
+    missing: list[Path] = []
+    current = Path(path)
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(folder, PRIVATE_DIR)  # the umask may have taken bits off, never added
+    return Path(path)
+
+
+def private_opener(path: str, flags: int) -> int:
+    """``open(path, "ab", opener=private_opener)``: a file it creates is 0600."""
+    return os.open(path, flags, PRIVATE_FILE)
+
 
 def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = False, last: bool = False) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
@@ -33,7 +65,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = False, la
     The fsyncs happen now, or at the end of the current :func:`durability.group_commit`
     (``last``: after every other file of the group, e.g. the mailbox checkpoint)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with open(tmp, "wb", opener=private_opener) as fh:
+        os.fchmod(fh.fileno(), PRIVATE_FILE)  # a stale .tmp left by a crash keeps its old mode
         fh.write(data)
         fh.flush()
         if not durability.deferred():
@@ -56,7 +89,7 @@ class AtomicJSONStorage(Storage):
         self.keep_backup = keep_backup
         self.sync_last = sync_last  # in a group commit, fsync this file after all others
         self._data: dict[str, Any] | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
 
     def _load(self) -> dict[str, Any]:
         for candidate in (self.path, self.path.with_name(self.path.name + ".bak")):

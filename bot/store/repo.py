@@ -40,7 +40,7 @@ from bot.audit import AuditLog, ref
 from bot.errors import NotFound, StoreError
 from bot.models import Event, Inquiry, Status
 from bot.store import durability
-from bot.store.atomic import AtomicJSONStorage, atomic_write_bytes
+from bot.store.atomic import AtomicJSONStorage, atomic_write_bytes, private_dir, private_opener
 from bot.store.codec import inquiry_from_doc, inquiry_to_doc
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Store:
 
     def __init__(self, data_dir: Path, *, shards: int = DEFAULT_SHARDS, cache_shards: int = 24) -> None:
         self.root = Path(data_dir) / "store"
-        (self.root / "shards").mkdir(parents=True, exist_ok=True)
+        private_dir(self.root / "shards")
         self._lock = threading.RLock()
         # meta.json holds the mailbox checkpoint: in a group commit it is made durable last.
         self._meta = TinyDB(
@@ -206,7 +206,7 @@ class Store:
                 ):
                     self._remember(inq)
                     repaired += 1
-        self._index_fh = open(self._index_path, "ab")  # noqa: SIM115 - lives as long as the store
+        self._index_fh = open(self._index_path, "ab", opener=private_opener)  # noqa: SIM115 - lives as long as the store
         if repaired:
             log.info("re-indexed %d inquiries from %d recent shards", repaired, len(stale))
             self._rewrite_index()
@@ -225,7 +225,7 @@ class Store:
         if self._index_fh is not None:
             self._index_fh.close()
         atomic_write_bytes(self._index_path, ("\n".join(lines) + "\n").encode() if lines else b"")
-        self._index_fh = open(self._index_path, "ab")  # noqa: SIM115
+        self._index_fh = open(self._index_path, "ab", opener=private_opener)  # noqa: SIM115
         self._journal_lines = len(lines)
 
     def rebuild_index(self) -> None:

@@ -89,6 +89,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}  # file id -> uploaded bytes
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.channels: dict[str, str] = {"CINQ": "inquiries"}  # id -> name, for conversations.list
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -344,6 +345,17 @@ class FakeSlack:
             found.sort(key=lambda m: float(m["ts"]), reverse=True)
             limit = int(p.get("limit", 100) or 100)
             return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        if method == "conversations.list":
+            with self._lock:
+                every = [{"id": i, "name": n, "is_channel": True} for i, n in self.channels.items()]
+            start = int(p.get("cursor") or 0)
+            limit = int(p.get("limit", 100) or 100)
+            more = start + limit < len(every)
+            return {
+                "ok": True,
+                "channels": every[start : start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+            }
         if method == "conversations.members":
             return {"ok": True, "members": [BOT_USER_ID], "response_metadata": {"next_cursor": ""}}
         if method == "conversations.open":
