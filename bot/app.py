@@ -45,6 +45,7 @@ from bot.services import Services
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.slack_chat import SlackChat
 from bot.store.repo import Store
+from bot.triage.second_opinion import SecondOpinion
 from bot.triage_context import Trust, load_screener, triage_config
 from bot.watching import connection
 
@@ -93,6 +94,23 @@ def verify_token(client: WebClient) -> None:
         raise BoltError(f"the Slack bot token was refused (auth.test: {e.response.get('error')})") from e
     except OSError as e:
         log.warning("Slack is unreachable at start-up (%s); starting anyway", type(e).__name__)
+
+
+def build_second_opinion(config: Config) -> SecondOpinion | None:
+    """The model's second opinion on grey-zone mail (issue #12), when a model is configured.
+    Its own client with a short timeout: the watcher waits for it."""
+    if config.llm is None:
+        return None
+    from bot.drafting.llm import OpenAILlm
+
+    llm = OpenAILlm(
+        config.llm.api_key or "not-needed",
+        config.llm.base_url,
+        config.llm.model,
+        timeout=min(config.llm.timeout_seconds, 15.0),
+        max_retries=0,
+    )
+    return SecondOpinion(llm)
 
 
 def build_drafting(
@@ -187,6 +205,7 @@ def build(
         router=router,
         trust=Trust(config, load_screener(config)),
         prework=Prework(triage_config(config)),
+        second_opinion=build_second_opinion(config),
     )
     services = Services(
         store=store,

@@ -42,6 +42,7 @@ from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.filter import classify
 from bot.triage.lanes import with_signals
+from bot.triage.second_opinion import SecondOpinion
 from bot.triage.signals.headers import server_says_forged
 from bot.triage.tier import grade
 from bot.triage_context import Trust
@@ -82,7 +83,9 @@ class Ingestor:
         router: Router | None = None,
         trust: Trust | None = None,
         prework: Prework | None = None,
+        second_opinion: SecondOpinion | None = None,
     ) -> None:
+        self.second_opinion = second_opinion
         self.store = store
         self.outbox = outbox
         self.config = config
@@ -115,9 +118,20 @@ class Ingestor:
         if folder in self.sent_folders:
             return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
         auth = authentication_results(fetched.raw) if self.trust is not None else []
+        verdict = self._second_look(email, verdict)
         return self.ingest(
             email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth, verdict=verdict
         )
+
+    def _second_look(self, email: ParsedEmail, verdict: Triage | None) -> Triage | None:
+        """The model's opinion on a new mail in the grey zone, asked outside the store lock
+        (a slow model never holds up a click); None/unchanged when not configured."""
+        if self.second_opinion is None or self.store.find_by_message_id(email.message_id) is not None:
+            return verdict
+        if self._thread_of(email) is not None:  # a follow-up: its inquiry's lane stands
+            return verdict
+        ahead = verdict if verdict is not None else triage(email, self.config, self._hints(email))
+        return self.second_opinion.consider(email, ahead, self.config.thresholds)
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
         if self.raw_dir is None:
