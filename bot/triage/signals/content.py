@@ -216,6 +216,11 @@ _OFFER_RE = _rx(
     r"nos services|offriamo|i nostri servizi|wij bieden|oferujemy|świadczymy|zapewniamy|tworzymy|"
     r"specjalizujemy|pomagamy|opracowaliśmy|czy (?:mógłbym|rozważali|są państwo)|nabízíme|zajišťujeme|"
     r"měli byste zájem|sunuyoruz|hizmetlerimiz|kami menawarkan|kami menyediakan|chúng tôi cung cấp|"
+    r"我们提供|专业从事|我司主营|主营业务|竭诚为您服务|如有需要(?:请|欢迎)|欢迎(?:来电|咨询)|优势航线|"
+    r"wir unterstützen sie|haben sie interesse|le interesar[ií]a|te interesa|"
+    r"somos una empresa (?:especializada|líder)|"
+    r"seriez-vous intéressé|nous accompagnons|nous sommes une agence|le interesserebbe|siamo un'azienda|"
+    r"teria interesse|somos uma empresa|мы рады предложить|"
     r"我们提供|本公司(?:长期)?(?:经销|提供|专业)|我司提供|有意者|批量获取|一键|自动群发|"
     r"предлагаем|мы предоставляем|наши услуги|نقدم|نوفر|خدماتنا"
 )
