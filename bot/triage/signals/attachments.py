@@ -133,7 +133,7 @@ _SEE_ATTACHED_RE = lowered_pattern(
     r"rfq|specification|list|copy)|as per (?:the )?attached|in the attachment|(?:po|order|invoice) attached|"
     r"anbei|im anhang|beigefügt|ci-joint|ci joint|en pièce jointe|adjunto|adjunta|en el adjunto|"
     r"em anexo|anexad[oa]|in allegato|allegat[oa]|w załączniku|bijgevoegd|in de bijlage|"
-    r"ekte|terlampir|lampiran|đính kèm|ที่แนบ|附件|见附件|請見附件|添付|첨부|во вложении|прикреплен|"
+    r"\bekte\b|terlampir|lampiran|đính kèm|ที่แนบ|附件|见附件|請見附件|添付|첨부|во вложении|прикреплен|"
     r"مرفق|المرفق",
 )
 _SHARE_LINK_RE = re.compile(

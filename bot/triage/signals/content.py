@@ -219,8 +219,8 @@ _OFFER_RE = _rx(
     r"我们提供|专业从事|我司主营|主营业务|竭诚为您服务|如有需要(?:请|欢迎)|欢迎(?:来电|咨询)|优势航线|"
     r"wir unterstützen sie|haben sie interesse|le interesar[ií]a|te interesa|"
     r"somos una empresa (?:especializada|líder)|"
-    r"seriez-vous intéressé|nous accompagnons|nous sommes une agence|le interesserebbe|siamo un'azienda|"
-    r"teria interesse|somos uma empresa|мы рады предложить|"
+    r"seriez-vous intéressé|nous accompagnons|nous sommes une agence|le interesserebbe|"
+    r"teria interesse|мы рады предложить|"
     r"我们提供|本公司(?:长期)?(?:经销|提供|专业)|我司提供|有意者|批量获取|一键|自动群发|"
     r"предлагаем|мы предоставляем|наши услуги|نقدم|نوفر|خدماتنا"
 )
@@ -230,7 +230,9 @@ _REQUEST_HINT_RE = _rx(
     r"(?:order|buy|purchase|import|receive|get|know))|quote (?:us|me|for)|your (?:best )?(?:price|offer|"
     r"quotation)|how much|what is the (?:price|moq)|"
     r"bitte (?:senden|schicken|um)|wir (?:benötigen|brauchen|suchen)|necesitamos|solicitamos|"
-    r"precisamos|nous (?:avons besoin|cherchons|souhaitons)|abbiamo bisogno|potrzebujemy|prosimy o|"
+    r"precisamos|gostar[ií]amos de (?:receber|solicitar|comprar)|favor (?:enviar|informar)|solicitamos|"
+    r"nos gustar[ií]a (?:recibir|comprar)|quisiéramos|vorremmo (?:ricevere|acquistare)|wir möchten|"
+    r"nous voudrions|nous (?:avons besoin|cherchons|souhaitons)|abbiamo bisogno|potrzebujemy|prosimy o|"
     r"ihtiyacımız|kami (?:membutuhkan|memerlukan|ingin)|chúng tôi cần|我们需要|我們需要|请报价|請報價|"
     r"нам нужн|просим|نحتاج|نرجو"
 )
