@@ -48,16 +48,37 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield fh
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from bot.audit import AuditLog
+def _anchor(value: str) -> tuple[int, str]:
+    seq, sep, digest = value.strip().partition(":")
+    digest = digest.strip().lower()
+    if (
+        not sep
+        or not seq.strip().isdigit()
+        or int(seq) < 1
+        or len(digest) != 64
+        or not all(c in "0123456789abcdef" for c in digest)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an anchor like 57:<64 hex digits> (as posted in the audit-anchor message)"
+        )
+    return int(seq), digest
 
-    path = _data_dir() / "audit" / "audit.jsonl"
-    if not path.exists():
-        print(f"no audit log at {path}")
-        return 0
-    result = AuditLog(path).verify()
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Read-only: checks the chain, the head, the store's events and witnessed anchors."""
+    from bot.audit_verify import verify_data_dir
+
+    anchors: list[tuple[int, str]] = list(args.anchor or [])
+    result = verify_data_dir(_data_dir(), anchors)
+    for note in result.notes:
+        print(f"note: {note}")
     if result.ok:
-        print(f"audit log OK: {result.count} entries, chain and head intact")
+        witnessed = (
+            f", anchor{'s' if len(anchors) > 1 else ''} {', '.join(str(a[0]) for a in anchors)} match"
+            if anchors
+            else ""
+        )
+        print(f"audit log OK: {result.count} entries, chain, head and store events agree{witnessed}")
         return 0
     print(f"audit log FAILED: {len(result.problems)} problem(s) in {result.count} entries")
     for problem in result.problems:
@@ -66,10 +87,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_history(args: argparse.Namespace) -> int:
-    from bot.audit import AuditLog
+    from bot.audit import read_entries
 
-    log = AuditLog(_data_dir() / "audit" / "audit.jsonl")
-    for e in log.history(args.inquiry_id):
+    for e in read_entries(_data_dir() / "audit" / "audit.jsonl"):
+        if e.inquiry_id != args.inquiry_id:
+            continue
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
         print(f"{e.seq:>6}  {e.at.isoformat()}  {e.actor:<12} {e.action:<16} {detail}".rstrip())
     return 0
@@ -137,7 +159,16 @@ def add_commands(sub: Any) -> None:
     """Register the record commands on ``sub`` (what ``add_subparsers()`` returned)."""
     audit = sub.add_parser("audit", help="check or read the tamper-evident audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = audit_sub.add_parser("verify", help="check every hash, the chain and the head checkpoint")
+    verify = audit_sub.add_parser(
+        "verify", help="check every hash, the chain, the head and the store's events (read-only)"
+    )
+    verify.add_argument(
+        "--anchor",
+        type=_anchor,
+        action="append",
+        metavar="SEQ:HASH",
+        help="a head witnessed outside DATA_DIR (the daily audit-anchor message); repeatable",
+    )
     verify.set_defaults(func=cmd_audit_verify)
     history = audit_sub.add_parser("history", help="print one inquiry's audit entries")
     history.add_argument("inquiry_id", metavar="ID")

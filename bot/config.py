@@ -103,6 +103,7 @@ class Config:
     quote_rates: Mapping[str, float] = field(default_factory=lambda: {"USD": 1.0})
     mailbox: MailboxOptions = field(default_factory=MailboxOptions)
     oauth: OAuthSettings | None = None
+    audit_anchor_channel: str | None = None  # where the daily audit anchor goes (default: SLACK_CHANNEL)
 
 
 class _Reader:
@@ -372,6 +373,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         retention_days=r.parsed(
             "RETENTION_DAYS", None, lambda v: float(v) if float(v) > 0 else None, "a number of days"
         ),
+        audit_anchor_channel=r.raw("AUDIT_ANCHOR_CHANNEL"),
     )
     if r.problems:
         raise ConfigError(r.problems)
