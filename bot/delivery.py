@@ -148,6 +148,11 @@ class DeliveryWorker:
             channel = str(item.payload.get("channel") or self.channel)
             self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))
             return
+        if item.kind == "erase_posts":  # the bot's posts about an erased person (bot.privacy)
+            from bot.erase_posts import erase_posts
+
+            erase_posts(self.chat, self.store, self.render_note, item)
+            return
         if item.kind == "dm":
             channel = self.chat.dm_channel(str(item.payload["user"]))
             self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))

@@ -320,6 +320,7 @@ class FakeSlack:
                         "ts": ts,
                         "thread_ts": parent,
                         "text": m.get("text", ""),
+                        **({"blocks": m["blocks"]} if m.get("blocks") else {}),
                         **({"metadata": m["metadata"]} if m.get("metadata") else {}),
                     }
                     for (ch, ts), m in self.messages.items()
@@ -336,6 +337,7 @@ class FakeSlack:
                         "type": "message",
                         "ts": ts,
                         "text": m.get("text", ""),
+                        **({"blocks": m["blocks"]} if m.get("blocks") else {}),
                         **({"metadata": m["metadata"]} if m.get("metadata") else {}),
                     }
                     for (ch, ts), m in self.messages.items()

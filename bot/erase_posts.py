@@ -1,0 +1,82 @@
+"""Delivery of ``erase_posts`` outbox items: the bot's own Slack posts about an erased person
+updated (``chat.update``) to the erased text.
+
+``bot.privacy.forget`` owes one item per card thread of the inquiries it touched, per
+channel the desk posts in, and per member's DM. Each payload holds a
+:class:`bot.redact.Redactor` as salted hashes (never the person's name), and where to look:
+
+* ``{"channel", "thread_ts", "followups"}``: the replies under a card. Follow-up notes of
+  the person's own inquiry (``followups``: their ts is stored on the message) are
+  re-rendered from the erased inquiry; every other reply the bot tagged is redacted.
+* ``{"channel", "oldest"}`` / ``{"user", "oldest"}``: top-level posts the bot tagged
+  (digests, filtered-mail lines, pings, notices) since ``oldest``, redacted.
+
+Cards are not touched here: ``card_update`` re-renders them from the store. Messages that
+do not change are not updated, so a repeat after a crash or a rate limit is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from bot.chat import Blocks, Chat
+from bot.models import Inquiry
+from bot.outbox import OutboxItem
+from bot.redact import Redactor
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+NoteRenderer = Callable[[Inquiry, dict[str, Any]], tuple[str, Blocks | None]]
+
+
+@runtime_checkable
+class MessageLister(Protocol):
+    def messages(
+        self, channel: str, thread_ts: str | None = None, oldest: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Messages as ``{"ts", "text", "blocks", "tag", "card_of"}`` (``tag``: the outbox key
+        the bot tagged its post with; ``card_of``: the inquiry id of a card), newest first
+        or oldest first."""
+        ...
+
+
+def erase_posts(chat: Chat, store: Store, render_note: NoteRenderer, item: OutboxItem) -> int:
+    """Perform one ``erase_posts`` item; return how many messages were updated."""
+    if not isinstance(chat, MessageLister):
+        log.error("erase_posts %s: this chat adapter cannot list messages; dropped", item.key)
+        return 0
+    p = item.payload
+    redactor = Redactor.from_payload(dict(p["r"]))
+    channel = str(p.get("channel") or "") or chat.dm_channel(str(p["user"]))
+    thread = str(p["thread_ts"]) if p.get("thread_ts") else None
+    inq = store.get(item.inquiry_id) if item.inquiry_id else None
+    followups: dict[str, str] = {}
+    if thread and p.get("followups") and inq is not None:
+        followups = {m.slack_ts: m.message_id for m in inq.messages if m.slack_ts}
+    oldest = str(p["oldest"]) if p.get("oldest") else None
+    updated = 0
+    for msg in chat.messages(channel, thread_ts=thread, oldest=oldest):
+        ts = str(msg.get("ts") or "")
+        if not ts or ts == thread or msg.get("card_of"):
+            continue  # cards are re-rendered from the store by card_update
+        if ts in followups and inq is not None:
+            text, blocks = render_note(inq, {"key": "note.followup", "message_id": followups[ts]})
+            chat.update(channel, ts, text, blocks if blocks is not None else [])
+            updated += 1
+            continue
+        if not msg.get("tag"):
+            continue  # not a post of ours (or one we cannot recognise)
+        old_text = str(msg.get("text") or "")
+        old_blocks = msg.get("blocks")
+        text = redactor.redact(old_text)
+        blocks = redactor.redact_value(old_blocks) if isinstance(old_blocks, list) else None
+        if text == old_text and blocks == old_blocks:
+            continue
+        chat.update(channel, ts, text, blocks)
+        updated += 1
+    if updated:
+        log.info("erase_posts %s: %d messages updated", item.key, updated)
+    return updated
