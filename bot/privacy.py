@@ -446,7 +446,9 @@ def _owe_slack_erasure(
     """Cards re-rendered; the bot's thread notes, channel posts and DMs redacted (bot.erase_posts)."""
     if not affected:
         return
-    oldest = f"{(min(i.created_at for i in affected) - timedelta(days=1)).timestamp():.6f}"
+    # Posts about them come after their first card (Slack's own clock); none posted: look back fully.
+    cards = [float(i.card_ts) for i in affected if i.card_ts]
+    oldest = f"{min(cards):.6f}" if cards else None
     channels: set[str] = set()
     users: set[str] = set()
     for inq in store.all_inquiries():
@@ -463,15 +465,17 @@ def _owe_slack_erasure(
         if inq.card_ts and inq.card_channel:
             outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
             thread = {"channel": inq.card_channel, "thread_ts": inq.card_ts, "followups": inq.id in owned}
-            outbox.enqueue(f"erase-thread:{n}:{inq.id}", "erase_posts", inq.id, {**thread, "r": payload}, now)
+            outbox.enqueue(
+                f"erase-thread:e{n}:{inq.id}", "erase_posts", inq.id, {**thread, "r": payload}, now
+            )
         elif inq.id in owned and inq.triage.is_inquiry and not inq.status.closed:
             outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)  # still owed: erased
     for channel in sorted(channels):
         top = {"channel": channel, "oldest": oldest, "r": payload}
-        outbox.enqueue(f"erase-channel:{n}:{channel}", "erase_posts", None, top, now)
+        outbox.enqueue(f"erase-channel:e{n}:{channel}", "erase_posts", None, top, now)
     for user in sorted(users):
         dm = {"user": user, "oldest": oldest, "r": payload}
-        outbox.enqueue(f"erase-dm:{n}:{user}", "erase_posts", None, dm, now)
+        outbox.enqueue(f"erase-dm:e{n}:{user}", "erase_posts", None, dm, now)
 
 
 def forget(
