@@ -126,8 +126,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
         store.close()
     print(
         f"erasure {report.erasure}: {len(report.inquiries)} inquiries pseudonymised "
-        f"({', '.join(report.inquiries) or 'none'}), address removed from {len(report.mentions)} more, "
-        f"{report.mail_files} raw mail files and {report.meta_records} pending records deleted"
+        f"({', '.join(report.inquiries) or 'none'}), the person erased from {len(report.mentions)} more "
+        f"and from {report.meta_redacted} other records, {report.mail_files} raw mail files and "
+        f"{report.meta_records} pending records deleted; {report.slack_updates} Slack clean-ups owed "
+        "(the bot performs them when it runs)"
     )
     if report.leftovers:
         print("the address is still found in:", file=sys.stderr)

@@ -86,6 +86,7 @@ class ForgetReport:
     meta_records: int
     leftovers: tuple[str, ...]  # files under DATA_DIR that still name the person
     meta_redacted: int = 0  # records of other inquiries (drafts, owed posts) redacted in place
+    slack_updates: int = 0  # erase_posts items owed (delivered by the running bot)
 
 
 def pseudonym(n: int) -> str:
@@ -442,10 +443,11 @@ def _owe_slack_erasure(
     owned: set[str],
     payload: dict[str, Any],
     now: datetime,
-) -> None:
+) -> int:
     """Cards re-rendered; the bot's thread notes, channel posts and DMs redacted (bot.erase_posts)."""
     if not affected:
-        return
+        return 0
+    owed = 0
     # Posts about them come after their first card (Slack's own clock); none posted: look back fully.
     cards = [float(i.card_ts) for i in affected if i.card_ts]
     oldest = f"{min(cards):.6f}" if cards else None
@@ -465,17 +467,17 @@ def _owe_slack_erasure(
         if inq.card_ts and inq.card_channel:
             outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
             thread = {"channel": inq.card_channel, "thread_ts": inq.card_ts, "followups": inq.id in owned}
-            outbox.enqueue(
-                f"erase-thread:e{n}:{inq.id}", "erase_posts", inq.id, {**thread, "r": payload}, now
-            )
+            key = f"erase-thread:e{n}:{inq.id}"
+            owed += outbox.enqueue(key, "erase_posts", inq.id, {**thread, "r": payload}, now)
         elif inq.id in owned and inq.triage.is_inquiry and not inq.status.closed:
             outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)  # still owed: erased
     for channel in sorted(channels):
         top = {"channel": channel, "oldest": oldest, "r": payload}
-        outbox.enqueue(f"erase-channel:e{n}:{channel}", "erase_posts", None, top, now)
+        owed += outbox.enqueue(f"erase-channel:e{n}:{channel}", "erase_posts", None, top, now)
     for user in sorted(users):
         dm = {"user": user, "oldest": oldest, "r": payload}
-        outbox.enqueue(f"erase-dm:e{n}:{user}", "erase_posts", None, dm, now)
+        owed += outbox.enqueue(f"erase-dm:e{n}:{user}", "erase_posts", None, dm, now)
+    return owed
 
 
 def forget(
@@ -522,7 +524,7 @@ def forget(
         store.rebuild_index()
         meta_removed, meta_redacted = _purge_meta(store, ids, message_ids, addr, finder)
         affected = store.load_many([*sorted(ids, key=int), *mentions])
-        _owe_slack_erasure(store, Outbox(store), n, affected, ids, slack_payload, now)
+        slack_updates = _owe_slack_erasure(store, Outbox(store), n, affected, ids, slack_payload, now)
         mail_dir = data_dir / "mail"
         doomed = raw_files_for(mail_dir, message_ids, addr)
         known = set(doomed)
@@ -554,6 +556,7 @@ def forget(
         meta_records=meta_removed,
         leftovers=_leftovers(data_dir, addr.encode("utf-8"), finder),
         meta_redacted=meta_redacted,
+        slack_updates=slack_updates,
     )
     log.info(
         "erasure %d: %d inquiries, %d mentioning, %d mail files, %d meta records (%d redacted)",

@@ -100,7 +100,8 @@ class Identity:
     names: tuple[str, ...] = ()  # display names, whole
     name_words: tuple[str, ...] = ()  # single words of those names worth erasing alone
     phones: tuple[str, ...] = ()  # digits
-    addresses: tuple[str, ...] = ()  # postal-address lines
+    addresses: tuple[str, ...] = ()  # postal-address lines, whole (a sign of a mention)
+    address_parts: tuple[str, ...] = ()  # their comma-separated parts ("10117 Berlin"): erased only
 
     def quick_terms(self) -> tuple[str, ...]:
         """Plain lower-case strings at least one of which any mention contains (a cheap
@@ -156,12 +157,17 @@ def identity_of(
     for text in (*sigs, *texts):
         phones.extend(phones_in(text))
     addresses: list[str] = []
+    parts: list[str] = []
     for sig in sigs:
         for line in sig.splitlines():
-            for part in (line, *line.split(",")):
+            line = line.strip(" \t-–|,;")
+            if _address_line(line):
+                addresses.append(line)
+            pieces = line.split(",")
+            for part in pieces if len(pieces) > 1 else ():
                 part = part.strip(" \t-–|,;")
                 if _address_line(part):
-                    addresses.append(part)
+                    parts.append(part)
     emails = [email]
     for sig in sigs:  # a second address of theirs in the signature
         emails.extend(
@@ -173,6 +179,7 @@ def identity_of(
         name_words=tuple(dict.fromkeys(words)),
         phones=tuple(dict.fromkeys(phones)),
         addresses=tuple(dict.fromkeys(addresses)),
+        address_parts=tuple(p for p in dict.fromkeys(parts) if p not in addresses),
     )
 
 
@@ -207,6 +214,9 @@ class Redactor:
                 k = r.key(" ".join(words))
                 r.sequences.setdefault(len(words), set()).add(k)
                 r.strong.add(k)
+        for text in identity.address_parts:
+            words = [w for w, _, _ in tokens(text)]
+            r.sequences.setdefault(len(words), set()).add(r.key(" ".join(words)))
         for word in identity.name_words:
             r.sequences.setdefault(1, set()).add(r.key(word))
         for digits in identity.phones:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
+from bot.audit_verify import verify_data_dir
 from bot.delivery import DeliveryWorker
 from bot.digests import Digests
 from bot.ingest import Ingestor
@@ -223,6 +224,7 @@ def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
     assert report.mentions == (max_id,)
     assert report.meta_redacted >= 2  # the draft and the owed note
     assert report.leftovers == ()
+    assert report.slack_updates == 2 + 1 + 2  # two card threads, the channel, two members' DMs
     assert _files_with_traces(tmp_path) == {}  # also while the Slack updates are still owed
 
     _drain(worker, outbox)
@@ -240,6 +242,7 @@ def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
     assert "[erased]" in kept.messages[0].new_text and "[erased]" in kept.subject
     assert reopened.require(carlos).buyer_name == "Carlos Ruiz"
     reopened.close()
+    assert verify_data_dir(tmp_path).ok  # the erasure is audited like every other change
 
 
 def test_identity_takes_phones_and_addresses_from_the_signature_only() -> None:
@@ -247,7 +250,8 @@ def test_identity_takes_phones_and_addresses_from_the_signature_only() -> None:
         ADDR, ["Zofia Kowalczyk"], [SIGNATURE], ["We need 2,000 pcs by 2026-12-01, PO 4500012345"]
     )
     assert identity.phones == ("493098765432",)
-    assert "Friedrichstraße 123" in identity.addresses and "10117 Berlin" in identity.addresses
+    assert identity.addresses == ("Friedrichstraße 123", "10117 Berlin, Germany")
+    assert identity.address_parts == ("10117 Berlin",)
     assert identity.name_words == ("zofia", "kowalczyk")
     assert phones_in("Mobile: 0171 2345678, 2,000 pcs, 2026-12-01") == ["01712345678"]
 
@@ -264,6 +268,8 @@ def test_redactor_matches_names_and_numbers_however_written_and_stores_no_text()
     )
     assert redactor.redact(f"<mailto:{ADDR}|{ADDR.upper()}>") == "<mailto:[erased]|[erased]>"
     assert redactor.mentions("ship to Friedrichstraße 123, 10117 Berlin")
+    assert not redactor.mentions("our office is in 10117 Berlin too")  # a postcode alone is no mention
+    assert redactor.redact("10117 Berlin") == "[erased]"
     assert not redactor.mentions("Zofia asked")  # a first name alone is not a mention
     payload = json.dumps(redactor.to_payload(), ensure_ascii=False)
     assert _traces_in(payload) == [] and "berlin" not in payload.lower()
