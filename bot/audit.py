@@ -345,27 +345,49 @@ def head_path_of(path: Path) -> Path:
 
 def verify_files(path: Path, *, anchors: Iterable[tuple[int, str]] = ()) -> VerifyResult:
     """Check every hash, the chain, the head checkpoint and witnessed anchors; list each
-    problem found. Only reads (a shared ``flock`` keeps a concurrent append out)."""
+    problem found. Only reads: the log's size and its head are taken together under a
+    shared ``flock`` (appends hold it exclusively), then the lines up to that size are
+    checked without holding it, so a running bot is never kept waiting."""
     path = Path(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         return VerifyResult(ok=False, count=0, problems=[f"the audit log {path.name} is missing"])
+    head_path = head_path_of(path)
     with fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
         try:
-            return _verify_open(fh, head_path_of(path), list(anchors))
+            size = os.fstat(fh.fileno()).st_size
+            head = _read_head(head_path)
+            head_unreadable = head is None and head_path.exists()
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return _verify_open(_upto(fh, size), head, head_unreadable, head_path.name, list(anchors))
 
 
-def _verify_open(fh: BinaryIO, head_path: Path, anchors: list[tuple[int, str]]) -> VerifyResult:
+def _upto(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file's lines within its first ``size`` bytes (later appends are not looked at)."""
+    done = 0
+    for raw in fh:
+        if done >= size:
+            return
+        yield raw[: size - done]
+        done += len(raw)
+
+
+def _verify_open(
+    lines: Iterable[bytes],
+    head: tuple[int, str] | None,
+    head_unreadable: bool,
+    head_name: str,
+    anchors: list[tuple[int, str]],
+) -> VerifyResult:
     problems: list[str] = []
     notes: list[str] = []
     witnessed = dict(anchors)
     seen_anchor: set[int] = set()
     prev_seq, prev_hash, count = 0, GENESIS, 0
-    for lineno, raw in enumerate(fh, start=1):
+    for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         if not raw.endswith(b"\n"):
@@ -399,7 +421,6 @@ def _verify_open(fh: BinaryIO, head_path: Path, anchors: list[tuple[int, str]]) 
                     f"{witnessed[seq][:16]}… (the log was rewritten)"
                 )
         prev_seq, prev_hash = seq, stored_hash
-    head = _read_head(head_path)
     if head is not None:
         head_seq, head_hash = head
         if prev_seq < head_seq:
@@ -410,10 +431,10 @@ def _verify_open(fh: BinaryIO, head_path: Path, anchors: list[tuple[int, str]]) 
             problems.append(f"last entry (seq {prev_seq}) differs from the head checkpoint")
         elif prev_seq > head_seq + 1:
             problems.append(f"the head says {head_seq} but the log goes on to seq {prev_seq}")
-    elif head_path.exists():
+    elif head_unreadable:
         problems.append("the head checkpoint is unreadable")
     elif count:
-        problems.append(f"the head checkpoint {head_path.name} is missing (the log holds {count} entries)")
+        problems.append(f"the head checkpoint {head_name} is missing (the log holds {count} entries)")
     for seq in sorted(set(witnessed) - seen_anchor):
         problems.append(
             f"the witnessed anchor seq {seq} is not in the log (it ends at seq {prev_seq}: "

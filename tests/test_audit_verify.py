@@ -310,3 +310,27 @@ def test_anchor_text_names_the_command_to_check_it() -> None:
     assert f"--anchor 7:{'ab' * 32}" in text and parse_anchor(text) == (7, "ab" * 32)
     assert parse_anchor(anchor_text(entry, NOW.date(), "zh")) == (7, "ab" * 32)
     assert re.search(r"2026-11-26", text)
+
+
+def test_verify_while_the_bot_appends_sees_a_consistent_snapshot(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "audit" / "audit.jsonl"
+    log = AuditLog(path)
+    log.append("1", "bot", "received", {}, NOW)
+    done = threading.Event()
+
+    def append() -> None:
+        for i in range(300):
+            log.append(str(i % 7), "U1", "note", {"i": i}, NOW)
+        done.set()
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    results = []
+    while not done.is_set():
+        results.append(verify_files(path))
+    writer.join()
+    results.append(verify_files(path))
+    assert all(r.ok for r in results), next(r.problems for r in results if not r.ok)
+    assert results[-1].count == 301
