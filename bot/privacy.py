@@ -162,10 +162,14 @@ class _Finder:
         flat = json.dumps(value, ensure_ascii=False, default=str)
         return self.maybe(flat) and any(self.redactor.mentions(t) for t in _texts(value, skip))
 
+    def plain(self, raw: bytes) -> bool:
+        """A file that names them in plain (UTF-8) text."""
+        text = raw.decode("utf-8", "replace")
+        return self.maybe(text) and self.redactor.mentions(text)
+
     def raw(self, raw: bytes) -> bool:
         """A raw mail (or any file) that names them, plainly or once decoded."""
-        text = raw.decode("utf-8", "replace")
-        if self.maybe(text) and self.redactor.mentions(text):
+        if self.plain(raw):
             return True
         low = raw.lower()
         if not any(h in low for h in _ENCODED_HINTS):
@@ -406,7 +410,7 @@ def _leftovers(data_dir: Path, addr: bytes, finder: _Finder | None = None) -> tu
             if not path.is_file():
                 continue
             raw = path.read_bytes()
-            if addr in raw.lower() or (finder is not None and finder.raw(raw)):
+            if addr in raw.lower() or (finder is not None and finder.plain(raw)):
                 hits.append(str(path.relative_to(data_dir)))
         except OSError:
             continue
