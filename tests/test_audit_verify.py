@@ -334,3 +334,23 @@ def test_verify_while_the_bot_appends_sees_a_consistent_snapshot(tmp_path: Path)
     results.append(verify_files(path))
     assert all(r.ok for r in results), next(r.problems for r in results if not r.ok)
     assert results[-1].count == 301
+
+
+@pytest.mark.parametrize(("extra", "channel"), [({}, "desk"), ({"AUDIT_ANCHOR_CHANNEL": "CADMIN"}, "CADMIN")])
+def test_the_composed_bot_posts_its_anchor_to_the_anchor_channel(
+    tmp_path: Path, slack_server: FakeSlack, extra: dict[str, str], channel: str
+) -> None:
+    from tests.slack_helpers import CHANNEL, drain, make_desktop
+
+    desk = make_desktop(slack_server, tmp_path, **extra)
+    try:
+        assert desk.anchor is not None
+        entry = desk.anchor.tick()
+        assert entry is not None and desk.anchor.tick() is None
+        drain(desk.worker)
+    finally:
+        desk.store.close()
+    posts = slack_server.calls("chat.postMessage")
+    assert [p.params["channel"] for p in posts] == [CHANNEL if channel == "desk" else channel]
+    assert parse_anchor(posts[0].params["text"]) == (entry.seq, entry.hash)
+    assert verify_data_dir(tmp_path, [(entry.seq, entry.hash)]).ok
