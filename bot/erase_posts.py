@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from bot.chat import Blocks, Chat
+from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.models import Inquiry
 from bot.outbox import OutboxItem
 from bot.redact import Redactor
@@ -64,19 +64,29 @@ def erase_posts(chat: Chat, store: Store, render_note: NoteRenderer, item: Outbo
             continue  # cards are re-rendered from the store by card_update
         if ts in followups and inq is not None:
             text, blocks = render_note(inq, {"key": "note.followup", "message_id": followups[ts]})
-            chat.update(channel, ts, text, blocks if blocks is not None else [])
-            updated += 1
+            updated += _update(chat, item.key, channel, ts, text, blocks if blocks is not None else [])
             continue
         if not msg.get("tag"):
             continue  # not a post of ours (or one we cannot recognise)
         old_text = str(msg.get("text") or "")
         old_blocks = msg.get("blocks")
         text = redactor.redact(old_text)
-        blocks = redactor.redact_value(old_blocks) if isinstance(old_blocks, list) else None
-        if text == old_text and blocks == old_blocks:
-            continue
-        chat.update(channel, ts, text, blocks)
-        updated += 1
+        new_blocks = redactor.redact_value(old_blocks) if isinstance(old_blocks, list) else None
+        if text != old_text or new_blocks != old_blocks:
+            updated += _update(chat, item.key, channel, ts, text, new_blocks)
     if updated:
         log.info("erase_posts %s: %d messages updated", item.key, updated)
     return updated
+
+
+def _update(chat: Chat, key: str, channel: str, ts: str, text: str, blocks: Blocks | None) -> int:
+    """One ``chat.update``; a message Slack refuses for good is logged and skipped (the
+    others still get erased), a temporary failure retries the whole item later."""
+    try:
+        chat.update(channel, ts, text, blocks)
+    except TemporaryChatError:
+        raise
+    except ChatError as e:
+        log.warning("erase_posts %s: message %s could not be updated: %s", key, ts, e)
+        return 0
+    return 1

@@ -281,3 +281,61 @@ def test_redactor_matches_a_chinese_name_inside_a_sentence() -> None:
     identity = identity_of("wang.wei@example.cn", ["王伟"], ["王伟\n电话: +86 138 0013 8000"])
     redactor = Redactor.build(identity)
     assert redactor.redact("请联系王伟先生，电话 13800138000") == "请联系[erased]先生，电话 [erased]"
+
+
+def test_erase_posts_redacts_only_the_bots_tagged_posts_and_survives_refusals(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    store = Store(tmp_path, shards=2)
+    outbox = Outbox(store)
+    chat = SlackChat(WebClient(token="xoxb-test", base_url=slack_server.base_url))
+    renderer = Renderer(SlaPolicy(), "en")
+    clock = [NOW]
+    worker = DeliveryWorker(
+        store, outbox, chat, "CINQ", lambda: clock[0], renderer.card, renderer.note, min_interval=0
+    )
+    ours = chat.post(
+        "CINQ",
+        "Zofia Kowalczyk called",
+        [{"type": "section", "text": {"type": "mrkdwn", "text": "from +49 30 9876 5432"}}],
+        tag="note:1",
+    )
+    other = chat.post("CINQ", "Digest: nothing about her", None, tag="team-digest:x")
+    human = chat.post("CINQ", "I spoke to Zofia Kowalczyk")  # not ours: no tag
+    card = chat.post("CINQ", "card of Zofia Kowalczyk", [], card_of="1")  # card_update's job
+    redactor = Redactor.build(identity_of(ADDR, ["Zofia Kowalczyk"], [SIGNATURE]))
+
+    slack_server.rate_limit(1, retry_after=1, method="chat.update")
+    outbox.enqueue(
+        "erase-channel:e1:CINQ",
+        "erase_posts",
+        None,
+        {"channel": "CINQ", "oldest": None, "r": redactor.to_payload()},
+        NOW,
+    )
+    worker.run_once()
+    assert outbox.pending_count() == 1  # rate-limited: the whole item is tried again later
+    clock[0] = NOW + timedelta(seconds=2)
+    worker.run_once()
+    assert outbox.pending_count() == 0
+    msgs = slack_server.messages
+    assert msgs[("CINQ", ours)]["text"] == "[erased] called"
+    assert msgs[("CINQ", ours)]["blocks"][0]["text"]["text"] == "from [erased]"
+    assert msgs[("CINQ", other)]["text"] == "Digest: nothing about her"
+    assert msgs[("CINQ", human)]["text"] == "I spoke to Zofia Kowalczyk"
+    assert msgs[("CINQ", card)]["text"] == "card of Zofia Kowalczyk"
+    assert [c.params["ts"] for c in slack_server.calls("chat.update")] == [ours]
+
+    # A message Slack refuses to update is skipped; the item still completes.
+    chat.post("CINQ", "Zofia Kowalczyk again", None, tag="note:2")
+    slack_server.fail_method("chat.update", "cant_update_message")
+    outbox.enqueue(
+        "erase-channel:e2:CINQ",
+        "erase_posts",
+        None,
+        {"channel": "CINQ", "r": redactor.to_payload()},
+        clock[0],
+    )
+    worker.run_once()
+    assert outbox.pending_count() == 0 and outbox.dead() == []
+    store.close()
