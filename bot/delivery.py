@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
+from bot.erase_posts import erase_posts
 from bot.models import Event, Inquiry
 from bot.outbox import Outbox, OutboxItem
 from bot.store.repo import Store
@@ -149,8 +150,6 @@ class DeliveryWorker:
             self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))
             return
         if item.kind == "erase_posts":  # the bot's posts about an erased person (bot.privacy)
-            from bot.erase_posts import erase_posts
-
             erase_posts(self.chat, self.store, self.render_note, item)
             return
         if item.kind == "dm":
