@@ -44,13 +44,15 @@ class StoreEvents:
         return sum(sum(c.values()) for c in self.actions.values())
 
 
-def _read_json(path: Path) -> dict[str, object] | None:
+def _read_json(path: Path, problems: list[str]) -> dict[str, object] | None:
     for candidate in (path, path.with_name(path.name + ".bak")):
         try:
             data = json.loads(candidate.read_bytes())
         except (OSError, ValueError):
             continue
         if isinstance(data, dict):
+            if candidate != path:
+                problems.append(f"store shard {path.name} is unreadable; its backup was checked instead")
             return data
     return None
 
@@ -62,7 +64,7 @@ def store_events(data_dir: Path) -> StoreEvents:
     shard_dir = Path(data_dir) / "store" / "shards"
     paths = sorted(shard_dir.glob("*.json")) if shard_dir.is_dir() else []
     for path in paths:
-        data = _read_json(path)
+        data = _read_json(path, problems)
         if data is None:
             problems.append(f"store shard {path.name} is unreadable")
             continue

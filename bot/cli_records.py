@@ -79,6 +79,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             else ""
         )
         print(f"audit log OK: {result.count} entries, chain, head and store events agree{witnessed}")
+        if result.head is not None and result.head[0]:
+            print(f"head {result.head[0]}:{result.head[1]}")
         return 0
     print(f"audit log FAILED: {len(result.problems)} problem(s) in {result.count} entries")
     for problem in result.problems:

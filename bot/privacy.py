@@ -578,14 +578,21 @@ def forget(
 def subject_export(store: Store, email: str) -> dict[str, Any]:
     """Everything held on ``email``: inquiries with messages and events, related records."""
     addr = _norm(email)
-    owned: list[Inquiry] = []
-    mentioned: list[str] = []
-    for inq in store.all_inquiries():
-        if _belongs(inq, addr):
-            owned.append(inq)
-        elif addr in json.dumps(inquiry_to_doc(inq), ensure_ascii=False).lower():
-            mentioned.append(inq.id)
+    everyone = list(store.all_inquiries())
+    owned = [inq for inq in everyone if _belongs(inq, addr)]
     ids = {inq.id for inq in owned}
+    # Mentioned by address, full name, phone or postal address: what forget would erase.
+    identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), store.root.parent / "mail")
+    finder = _Finder(identity, Redactor.build(identity))
+    mentioned = [
+        inq.id
+        for inq in everyone
+        if inq.id not in ids
+        and (
+            addr in json.dumps(inquiry_to_doc(inq), ensure_ascii=False).lower()
+            or finder.value(inquiry_to_doc(inq), _STRUCTURAL)
+        )
+    ]
     records: list[dict[str, Any]] = []
     message_ids = {m.message_id for inq in owned for m in inq.messages}
     with store.locked():

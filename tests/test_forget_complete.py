@@ -18,7 +18,7 @@ from bot.delivery import DeliveryWorker
 from bot.digests import Digests
 from bot.ingest import Ingestor
 from bot.outbox import Outbox
-from bot.privacy import forget
+from bot.privacy import forget, subject_export
 from bot.redact import Redactor, identity_of, phones_in
 from bot.render import Renderer
 from bot.sla.engine import SlaPolicy
@@ -219,6 +219,8 @@ def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
         for c in slack_server.calls("chat.postMessage")
     )
 
+    # Right of access sees what forget will erase: Max's inquiry names her, not her address.
+    assert subject_export(store, ADDR)["mentioned_in_inquiries"] == [max_id]
     report = forget(tmp_path, store, ADDR, now=NOW, actor="U9ADMIN")
     assert report.inquiries == (zofia,)
     assert report.mentions == (max_id,)
