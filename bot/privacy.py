@@ -74,6 +74,7 @@ KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
 #: Triage reasons that quote the mail itself (see bot.triage.tier / engine).
 _QUOTING_REASONS = ("company", "purchasing title", "context", "asks", "information only", "signature")
 _ENCODED_HINTS = (b"=?", b"base64", b"quoted-printable")
+_NOT_DIGIT = re.compile(r"\D+")
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,17 @@ class _Finder:
 
     def __init__(self, identity: Identity, redactor: Redactor) -> None:
         self.quick = identity.quick_terms()
+        self.tails = identity.phone_tails()
         self.redactor = redactor
 
     def maybe(self, text: str) -> bool:
         low = text.casefold()
-        return any(q in low for q in self.quick)
+        if any(q in low for q in self.quick):
+            return True
+        if not self.tails:
+            return False
+        digits = _NOT_DIGIT.sub("", text)  # "+49 30 9876 5432" is found by "765432"
+        return any(t in digits for t in self.tails)
 
     def value(self, value: Any, skip: frozenset[str]) -> bool:
         flat = json.dumps(value, ensure_ascii=False, default=str)
@@ -434,7 +441,7 @@ def _identity(addr: str, owned: list[Inquiry], others: Iterable[Inquiry], mail_d
             continue  # never take our own signature (a reply of ours to them) for theirs
         names.append(email.from_name)
         signatures.append(email.signature)
-        texts.append(email.text)
+        texts.append(email.new_text)  # never the quoted history: our own signature is in there
     keep = {w for inq in others for w in inq.buyer_name.split()}
     return identity_of(addr, names, signatures, texts, keep_words=keep)
 

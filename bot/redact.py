@@ -104,16 +104,19 @@ class Identity:
     address_parts: tuple[str, ...] = ()  # their comma-separated parts ("10117 Berlin"): erased only
 
     def quick_terms(self) -> tuple[str, ...]:
-        """Plain lower-case strings at least one of which any mention contains (a cheap
-        pre-filter before the full match)."""
+        """Plain case-folded words at least one of which any mention (but a phone: see
+        :meth:`phone_tails`) contains; a cheap pre-filter before the full match."""
         terms: set[str] = set()
         for text in (*self.emails, *self.names, *self.addresses):
             words = [w for w, _, _ in tokens(text)]
             if words:
                 terms.add(max(words, key=len))
         terms.update(self.name_words)
-        terms.update(d[-6:] for d in self.phones)
         return tuple(sorted(t for t in terms if t))
+
+    def phone_tails(self) -> tuple[str, ...]:
+        """The last six digits of each phone: one is in the digits of any text that holds it."""
+        return tuple(sorted({d[-6:] for d in self.phones}))
 
 
 def _address_line(line: str) -> bool:

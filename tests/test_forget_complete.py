@@ -341,3 +341,107 @@ def test_erase_posts_redacts_only_the_bots_tagged_posts_and_survives_refusals(
     worker.run_once()
     assert outbox.pending_count() == 0 and outbox.dead() == []
     store.close()
+
+
+def test_our_own_signature_quoted_in_their_mail_is_not_taken_for_theirs(tmp_path: Path) -> None:
+    store = Store(tmp_path, shards=2)
+    outbox = Outbox(store)
+    ingestor = Ingestor(
+        store,
+        outbox,
+        TriageConfig(own_domains=frozenset({"brightway-led.com"})),
+        lambda: NOW,
+        raw_dir=tmp_path / "mail",
+        sent_folders=frozenset({"Sent"}),
+    )
+    ours = "Lin Wang\nBrightway LED\nTel: +86 755 8888 9999"
+    ingestor.deliver(
+        "INBOX",
+        Fetched(
+            1,
+            _mail(
+                f"Zofia Kowalczyk <{ADDR}>",
+                "Re: Quotation LED panels",
+                f"Thanks, we will order 2,000 pcs.\n\n{SIGNATURE}\n"
+                "On Tue, 24 Nov 2026, Lin Wang wrote:\n> Please find our quotation.\n> "
+                + ours.replace("\n", "\n> ")
+                + "\n",
+                "<z9@licht-tech.de>",
+            ),
+            NOW - timedelta(days=1),
+        ),
+    )
+    carlos = ingestor.deliver(
+        "INBOX",
+        Fetched(
+            2,
+            _mail(
+                "Carlos Ruiz <carlos@iluminacion-ruiz.mx>",
+                "Cotización",
+                "Necesitamos 500 paneles.",
+                "<c9@ruiz.mx>",
+            ),
+            NOW,
+        ),
+    ).inquiry_id
+    assert carlos
+    ingestor.deliver(
+        "Sent",
+        Fetched(
+            3,
+            _mail(
+                "Lin Wang <sales@brightway-led.com>",
+                "Re: Cotización",
+                f"Estimado Carlos, adjunto la cotización.\n\n{ours}",
+                "<r9@brightway-led.com>",
+                in_reply_to="<c9@ruiz.mx>",
+            ),
+            NOW,
+        ),
+    )
+    before = store.require(carlos)
+    assert sum(b"8888 9999" in f.read_bytes() for f in (tmp_path / "mail").rglob("*.eml")) == 2
+    report = forget(tmp_path, store, ADDR, now=NOW)
+    assert report.mentions == () and report.mail_files == 1  # her mail only
+    assert sum(b"8888 9999" in f.read_bytes() for f in (tmp_path / "mail").rglob("*.eml")) == 1  # our reply
+    assert store.require(carlos) == before
+    store.close()
+
+
+def test_an_inquiry_that_names_them_only_by_phone_is_found_and_erased(tmp_path: Path) -> None:
+    store = Store(tmp_path, shards=2)
+    ingestor = Ingestor(
+        store,
+        Outbox(store),
+        TriageConfig(own_domains=frozenset({"brightway-led.com"})),
+        lambda: NOW,
+        raw_dir=tmp_path / "mail",
+    )
+    ingestor.deliver(
+        "INBOX",
+        Fetched(
+            1,
+            _mail(f"Zofia Kowalczyk <{ADDR}>", "RFQ", f"We need 2,000 panels.\n\n{SIGNATURE}", "<z1@l.de>"),
+            NOW,
+        ),
+    )
+    ola = ingestor.deliver(
+        "INBOX",
+        Fetched(
+            2,
+            _mail(
+                "Ola Nordmann <ola@lys.no>",
+                "Tubes",
+                "Please quote 300 LED tubes. Delivery contact: 0049 30 9876-5432.",
+                "<o1@lys.no>",
+                cte="base64",
+            ),
+            NOW,
+        ),
+    ).inquiry_id
+    report = forget(tmp_path, store, ADDR, now=NOW)
+    assert report.mentions == (ola,) and report.mail_files == 2
+    text = store.require(str(ola)).messages[0].new_text
+    assert text == "Please quote 300 LED tubes. Delivery contact: [erased]."
+    assert _files_with_traces(tmp_path) == {}
+    store.close()
