@@ -1,4 +1,5 @@
-"""Delivery of ``erase_posts`` outbox items: the bot's own Slack posts about an erased person
+"""The Slack side of ``forget``: ``erase_posts`` outbox items owed (:func:`owe_erasure`) and
+delivered (:func:`erase_posts`): the bot's own Slack posts about an erased person
 updated (``chat.update``) to the erased text.
 
 ``bot.privacy.forget`` owes one item per card thread of the inquiries it touched, per
@@ -19,11 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.models import Inquiry
-from bot.outbox import OutboxItem
+from bot.outbox import Outbox, OutboxItem
 from bot.redact import Redactor
 from bot.store.repo import Store
 
@@ -90,3 +92,51 @@ def _update(chat: Chat, key: str, channel: str, ts: str, text: str, blocks: Bloc
         log.warning("erase_posts %s: message %s could not be updated: %s", key, ts, e)
         return 0
     return 1
+
+
+def owe_erasure(
+    store: Store,
+    outbox: Outbox,
+    n: int,
+    affected: list[Inquiry],
+    owned: set[str],
+    payload: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Owe the Slack side of erasure ``n``: every card of the ``affected`` inquiries
+    re-rendered, and ``erase_posts`` items for their threads, every channel the desk posts
+    in and every member's DM (``owned``: the person's own inquiries, whose follow-up notes
+    are re-rendered). ``payload`` is :meth:`Redactor.to_payload`. Returns the items owed."""
+    if not affected:
+        return 0
+    owed = 0
+    # Posts about them come after their first card (Slack's own clock); none posted: look back fully.
+    cards = [float(i.card_ts) for i in affected if i.card_ts]
+    oldest = f"{min(cards):.6f}" if cards else None
+    channels: set[str] = set()
+    users: set[str] = set()
+    for inq in store.all_inquiries():
+        if inq.card_channel:
+            channels.add(inq.card_channel)
+        if inq.owner:
+            users.add(inq.owner)
+    with store.locked():
+        for doc in store.meta.table("kv").all():
+            key = str(doc.get("key", ""))
+            if key.startswith(("tz:", "digest:")) and key.split(":", 1)[1] not in ("team", ""):
+                users.add(key.split(":", 1)[1])
+    for inq in affected:
+        if inq.card_ts and inq.card_channel:
+            outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
+            thread = {"channel": inq.card_channel, "thread_ts": inq.card_ts, "followups": inq.id in owned}
+            key = f"erase-thread:e{n}:{inq.id}"
+            owed += outbox.enqueue(key, "erase_posts", inq.id, {**thread, "r": payload}, now)
+        elif inq.id in owned and inq.triage.is_inquiry and not inq.status.closed:
+            outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)  # still owed: erased
+    for channel in sorted(channels):
+        top = {"channel": channel, "oldest": oldest, "r": payload}
+        owed += outbox.enqueue(f"erase-channel:e{n}:{channel}", "erase_posts", None, top, now)
+    for user in sorted(users):
+        dm = {"user": user, "oldest": oldest, "r": payload}
+        owed += outbox.enqueue(f"erase-dm:e{n}:{user}", "erase_posts", None, dm, now)
+    return owed

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.audit import AuditLog, check_detail
+from bot.erase_posts import owe_erasure
 from bot.errors import UsageError
 from bot.mail.parse import parse_email, synthetic_message_id
 from bot.models import Attachment, Event, Inquiry, MessageRecord, Status, Warning
@@ -446,51 +447,6 @@ def _identity(addr: str, owned: list[Inquiry], others: Iterable[Inquiry], mail_d
     return identity_of(addr, names, signatures, texts, keep_words=keep)
 
 
-def _owe_slack_erasure(
-    store: Store,
-    outbox: Outbox,
-    n: int,
-    affected: list[Inquiry],
-    owned: set[str],
-    payload: dict[str, Any],
-    now: datetime,
-) -> int:
-    """Cards re-rendered; the bot's thread notes, channel posts and DMs redacted (bot.erase_posts)."""
-    if not affected:
-        return 0
-    owed = 0
-    # Posts about them come after their first card (Slack's own clock); none posted: look back fully.
-    cards = [float(i.card_ts) for i in affected if i.card_ts]
-    oldest = f"{min(cards):.6f}" if cards else None
-    channels: set[str] = set()
-    users: set[str] = set()
-    for inq in store.all_inquiries():
-        if inq.card_channel:
-            channels.add(inq.card_channel)
-        if inq.owner:
-            users.add(inq.owner)
-    with store.locked():
-        for doc in store.meta.table("kv").all():
-            key = str(doc.get("key", ""))
-            if key.startswith(("tz:", "digest:")) and key.split(":", 1)[1] not in ("team", ""):
-                users.add(key.split(":", 1)[1])
-    for inq in affected:
-        if inq.card_ts and inq.card_channel:
-            outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
-            thread = {"channel": inq.card_channel, "thread_ts": inq.card_ts, "followups": inq.id in owned}
-            key = f"erase-thread:e{n}:{inq.id}"
-            owed += outbox.enqueue(key, "erase_posts", inq.id, {**thread, "r": payload}, now)
-        elif inq.id in owned and inq.triage.is_inquiry and not inq.status.closed:
-            outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)  # still owed: erased
-    for channel in sorted(channels):
-        top = {"channel": channel, "oldest": oldest, "r": payload}
-        owed += outbox.enqueue(f"erase-channel:e{n}:{channel}", "erase_posts", None, top, now)
-    for user in sorted(users):
-        dm = {"user": user, "oldest": oldest, "r": payload}
-        owed += outbox.enqueue(f"erase-dm:e{n}:{user}", "erase_posts", None, dm, now)
-    return owed
-
-
 def forget(
     data_dir: Path,
     store: Store,
@@ -535,7 +491,7 @@ def forget(
         store.rebuild_index()
         meta_removed, meta_redacted = _purge_meta(store, ids, message_ids, addr, finder)
         affected = store.load_many([*sorted(ids, key=int), *mentions])
-        slack_updates = _owe_slack_erasure(store, Outbox(store), n, affected, ids, slack_payload, now)
+        slack_updates = owe_erasure(store, Outbox(store), n, affected, ids, slack_payload, now)
         mail_dir = data_dir / "mail"
         doomed = raw_files_for(mail_dir, message_ids, addr)
         known = set(doomed)
