@@ -16,19 +16,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import ConfigError, UsageError
 
+if TYPE_CHECKING:
+    from bot.config import Config
 
-def _data_dir() -> Path:
+
+def _config() -> Config:
     from bot.config import load_config
 
     try:
-        return load_config(os.environ).data_dir
+        return load_config(os.environ)
     except ConfigError as e:
         print(f"inquiry-bot: {e}", file=sys.stderr)
         raise SystemExit(2) from e
+
+
+def _data_dir() -> Path:
+    return _config().data_dir
 
 
 def _date(value: str) -> datetime:
@@ -117,10 +124,12 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from bot.privacy import forget
     from bot.store.repo import Store
 
-    data_dir = _data_dir()
+    config = _config()
+    data_dir = config.data_dir
+    channels = [config.slack.channel] if config.slack else []
     store = Store(data_dir)
     try:
-        report = forget(data_dir, store, args.email, actor=args.actor)
+        report = forget(data_dir, store, args.email, actor=args.actor, slack_channels=channels)
     except UsageError as e:
         print(f"inquiry-bot forget: {e}", file=sys.stderr)
         return 2

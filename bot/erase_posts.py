@@ -19,7 +19,7 @@ do not change are not updated, so a repeat after a crash or a rate limit is chea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -102,18 +102,20 @@ def owe_erasure(
     owned: set[str],
     payload: dict[str, Any],
     now: datetime,
+    channels: Iterable[str] = (),
 ) -> int:
     """Owe the Slack side of erasure ``n``: every card of the ``affected`` inquiries
-    re-rendered, and ``erase_posts`` items for their threads, every channel the desk posts
-    in and every member's DM (``owned``: the person's own inquiries, whose follow-up notes
-    are re-rendered). ``payload`` is :meth:`Redactor.to_payload`. Returns the items owed."""
+        re-rendered, and ``erase_posts`` items for their threads, every channel the desk posts
+        in and every member's DM (``owned``: the person's own inquiries, whose follow-up notes
+        are re-rendered; ``channels``: the desk's configured channels, besides those its cards are
+    in). ``payload`` is :meth:`Redactor.to_payload`. Returns the items owed."""
     if not affected:
         return 0
     owed = 0
     # Posts about them come after their first card (Slack's own clock); none posted: look back fully.
     cards = [float(i.card_ts) for i in affected if i.card_ts]
     oldest = f"{min(cards):.6f}" if cards else None
-    channels: set[str] = set()
+    channels = {c for c in channels if c}
     users: set[str] = set()
     for inq in store.all_inquiries():
         if inq.card_channel:

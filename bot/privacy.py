@@ -455,9 +455,11 @@ def forget(
     now: datetime | None = None,
     actor: str = "cli",
     audit: AuditLog | None = None,
+    slack_channels: Iterable[str] = (),
 ) -> ForgetReport:
     """Erase everything the store, ``DATA_DIR`` and the bot's Slack posts hold on ``email``;
-    see the module docstring."""
+    see the module docstring. ``slack_channels``: the desk's channels (``SLACK_CHANNEL``),
+    searched for the bot's posts besides the channels its cards are in."""
     addr = _norm(email)
     check_detail(actor, {})  # refuse an actor the audit trail would refuse, before erasing
     now = now or datetime.now(UTC)
@@ -491,7 +493,9 @@ def forget(
         store.rebuild_index()
         meta_removed, meta_redacted = _purge_meta(store, ids, message_ids, addr, finder)
         affected = store.load_many([*sorted(ids, key=int), *mentions])
-        slack_updates = owe_erasure(store, Outbox(store), n, affected, ids, slack_payload, now)
+        slack_updates = owe_erasure(
+            store, Outbox(store), n, affected, ids, slack_payload, now, slack_channels
+        )
         mail_dir = data_dir / "mail"
         doomed = raw_files_for(mail_dir, message_ids, addr)
         known = set(doomed)

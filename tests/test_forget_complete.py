@@ -439,8 +439,9 @@ def test_an_inquiry_that_names_them_only_by_phone_is_found_and_erased(tmp_path: 
             NOW,
         ),
     ).inquiry_id
-    report = forget(tmp_path, store, ADDR, now=NOW)
+    report = forget(tmp_path, store, ADDR, now=NOW, slack_channels=["CDESK"])
     assert report.mentions == (ola,) and report.mail_files == 2
+    assert report.slack_updates == 1  # no card yet: the desk channel is still searched (digests)
     text = store.require(str(ola)).messages[0].new_text
     assert text == "Please quote 300 LED tubes. Delivery contact: [erased]."
     assert _files_with_traces(tmp_path) == {}
