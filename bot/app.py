@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.audit_anchor import AuditAnchor
 from bot.bolt_log import bolt_logger
 from bot.config import Config
 from bot.delivery import DeliveryWorker
@@ -78,6 +79,7 @@ class Desktop:
     worker: DeliveryWorker
     reminders: Reminders
     app: App
+    anchor: AuditAnchor | None = None
 
 
 def verify_token(client: WebClient) -> None:
@@ -266,7 +268,15 @@ def build(
     def on_error(error: Exception) -> None:
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
 
-    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app)
+    anchor = AuditAnchor(
+        store,
+        outbox,
+        config.audit_anchor_channel or config.slack.channel,
+        now,
+        team_timezone=config.team_timezone,
+        lang=config.team_language,
+    )
+    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app, anchor)
 
 
 def revoked_notice(outbox: Outbox, lang: str, clock: Callable[[], datetime]) -> Callable[[Exception], None]:
@@ -366,6 +376,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
         **job,
     )
     scheduler.add_job(desk.reminders.digest_tick, "interval", seconds=60, id="digest_tick", **job)
+    if desk.anchor is not None:  # the chain's head witnessed in Slack once a day
+        scheduler.add_job(
+            desk.anchor.tick, "interval", seconds=60, id="audit_anchor", next_run_time=utcnow(), **job
+        )
     if config.retention_days:
         from bot.privacy import purge_closed_bodies
 

@@ -11,8 +11,17 @@ File layout under ``DATA_DIR/audit``::
 ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` in UTF-8
 and ``prev_hash`` of the first entry is 64 zeros. Editing an entry breaks its hash,
 deleting or reordering entries breaks the ``seq``/``prev_hash`` chain, cutting the tail
-disagrees with ``audit.head``. (Anyone who can rewrite the whole file *and* the head can
-forge a consistent log: anchor the head hash elsewhere if that matters.)
+disagrees with ``audit.head``. Anyone who can rewrite the whole file *and* the head can
+forge a consistent log, so the head is also witnessed outside ``DATA_DIR``: once a day an
+``anchor`` entry is appended and its ``seq`` and ``hash`` posted to Slack
+(:mod:`bot.audit_anchor`); ``audit verify --anchor SEQ:HASH`` checks the chain against it.
+
+:func:`verify_files` (what ``audit verify`` runs) only reads: it never repairs, creates or
+rewrites a file. It fails when the head is missing while the log holds entries, and
+:mod:`bot.audit_verify` adds the checks against the store (log missing, events cut).
+Entries that mirror a stored event have a detail of at most ``detail`` / ``ref`` (see
+:func:`is_event_entry`); entries appended only to the log (``anchor``, ``bodies_purged``,
+erasure records) use other keys.
 
 Personal-data contract (so GDPR erasure never needs to rewrite this log): an entry holds
 **references only**. ``actor`` is a Slack user id, ``"bot"``, ``"mail"`` or ``"cli"``;
@@ -42,7 +51,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +119,17 @@ class VerifyResult:
     ok: bool
     count: int
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a failure
+    head: tuple[int, str] | None = None  # (seq, hash) of the last readable entry
+
+
+#: Detail keys of an entry that mirrors an event stored on an inquiry (bot.store.repo).
+EVENT_DETAIL_KEYS = frozenset({"detail", "ref"})
+
+
+def is_event_entry(entry: Entry) -> bool:
+    """Does this entry mirror an event stored on its inquiry (not a log-only record)?"""
+    return entry.inquiry_id is not None and set(entry.detail) <= EVENT_DETAIL_KEYS
 
 
 def ref(value: str) -> str:
@@ -294,43 +314,136 @@ class AuditLog:
     def history(self, inquiry_id: str) -> list[Entry]:
         return [e for e in self.entries() if e.inquiry_id == inquiry_id]
 
-    def verify(self) -> VerifyResult:
-        """Check every hash, the chain and the head checkpoint; list each problem found."""
-        problems: list[str] = []
-        prev_seq, prev_hash, count = 0, GENESIS, 0
-        for lineno, raw in _lines(self.path):
-            count += 1
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry (0 and the genesis hash when empty)."""
+        with self._lock, open(self.path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
             try:
-                d = json.loads(raw)
-                seq, stored_prev, stored_hash = int(d["seq"]), str(d["prev_hash"]), str(d["hash"])
-                _entry_from_json(d)
-            except (ValueError, KeyError, TypeError):
-                problems.append(f"line {lineno}: not a readable audit entry")
-                continue
-            if entry_hash(d) != stored_hash:
-                problems.append(f"line {lineno} (seq {seq}): content does not match its hash (edited)")
-            if seq != prev_seq + 1:
-                if seq > prev_seq + 1:
-                    problems.append(f"line {lineno}: seq jumps from {prev_seq} to {seq} (entries deleted)")
-                else:
-                    problems.append(
-                        f"line {lineno}: seq {seq} after {prev_seq} (entries reordered or duplicated)"
-                    )
-            elif stored_prev != prev_hash:
-                problems.append(f"line {lineno} (seq {seq}): prev_hash does not match the entry before")
-            prev_seq, prev_hash = seq, stored_hash
-        head = _read_head(self.head_path)
-        if head is not None:
-            head_seq, head_hash = head
-            if prev_seq < head_seq:
+                self._sync_from(fh)
+                return self._seq, self._hash
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> VerifyResult:
+        """Check every hash, the chain and the head checkpoint; read-only (see verify_files)."""
+        return verify_files(self.path, anchors=anchors)
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """Every readable entry of the log at ``path``, without opening it for writing."""
+    out = []
+    for _, raw in _lines(path):
+        try:
+            out.append(_entry_from_json(json.loads(raw)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def head_path_of(path: Path) -> Path:
+    return path.with_name(path.stem + ".head")
+
+
+def verify_files(path: Path, *, anchors: Iterable[tuple[int, str]] = ()) -> VerifyResult:
+    """Check every hash, the chain, the head checkpoint and witnessed anchors; list each
+    problem found. Only reads: the log's size and its head are taken together under a
+    shared ``flock`` (appends hold it exclusively), then the lines up to that size are
+    checked without holding it, so a running bot is never kept waiting."""
+    path = Path(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return VerifyResult(ok=False, count=0, problems=[f"the audit log {path.name} is missing"])
+    head_path = head_path_of(path)
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            head = _read_head(head_path)
+            head_unreadable = head is None and head_path.exists()
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return _verify_open(_upto(fh, size), head, head_unreadable, head_path.name, list(anchors))
+
+
+def _upto(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file's lines within its first ``size`` bytes (later appends are not looked at)."""
+    done = 0
+    for raw in fh:
+        if done >= size:
+            return
+        yield raw[: size - done]
+        done += len(raw)
+
+
+def _verify_open(
+    lines: Iterable[bytes],
+    head: tuple[int, str] | None,
+    head_unreadable: bool,
+    head_name: str,
+    anchors: list[tuple[int, str]],
+) -> VerifyResult:
+    problems: list[str] = []
+    notes: list[str] = []
+    witnessed = dict(anchors)
+    seen_anchor: set[int] = set()
+    prev_seq, prev_hash, count = 0, GENESIS, 0
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        if not raw.endswith(b"\n"):
+            # A crash mid-write: never acknowledged, cut when the bot next opens the log.
+            notes.append(f"line {lineno}: torn last line (a crash mid-write; cut at the next open)")
+            break
+        count += 1
+        try:
+            d = json.loads(raw)
+            seq, stored_prev, stored_hash = int(d["seq"]), str(d["prev_hash"]), str(d["hash"])
+            _entry_from_json(d)
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"line {lineno}: not a readable audit entry")
+            continue
+        if entry_hash(d) != stored_hash:
+            problems.append(f"line {lineno} (seq {seq}): content does not match its hash (edited)")
+        if seq != prev_seq + 1:
+            if seq > prev_seq + 1:
+                problems.append(f"line {lineno}: seq jumps from {prev_seq} to {seq} (entries deleted)")
+            else:
                 problems.append(
-                    f"log ends at seq {prev_seq} but the head says {head_seq} (entries deleted from the end)"
+                    f"line {lineno}: seq {seq} after {prev_seq} (entries reordered or duplicated)"
                 )
-            elif prev_seq == head_seq and prev_hash != head_hash:
-                problems.append(f"last entry (seq {prev_seq}) differs from the head checkpoint")
-        elif self.head_path.exists():
-            problems.append("the head checkpoint is unreadable")
-        return VerifyResult(ok=not problems, count=count, problems=problems)
+        elif stored_prev != prev_hash:
+            problems.append(f"line {lineno} (seq {seq}): prev_hash does not match the entry before")
+        if seq in witnessed:
+            seen_anchor.add(seq)
+            if stored_hash != witnessed[seq]:
+                problems.append(
+                    f"seq {seq}: hash {stored_hash[:16]}… is not the witnessed anchor "
+                    f"{witnessed[seq][:16]}… (the log was rewritten)"
+                )
+        prev_seq, prev_hash = seq, stored_hash
+    if head is not None:
+        head_seq, head_hash = head
+        if prev_seq < head_seq:
+            problems.append(
+                f"log ends at seq {prev_seq} but the head says {head_seq} (entries deleted from the end)"
+            )
+        elif prev_seq == head_seq and prev_hash != head_hash:
+            problems.append(f"last entry (seq {prev_seq}) differs from the head checkpoint")
+        elif prev_seq > head_seq + 1:
+            problems.append(f"the head says {head_seq} but the log goes on to seq {prev_seq}")
+    elif head_unreadable:
+        problems.append("the head checkpoint is unreadable")
+    elif count:
+        problems.append(f"the head checkpoint {head_name} is missing (the log holds {count} entries)")
+    for seq in sorted(set(witnessed) - seen_anchor):
+        problems.append(
+            f"the witnessed anchor seq {seq} is not in the log (it ends at seq {prev_seq}: "
+            "entries deleted or the log replaced)"
+        )
+    return VerifyResult(
+        ok=not problems, count=count, problems=problems, notes=notes, head=(prev_seq, prev_hash)
+    )
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:

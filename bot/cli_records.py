@@ -16,19 +16,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import ConfigError, UsageError
 
+if TYPE_CHECKING:
+    from bot.config import Config
 
-def _data_dir() -> Path:
+
+def _config() -> Config:
     from bot.config import load_config
 
     try:
-        return load_config(os.environ).data_dir
+        return load_config(os.environ)
     except ConfigError as e:
         print(f"inquiry-bot: {e}", file=sys.stderr)
         raise SystemExit(2) from e
+
+
+def _data_dir() -> Path:
+    return _config().data_dir
 
 
 def _date(value: str) -> datetime:
@@ -48,16 +55,39 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield fh
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from bot.audit import AuditLog
+def _anchor(value: str) -> tuple[int, str]:
+    seq, sep, digest = value.strip().partition(":")
+    digest = digest.strip().lower()
+    if (
+        not sep
+        or not seq.strip().isdigit()
+        or int(seq) < 1
+        or len(digest) != 64
+        or not all(c in "0123456789abcdef" for c in digest)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an anchor like 57:<64 hex digits> (as posted in the audit-anchor message)"
+        )
+    return int(seq), digest
 
-    path = _data_dir() / "audit" / "audit.jsonl"
-    if not path.exists():
-        print(f"no audit log at {path}")
-        return 0
-    result = AuditLog(path).verify()
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Read-only: checks the chain, the head, the store's events and witnessed anchors."""
+    from bot.audit_verify import verify_data_dir
+
+    anchors: list[tuple[int, str]] = list(args.anchor or [])
+    result = verify_data_dir(_data_dir(), anchors)
+    for note in result.notes:
+        print(f"note: {note}")
     if result.ok:
-        print(f"audit log OK: {result.count} entries, chain and head intact")
+        witnessed = (
+            f", anchor{'s' if len(anchors) > 1 else ''} {', '.join(str(a[0]) for a in anchors)} match"
+            if anchors
+            else ""
+        )
+        print(f"audit log OK: {result.count} entries, chain, head and store events agree{witnessed}")
+        if result.head is not None and result.head[0]:
+            print(f"head {result.head[0]}:{result.head[1]}")
         return 0
     print(f"audit log FAILED: {len(result.problems)} problem(s) in {result.count} entries")
     for problem in result.problems:
@@ -66,10 +96,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_history(args: argparse.Namespace) -> int:
-    from bot.audit import AuditLog
+    from bot.audit import read_entries
 
-    log = AuditLog(_data_dir() / "audit" / "audit.jsonl")
-    for e in log.history(args.inquiry_id):
+    for e in read_entries(_data_dir() / "audit" / "audit.jsonl"):
+        if e.inquiry_id != args.inquiry_id:
+            continue
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
         print(f"{e.seq:>6}  {e.at.isoformat()}  {e.actor:<12} {e.action:<16} {detail}".rstrip())
     return 0
@@ -93,10 +124,12 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from bot.privacy import forget
     from bot.store.repo import Store
 
-    data_dir = _data_dir()
+    config = _config()
+    data_dir = config.data_dir
+    channels = [config.slack.channel] if config.slack else []
     store = Store(data_dir)
     try:
-        report = forget(data_dir, store, args.email, actor=args.actor)
+        report = forget(data_dir, store, args.email, actor=args.actor, slack_channels=channels)
     except UsageError as e:
         print(f"inquiry-bot forget: {e}", file=sys.stderr)
         return 2
@@ -104,8 +137,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
         store.close()
     print(
         f"erasure {report.erasure}: {len(report.inquiries)} inquiries pseudonymised "
-        f"({', '.join(report.inquiries) or 'none'}), address removed from {len(report.mentions)} more, "
-        f"{report.mail_files} raw mail files and {report.meta_records} pending records deleted"
+        f"({', '.join(report.inquiries) or 'none'}), the person erased from {len(report.mentions)} more "
+        f"and from {report.meta_redacted} other records, {report.mail_files} raw mail files and "
+        f"{report.meta_records} pending records deleted; {report.slack_updates} Slack clean-ups owed "
+        "(the bot performs them when it runs)"
     )
     if report.leftovers:
         print("the address is still found in:", file=sys.stderr)
@@ -137,7 +172,16 @@ def add_commands(sub: Any) -> None:
     """Register the record commands on ``sub`` (what ``add_subparsers()`` returned)."""
     audit = sub.add_parser("audit", help="check or read the tamper-evident audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = audit_sub.add_parser("verify", help="check every hash, the chain and the head checkpoint")
+    verify = audit_sub.add_parser(
+        "verify", help="check every hash, the chain, the head and the store's events (read-only)"
+    )
+    verify.add_argument(
+        "--anchor",
+        type=_anchor,
+        action="append",
+        metavar="SEQ:HASH",
+        help="a head witnessed outside DATA_DIR (the daily audit-anchor message); repeatable",
+    )
     verify.set_defaults(func=cmd_audit_verify)
     history = audit_sub.add_parser("history", help="print one inquiry's audit entries")
     history.add_argument("inquiry_id", metavar="ID")

@@ -111,6 +111,7 @@ class Config:
     oauth: OAuthSettings | None = None
     review_at: float = 3.0  # risk score from which a kept mail is held for review (issue #12)
     filter_at: float = 8.0  # risk score from which it is filtered
+    audit_anchor_channel: str | None = None  # where the daily audit anchor goes (default: SLACK_CHANNEL)
 
 
 class _Reader:
@@ -442,6 +443,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         ),
         review_at=review_at,
         filter_at=filter_at,
+        audit_anchor_channel=r.raw("AUDIT_ANCHOR_CHANNEL"),
     )
     if r.problems:
         raise ConfigError(r.problems)

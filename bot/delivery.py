@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
+from bot.erase_posts import erase_posts
 from bot.models import Event, Inquiry, Lane
 from bot.outbox import Outbox, OutboxItem
 from bot.store.repo import Store
@@ -151,6 +152,9 @@ class DeliveryWorker:
         if item.kind == "channel_message":
             channel = str(item.payload.get("channel") or self.channel)
             self._post_once(item, channel, item.payload["text"], item.payload.get("blocks"))
+            return
+        if item.kind == "erase_posts":  # the bot's posts about an erased person (bot.privacy)
+            erase_posts(self.chat, self.store, self.render_note, item)
             return
         if item.kind == "dm":
             channel = self.chat.dm_channel(str(item.payload["user"]))

@@ -7,19 +7,30 @@ count as one buyer), names, subjects, bodies and attachment names ``"[erased]"``
 company ``None``; triage reasons that quote the mail or name the person are dropped; event
 details, warnings and extras that name the person become ``"[erased]"``. Anonymous figures
 stay: market, country, language, tier, status, category and every timestamp, so stats are
-unchanged. Then, everywhere under ``DATA_DIR``:
+unchanged.
 
-* the address is replaced by ``"[erased]"`` in every other inquiry that mentions it,
+Who the person is (:func:`bot.redact.identity_of`): their address, display names, and the
+phone numbers and postal-address lines of their signatures, read from their raw mail
+before it is deleted. Then, everywhere under ``DATA_DIR``:
+
+* every other inquiry that mentions them (address, full name, phone or postal address) has
+  those, and their name words, replaced by ``"[erased]"`` in texts, subjects, events,
+  warnings and extras (:class:`bot.redact.Redactor`),
 * ``index.jsonl`` is rebuilt from the shards (:meth:`Store.rebuild_index`),
-* small-database records (meta.json, outbox.json, drafts.json) that belong to those
-  inquiries or contain the address are removed; a card refresh is owed for each erased
-  inquiry that has a card, so the Slack card shows the erased version,
-* raw mail files (``DATA_DIR/mail/xx/<sha256>.eml``) of those messages, or that contain
-  the address (plain, or in RFC 2047 / base64 / quoted-printable form), are deleted,
-* ``*.bak`` / ``*.tmp`` leftovers of the store that still contain it are rewritten or removed,
+* small-database records (meta.json, outbox, drafts.json) that belong to their inquiries
+  are removed; others that mention them (drafts, owed Slack payloads) are redacted in place,
+* raw mail files (``DATA_DIR/mail/xx/<sha256>.eml``) of their messages, or that mention
+  them (plain, or in RFC 2047 / base64 / quoted-printable form), are deleted,
+* ``*.bak`` / ``*.tmp`` leftovers of the store that still mention them are rewritten or removed,
 * the audit trail gets ``data_erased`` entries (ids and counts only: see :mod:`bot.audit`).
 
-Finally every file under ``DATA_DIR`` is scanned for the address; any hit is listed in
+Slack, through the outbox: every card of those inquiries is re-rendered (``card_update``),
+and ``erase_posts`` items (:mod:`bot.erase_posts`) update the bot's own thread notes under
+those cards, and its tagged posts in the desk channels and in members' DMs (digests, pings,
+filtered-mail lines) to the erased text. Those items carry the redactor as salted hashes,
+never the person's name, so ``DATA_DIR`` holds no trace while they wait.
+
+Finally every file under ``DATA_DIR`` is scanned for the person; any hit is listed in
 ``ForgetReport.leftovers``. Run it with the bot stopped: the store is single-process.
 
 :func:`subject_export` returns everything held on a person as a JSON-ready dict.
@@ -45,10 +56,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.audit import AuditLog, check_detail
+from bot.erase_posts import owe_erasure
 from bot.errors import UsageError
 from bot.mail.parse import parse_email, synthetic_message_id
 from bot.models import Attachment, Event, Inquiry, MessageRecord, Status, Warning
 from bot.outbox import Outbox
+from bot.redact import Identity, Redactor, identity_of
 from bot.store.atomic import atomic_write_bytes
 from bot.store.codec import inquiry_from_doc, inquiry_to_doc
 from bot.store.repo import Store
@@ -62,6 +75,7 @@ KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
 #: Triage reasons that quote the mail itself (see bot.triage.tier / engine).
 _QUOTING_REASONS = ("company", "purchasing title", "context", "asks", "information only", "signature")
 _ENCODED_HINTS = (b"=?", b"base64", b"quoted-printable")
+_NOT_DIGIT = re.compile(r"\D+")
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,9 @@ class ForgetReport:
     messages: int
     mail_files: int
     meta_records: int
-    leftovers: tuple[str, ...]  # files under DATA_DIR that still contain the address
+    leftovers: tuple[str, ...]  # files under DATA_DIR that still name the person
+    meta_redacted: int = 0  # records of other inquiries (drafts, owed posts) redacted in place
+    slack_updates: int = 0  # erase_posts items owed (delivered by the running bot)
 
 
 def pseudonym(n: int) -> str:
@@ -100,11 +116,74 @@ def _walk_strings(value: Any, fn: Callable[[str], str]) -> Any:
     return value
 
 
-def _scrub(inq: Inquiry, pattern: re.Pattern[str]) -> Inquiry:
-    """Replace the address in every string of the inquiry (also ones no rule names)."""
+#: Inquiry-document keys that hold ids, codes and times, never text about a person.
+_STRUCTURAL = frozenset(
+    {
+        "id", "created_at", "status", "owner", "tier", "sla_started_at", "answered_at",
+        "first_response_at", "snoozed_until", "card_ts", "card_channel", "pings_sent", "routed_to",
+        "message_id", "direction", "received_at", "folder", "uid", "slack_ts", "at", "actor", "action",
+        "content_type", "size", "category", "market", "language", "country", "lane", "code",
+    }
+)  # fmt: skip
+#: Keys of small-database records that are ids or keys (redacting them would break lookups).
+_RECORD_KEYS = frozenset({"key", "kind", "inquiry_id", "id", "not_before", "created", "at", "dead_at"})
+
+
+def _scrub(inq: Inquiry, redactor: Redactor, pattern: re.Pattern[str]) -> Inquiry:
+    """Erase the person from every text of the inquiry (also ones no rule names)."""
     doc = inquiry_to_doc(inq)
-    cleaned = _walk_strings(doc, lambda s: pattern.sub(ERASED, s))
+    cleaned = _walk_strings(redactor.redact_value(doc, _STRUCTURAL), lambda s: pattern.sub(ERASED, s))
     return inq if cleaned == doc else inquiry_from_doc(cleaned)
+
+
+def _texts(value: Any, skip: frozenset[str]) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v, skip)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in skip:
+                yield from _texts(v, skip)
+
+
+class _Finder:
+    """Does a document or file mention the person? A cheap substring pre-filter, then
+    the redactor's full match."""
+
+    def __init__(self, identity: Identity, redactor: Redactor) -> None:
+        self.quick = identity.quick_terms()
+        self.tails = identity.phone_tails()
+        self.redactor = redactor
+
+    def maybe(self, text: str) -> bool:
+        low = text.casefold()
+        if any(q in low for q in self.quick):
+            return True
+        if not self.tails:
+            return False
+        digits = _NOT_DIGIT.sub("", text)  # "+49 30 9876 5432" is found by "765432"
+        return any(t in digits for t in self.tails)
+
+    def value(self, value: Any, skip: frozenset[str]) -> bool:
+        flat = json.dumps(value, ensure_ascii=False, default=str)
+        return self.maybe(flat) and any(self.redactor.mentions(t) for t in _texts(value, skip))
+
+    def plain(self, raw: bytes) -> bool:
+        """A file that names them in plain (UTF-8) text."""
+        text = raw.decode("utf-8", "replace")
+        return self.maybe(text) and self.redactor.mentions(text)
+
+    def raw(self, raw: bytes) -> bool:
+        """A raw mail (or any file) that names them, plainly or once decoded."""
+        if self.plain(raw):
+            return True
+        low = raw.lower()
+        if not any(h in low for h in _ENCODED_HINTS):
+            return False
+        decoded = _decoded_text(raw)
+        return self.maybe(decoded) and self.redactor.mentions(decoded)
 
 
 class _Needles:
@@ -206,6 +285,29 @@ def _decoded_mentions(raw: bytes, addr: str) -> bool:
     return False
 
 
+def _decoded_text(raw: bytes) -> str:
+    """Headers (RFC 2047 decoded) and text of every part (base64 / quoted-printable decoded)."""
+    out: list[str] = []
+    try:
+        msg = message_from_bytes(raw, policy=compat32)
+        for part in msg.walk():
+            for value in part.values():
+                try:
+                    out.append(str(make_header(decode_header(str(value)))))
+                except (HeaderParseError, ValueError, LookupError, UnicodeError):
+                    out.append(str(value))
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                charset = part.get_content_charset() or "utf-8"
+                try:
+                    out.append(payload.decode(charset, "replace"))
+                except LookupError:
+                    out.append(payload.decode("utf-8", "replace"))
+    except Exception:  # a foreign or broken file: the plain check already ran on it
+        log.warning("could not decode a raw mail file while looking for a person")
+    return "\n".join(out)
+
+
 def _message_id_of(path: Path, raw: bytes) -> str:
     try:
         return parse_email(raw).message_id
@@ -262,33 +364,45 @@ def _related(table: str, doc: dict[str, Any], ids: set[str], message_ids: set[st
     return addr in json.dumps(doc, ensure_ascii=False, default=str).lower()
 
 
-def _purge_meta(store: Store, ids: set[str], message_ids: set[str], addr: str) -> int:
-    removed = 0
+def _purge_meta(
+    store: Store, ids: set[str], message_ids: set[str], addr: str, finder: _Finder
+) -> tuple[int, int]:
+    """Remove records of the person's inquiries; redact the others that mention them.
+    Returns (removed, redacted)."""
+    removed = redacted = 0
     with store.locked():
         for db in store.databases().values():
             for name in sorted(db.tables()):
                 if name in KEEP_TABLES:
                     continue
                 table = db.table(name)
-                doomed = [
-                    doc.doc_id for doc in table.all() if _related(name, dict(doc), ids, message_ids, addr)
-                ]
+                doomed = []
+                for doc in table.all():
+                    record = dict(doc)
+                    if _related(name, record, ids, message_ids, addr):
+                        doomed.append(doc.doc_id)
+                    elif finder.value(record, _RECORD_KEYS):
+                        cleaned = finder.redactor.redact_value(record, _RECORD_KEYS)
+                        if cleaned != record:
+                            table.update(cleaned, doc_ids=[doc.doc_id])
+                            redacted += 1
                 if doomed:
                     table.remove(doc_ids=doomed)
                     removed += len(doomed)
         store.caches.pop("outbox", None)  # the outbox's key index is rebuilt from the tables
-    return removed
+    return removed, redacted
 
 
-def _clean_leftovers(store_root: Path, addr: bytes) -> None:
+def _clean_leftovers(store_root: Path, addr: bytes, finder: _Finder) -> None:
     """``*.bak`` get the current file's content; ``*.tmp`` leftovers are removed."""
     for path in sorted(store_root.rglob("*")):
         if not path.is_file() or path.suffix not in (".bak", ".tmp"):
             continue
         try:
-            if addr not in path.read_bytes().lower():
-                continue
+            raw = path.read_bytes()
         except OSError:
+            continue
+        if addr not in raw.lower() and not finder.raw(raw):
             continue
         main = path.with_suffix("")
         if path.suffix == ".bak" and main.is_file():
@@ -297,11 +411,14 @@ def _clean_leftovers(store_root: Path, addr: bytes) -> None:
             path.unlink()
 
 
-def _leftovers(data_dir: Path, addr: bytes) -> tuple[str, ...]:
+def _leftovers(data_dir: Path, addr: bytes, finder: _Finder | None = None) -> tuple[str, ...]:
     hits = []
     for path in sorted(data_dir.rglob("*")):
         try:
-            if path.is_file() and addr in path.read_bytes().lower():
+            if not path.is_file():
+                continue
+            raw = path.read_bytes()
+            if addr in raw.lower() or (finder is not None and finder.plain(raw)):
                 hits.append(str(path.relative_to(data_dir)))
         except OSError:
             continue
@@ -309,6 +426,27 @@ def _leftovers(data_dir: Path, addr: bytes) -> tuple[str, ...]:
 
 
 # -------------------------------------------------------------------- forget
+def _identity(addr: str, owned: list[Inquiry], others: Iterable[Inquiry], mail_dir: Path) -> Identity:
+    """Who the person is, from their inquiries and their own raw mail (read before it goes)."""
+    names = [inq.buyer_name for inq in owned]
+    signatures: list[str] = []
+    texts = [m.new_text for inq in owned for m in inq.messages if m.from_addr.lower() == addr]
+    mine = {m.message_id for inq in owned for m in inq.messages if m.from_addr.lower() == addr}
+    for path in raw_files_for(mail_dir, mine):
+        try:
+            email = parse_email(path.read_bytes())
+        except Exception:  # a foreign or broken file: what the store holds still counts
+            log.warning("could not parse a raw mail file of the person being erased")
+            continue
+        if email.from_addr.lower() != addr:
+            continue  # never take our own signature (a reply of ours to them) for theirs
+        names.append(email.from_name)
+        signatures.append(email.signature)
+        texts.append(email.new_text)  # never the quoted history: our own signature is in there
+    keep = {w for inq in others for w in inq.buyer_name.split()}
+    return identity_of(addr, names, signatures, texts, keep_words=keep)
+
+
 def forget(
     data_dir: Path,
     store: Store,
@@ -317,43 +455,68 @@ def forget(
     now: datetime | None = None,
     actor: str = "cli",
     audit: AuditLog | None = None,
+    slack_channels: Iterable[str] = (),
 ) -> ForgetReport:
-    """Erase everything the store and ``DATA_DIR`` hold on ``email``; see the module docstring."""
+    """Erase everything the store, ``DATA_DIR`` and the bot's Slack posts hold on ``email``;
+    see the module docstring. ``slack_channels``: the desk's channels (``SLACK_CHANNEL``),
+    searched for the bot's posts besides the channels its cards are in."""
     addr = _norm(email)
     check_detail(actor, {})  # refuse an actor the audit trail would refuse, before erasing
     now = now or datetime.now(UTC)
     data_dir = Path(data_dir)
     pattern = re.compile(re.escape(addr), re.IGNORECASE)
     with store.locked():
-        owned = [inq for inq in store.all_inquiries() if _belongs(inq, addr)]
+        everyone = list(store.all_inquiries())
+        owned = [inq for inq in everyone if _belongs(inq, addr)]
         ids = {inq.id for inq in owned}
+        identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), data_dir / "mail")
+        redactor = Redactor.build(identity)
+        finder = _Finder(identity, redactor)
+        # For Slack only: their subjects and company, as posts about them quote those too.
+        extra = [inq.subject for inq in owned] + [inq.triage.company or "" for inq in owned]
+        slack_payload = Redactor.build(identity, extra=extra).to_payload()
         n = int(store.get_meta("erasures", 0)) + 1
         store.set_meta("erasures", n)
         alias, needles = pseudonym(n), _Needles(addr, owned)
         message_ids = {m.message_id for inq in owned for m in inq.messages}
         event = Event(now, actor, "data_erased", f"erasure {n}")
         for inq in owned:
-            store.update(inq.id, lambda cur: _scrub(_erase(cur, alias, needles, addr, event), pattern))
+            store.update(
+                inq.id, lambda cur: _scrub(_erase(cur, alias, needles, addr, event), redactor, pattern)
+            )
         mentions = []
-        for inq in store.all_inquiries():
-            if inq.id not in ids and _scrub(inq, pattern) != inq:
-                store.update(inq.id, lambda cur: _scrub(cur, pattern))
-                mentions.append(inq.id)
+        for inq in everyone:
+            if inq.id in ids or not finder.value(inquiry_to_doc(inq), _STRUCTURAL):
+                continue
+            store.update(inq.id, lambda cur: _scrub(cur, redactor, pattern))
+            mentions.append(inq.id)
         store.rebuild_index()
-        meta_removed = _purge_meta(store, ids, message_ids, addr)
-        outbox = Outbox(store)
-        for inq in owned:  # the card shows the erased version (or is still owed)
-            if inq.card_ts:
-                outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
-            elif inq.triage.is_inquiry and not inq.status.closed:
-                outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
-        files = _delete(raw_files_for(data_dir / "mail", message_ids, addr))
-        _clean_leftovers(store.root, addr.encode("utf-8"))
+        meta_removed, meta_redacted = _purge_meta(store, ids, message_ids, addr, finder)
+        affected = store.load_many([*sorted(ids, key=int), *mentions])
+        slack_updates = owe_erasure(
+            store, Outbox(store), n, affected, ids, slack_payload, now, slack_channels
+        )
+        mail_dir = data_dir / "mail"
+        doomed = raw_files_for(mail_dir, message_ids, addr)
+        known = set(doomed)
+        for path in _mail_files(mail_dir):
+            if path not in known:
+                try:
+                    if finder.raw(path.read_bytes()):
+                        doomed.append(path)
+                except OSError:
+                    continue
+        files = _delete(doomed)
+        _clean_leftovers(store.root, addr.encode("utf-8"), finder)
     trail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
     for inq in owned:
         trail.append(inq.id, actor, "data_erased", {"erasure": n}, now)
     trail.append(
-        None, actor, "data_erased", {"erasure": n, "inquiries": len(owned), "mail_files": files}, now
+        None,
+        actor,
+        "data_erased",
+        {"erasure": n, "inquiries": len(owned), "mail_files": files, "mentions": len(mentions)},
+        now,
     )
     report = ForgetReport(
         erasure=n,
@@ -362,14 +525,18 @@ def forget(
         messages=len(message_ids),
         mail_files=files,
         meta_records=meta_removed,
-        leftovers=_leftovers(data_dir, addr.encode("utf-8")),
+        leftovers=_leftovers(data_dir, addr.encode("utf-8"), finder),
+        meta_redacted=meta_redacted,
+        slack_updates=slack_updates,
     )
     log.info(
-        "erasure %d: %d inquiries, %d mail files, %d meta records",
+        "erasure %d: %d inquiries, %d mentioning, %d mail files, %d meta records (%d redacted)",
         n,
         len(owned),
+        len(mentions),
         files,
         meta_removed,
+        meta_redacted,
     )
     return report
 
@@ -378,14 +545,21 @@ def forget(
 def subject_export(store: Store, email: str) -> dict[str, Any]:
     """Everything held on ``email``: inquiries with messages and events, related records."""
     addr = _norm(email)
-    owned: list[Inquiry] = []
-    mentioned: list[str] = []
-    for inq in store.all_inquiries():
-        if _belongs(inq, addr):
-            owned.append(inq)
-        elif addr in json.dumps(inquiry_to_doc(inq), ensure_ascii=False).lower():
-            mentioned.append(inq.id)
+    everyone = list(store.all_inquiries())
+    owned = [inq for inq in everyone if _belongs(inq, addr)]
     ids = {inq.id for inq in owned}
+    # Mentioned by address, full name, phone or postal address: what forget would erase.
+    identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), store.root.parent / "mail")
+    finder = _Finder(identity, Redactor.build(identity))
+    mentioned = [
+        inq.id
+        for inq in everyone
+        if inq.id not in ids
+        and (
+            addr in json.dumps(inquiry_to_doc(inq), ensure_ascii=False).lower()
+            or finder.value(inquiry_to_doc(inq), _STRUCTURAL)
+        )
+    ]
     records: list[dict[str, Any]] = []
     message_ids = {m.message_id for inq in owned for m in inq.messages}
     with store.locked():

@@ -86,6 +86,40 @@ class SlackChat:
                 return str(message["ts"])
         return None
 
+    def messages(
+        self, channel: str, thread_ts: str | None = None, oldest: str | None = None, max_pages: int = 50
+    ) -> list[dict[str, Any]]:
+        """A thread's replies, or the channel's top-level messages since ``oldest``, as
+        ``{"ts", "text", "blocks", "tag", "card_of"}`` (our metadata read back)."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            kwargs: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
+            if cursor:
+                kwargs["cursor"] = cursor
+            if thread_ts:
+                resp = self._call("conversations.replies", ts=thread_ts, **kwargs)
+            else:
+                resp = self._call("conversations.history", **({"oldest": oldest} if oldest else {}), **kwargs)
+            for message in resp.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                out.append(
+                    {
+                        "ts": str(message.get("ts", "")),
+                        "text": str(message.get("text") or ""),
+                        "blocks": message.get("blocks"),
+                        "tag": payload.get("key") if meta.get("event_type") == REPLY_EVENT else None,
+                        "card_of": payload.get("inquiry_id")
+                        if meta.get("event_type") == CARD_EVENT
+                        else None,
+                    }
+                )
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or not resp.get("has_more"):
+                break
+        return out
+
     def find_card(self, channel: str, inquiry_id: str) -> str | None:
         resp = self._call("conversations.history", channel=channel, limit=200, include_all_metadata=True)
         for message in resp.get("messages") or []:

@@ -269,7 +269,7 @@ def test_forget_is_recorded_in_the_audit_trail_without_the_address(
     assert ("U9ADMIN", {"erasure": report.erasure}) in erased
     assert trail.history(ids["zofia"])[0].action == "received"  # the store audits every event too
     summary = [e for e in trail.entries() if e.inquiry_id is None]
-    assert summary[0].detail == {"erasure": report.erasure, "inquiries": 2, "mail_files": 5}
+    assert summary[0].detail == {"erasure": report.erasure, "inquiries": 2, "mail_files": 5, "mentions": 1}
     store.close()
 
 

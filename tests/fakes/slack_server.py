@@ -321,6 +321,7 @@ class FakeSlack:
                         "ts": ts,
                         "thread_ts": parent,
                         "text": m.get("text", ""),
+                        **({"blocks": m["blocks"]} if m.get("blocks") else {}),
                         **({"metadata": m["metadata"]} if m.get("metadata") else {}),
                     }
                     for (ch, ts), m in self.messages.items()
@@ -337,6 +338,7 @@ class FakeSlack:
                         "type": "message",
                         "ts": ts,
                         "text": m.get("text", ""),
+                        **({"blocks": m["blocks"]} if m.get("blocks") else {}),
                         **({"metadata": m["metadata"]} if m.get("metadata") else {}),
                     }
                     for (ch, ts), m in self.messages.items()
