@@ -84,15 +84,28 @@ def angle_form(ch: str) -> str:
         return ""
     if ch in _ANGLE_LOOKALIKES:
         return _ANGLE_LOOKALIKES[ch]
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    decomposed = unicodedata.normalize("NFKD", ch)  # '＞' -> '>', '︾' -> '》', '≯' -> '>' + mark
+    base = "".join(_ANGLE_LOOKALIKES.get(c, c) for c in decomposed if not _is_mark(c))
     if base and all(c in "<>" for c in base):
         return base
     return ""
 
 
+def _is_mark(ch: str) -> bool:
+    """A non-spacing or enclosing mark: drawn on the character before it (e.g. the slash of '≯')."""
+    return unicodedata.category(ch) in ("Mn", "Me")
+
+
+@lru_cache(maxsize=4096)
 def _run_filler(ch: str) -> bool:
-    """Characters that do not break a run of brackets: white space, combining marks, invisibles."""
-    return ch.isspace() or unicodedata.combining(ch) != 0 or _is_invisible(ch)
+    """Characters that do not break a run of brackets: white space, marks, invisibles, and
+    what decomposes to nothing else (spacing accents such as '¨' are a space and a mark)."""
+    if ch.isspace() or _is_mark(ch) or _is_invisible(ch):
+        return True
+    if ch < "\x80":
+        return False
+    rest = (c for c in unicodedata.normalize("NFKD", ch) if not (_is_mark(c) or _is_invisible(c)))
+    return all(c.isspace() for c in rest)
 
 
 def neutralize_delimiters(text: str) -> str:
