@@ -168,7 +168,13 @@ def test_regenerate_with_instruction_sends_it_to_the_model(
     flow.regenerate(draft_id, "UREP", instruction="offer samples")
     wait_until(lambda: len(llm_server.chat_requests) >= 2, 10, "the second model call")
     assert "offer samples" in json.dumps(llm_server.last_body["messages"])
-    wait_until(lambda: _events(desk, inq_id).count("drafted") == 2, 10, "the regenerated draft stored")
+    # The job ends with the new draft shown in the thread: wait for that, its last step.
+    wait_until(
+        lambda: sum("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")) == 2,
+        10,
+        "the regenerated draft shown",
+    )
+    assert _events(desk, inq_id).count("drafted") == 2
 
 
 def test_send_uses_smtp_with_threading_headers_and_stops_the_clock(
