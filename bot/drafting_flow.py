@@ -139,13 +139,14 @@ class DraftingFlow:
             draft.scenario,
             self.lang,
         )
-        self._slack(lambda: self.chat.update(channel, placeholder, d_text, d_blocks))
+        # Stored before it is shown: whoever sees the draft in Slack finds its event in the store.
         self.store.update(
             inq_id,
             lambda i: replace(
                 i, events=(*i.events, Event(self.clock(), user, "drafted", f"{draft_id} {draft.scenario}"))
             ),
         )
+        self._slack(lambda: self.chat.update(channel, placeholder, d_text, d_blocks))
         return draft_id
 
     def _slack(self, call: Callable[[], T]) -> T:

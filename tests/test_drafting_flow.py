@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
@@ -22,7 +21,7 @@ from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
-from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop
+from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop, wait_until
 
 VI_TEXT = "Kính gửi, chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. Vui lòng báo giá CIF Hải Phòng."
 MODEL_JSON = json.dumps(
@@ -72,13 +71,8 @@ def _inquiry(desk: Desktop) -> str:
     return result.inquiry_id
 
 
-def _wait_for(pred: Any, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def _events(desk: Desktop, inq_id: str) -> list[str]:
+    return [e.action for e in desk.store.require(inq_id).events]
 
 
 def _draft_message(slack: FakeSlack) -> dict[str, Any]:
@@ -103,13 +97,21 @@ def test_draft_button_posts_placeholder_then_vietnamese_draft_with_translation(
     llm_server.reply(MODEL_JSON)
     slack_server.set_user_tz("UREP", "Asia/Shanghai")
     desk = _desktop(slack_server, llm_server, None, tmp_path)
-    _inquiry(desk)
+    inq_id = _inquiry(desk)
     _click_draft(desk, slack_server)
-    _wait_for(lambda: any(c.params.get("thread_ts") for c in slack_server.calls("chat.postMessage")))
+    wait_until(
+        lambda: any(c.params.get("thread_ts") for c in slack_server.calls("chat.postMessage")),
+        10,
+        "the placeholder in the card's thread",
+    )
     placeholder = next(c for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts"))
     assert "⏳" in json.dumps(placeholder.blocks, ensure_ascii=False)
-    _wait_for(lambda: slack_server.calls("chat.update"))
-    _wait_for(lambda: any("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")))
+    wait_until(
+        lambda: any("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")),
+        10,
+        "the draft replacing the placeholder",
+    )
+    wait_until(lambda: "drafted" in _events(desk, inq_id), 10, "the drafted event stored")
     draft = _draft_message(slack_server)
     assert draft["ts"] == placeholder.response["ts"]  # the placeholder is replaced in the card's thread
     shown = json.dumps(draft["blocks"], ensure_ascii=False)
@@ -128,8 +130,10 @@ def test_llm_timeout_leaves_a_retry_button_and_the_card_keeps_working(
     desk = _desktop(slack_server, llm_server, None, tmp_path)
     inq_id = _inquiry(desk)
     _click_draft(desk, slack_server)
-    _wait_for(
-        lambda: any("draft_retry" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")), 20
+    wait_until(
+        lambda: any("draft_retry" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")),
+        20,
+        "the retry button",
     )
     card = [c for c in slack_server.calls("chat.postMessage") if not c.params.get("thread_ts")][-1]
     dispatch(
@@ -137,7 +141,8 @@ def test_llm_timeout_leaves_a_retry_button_and_the_card_keeps_working(
         form_body(block_actions("UREP", click(card.blocks, "inquiry_claim"))),
         "application/x-www-form-urlencoded",
     )
-    assert desk.store.require(inq_id).owner == "UREP"
+    # Bolt acks first and runs the claim after: wait for the stored owner
+    wait_until(lambda: desk.store.require(inq_id).owner == "UREP", 10, "the claim stored")
 
 
 def test_offline_template_in_the_buyer_language_when_no_llm(slack_server: FakeSlack, tmp_path: Path) -> None:
@@ -161,8 +166,15 @@ def test_regenerate_with_instruction_sends_it_to_the_model(
     flow = desk.services.drafting
     draft_id = flow.run_draft(inq_id, "UREP")
     flow.regenerate(draft_id, "UREP", instruction="offer samples")
-    _wait_for(lambda: len(llm_server.chat_requests) >= 2)
+    wait_until(lambda: len(llm_server.chat_requests) >= 2, 10, "the second model call")
     assert "offer samples" in json.dumps(llm_server.last_body["messages"])
+    # The job ends with the new draft shown in the thread: wait for that, its last step.
+    wait_until(
+        lambda: sum("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")) == 2,
+        10,
+        "the regenerated draft shown",
+    )
+    assert _events(desk, inq_id).count("drafted") == 2
 
 
 def test_send_uses_smtp_with_threading_headers_and_stops_the_clock(
@@ -287,6 +299,8 @@ def test_edit_and_send_modal_is_prefilled_and_sends_the_edited_text(
         },
     }
     assert dispatch(desk.app, form_body(submission), "application/x-www-form-urlencoded").status == 200
-    _wait_for(lambda: smtp.messages)
+    # The send runs after the ack: SMTP first, then the store. Wait for the state asserted.
+    wait_until(lambda: "sent" in _events(desk, inq_id), 10, "the sent event stored")
+    assert len(smtp.messages) == 1
     assert "Edited by the rep" in smtp.messages[0].get_payload()
     assert desk.store.require(inq_id).sla_started_at is None

@@ -16,8 +16,8 @@ from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
-from tests.slack_helpers import block_actions, click, dispatch, drain, form_body
-from tests.test_drafting_flow import _desktop, _draft_message, _wait_for
+from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, wait_until
+from tests.test_drafting_flow import _desktop, _draft_message, _events
 
 RISKY = json.dumps(
     {
@@ -68,7 +68,8 @@ def test_risky_draft_is_flagged_held_and_sent_only_after_explicit_confirmation(
     anyway = block_actions("UREP", click(held.blocks, "draft_send_anyway"))
     anyway["channel"] = {"id": "CINQ"}
     dispatch(desk.app, form_body(anyway), "application/x-www-form-urlencoded")
-    _wait_for(lambda: smtp.messages)
+    # The send runs after the ack: SMTP first, then the store. Wait for the state asserted.
+    wait_until(lambda: "sent" in _events(desk, inq_id), 10, "the sent event stored")
     assert len(smtp.messages) == 1
     trail = AuditLog(tmp_path / "audit" / "audit.jsonl")
     confirmed = [e for e in trail.history(inq_id) if e.action == "quote_risk_confirmed"]

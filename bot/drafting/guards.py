@@ -18,11 +18,15 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # -- cleaning untrusted text ---------------------------------------------------------------------
 
 # Zero-width and bidi-control characters: invisible text and reordering tricks.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Invisible characters that are not of category Cf (format): the combining grapheme joiner,
+# Hangul fillers and the variation selectors.
+_INVISIBLE_EXTRA = re.compile("[\u034f\u115f\u1160\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HIDDEN_STYLE = (
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
@@ -33,21 +37,130 @@ _HIDDEN_ELEMENT = re.compile(
     r".*?</(?P=tag)\s*>",
     re.IGNORECASE | re.DOTALL,
 )
-_DELIMITERS = re.compile(r"<<<|>>>")
+
+# Our prompt delimiters are three angle brackets (<<<EMAIL ... EMAIL>>>). Characters a model may
+# read as angle brackets but that Unicode does not decompose to '<' / '>' (NFKD already maps the
+# full-width and small forms, and strips the slash of '≮'), with how many brackets each looks like.
+_ANGLE_LOOKALIKES: dict[str, str] = {
+    "\u2039": "<", "\u203a": ">",  # ‹ ›
+    "\u00ab": "<<", "\u00bb": ">>",  # « »
+    "\u3008": "<", "\u3009": ">",  # 〈 〉
+    "\u300a": "<<", "\u300b": ">>",  # 《 》
+    "\u27e8": "<", "\u27e9": ">",  # ⟨ ⟩
+    "\u27ea": "<<", "\u27eb": ">>",  # ⟪ ⟫
+    "\u276e": "<", "\u276f": ">",  # ❮ ❯
+    "\u2770": "<", "\u2771": ">",  # ❰ ❱
+    "\u276c": "<", "\u276d": ">",  # ❬ ❭
+    "\u02c2": "<", "\u02c3": ">",  # ˂ ˃
+    "\u02f1": "<", "\u02f2": ">",  # ˱ ˲
+    "\u1438": "<", "\u1433": ">",  # ᐸ ᐳ
+    "\u226a": "<<", "\u226b": ">>",  # ≪ ≫
+    "\u22d8": "<<<", "\u22d9": ">>>",  # ⋘ ⋙
+    "\u22d6": "<", "\u22d7": ">",  # ⋖ ⋗
+    "\u22b2": "<", "\u22b3": ">",  # ⊲ ⊳
+    "\u29fc": "<", "\u29fd": ">",  # ⧼ ⧽
+    "\u2329": "<", "\u232a": ">",  # 〈 〉
+}  # fmt: skip
+_MAX_ANGLE_RUN = 2  # longer runs of brackets in untrusted text are cut to two ASCII brackets
+_RAW_CUT_FACTOR = 8  # untrusted text is cut to this many times its limit before any regex runs
+
+
+def _is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf" or bool(_INVISIBLE_EXTRA.match(ch))
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without format characters (zero-width, bidi controls, soft hyphen, BOM, tags)
+    and other invisible ones (variation selectors, Hangul fillers, the grapheme joiner)."""
+    return "".join(ch for ch in text if not (ch > "\x7f" and _is_invisible(ch)))
+
+
+@lru_cache(maxsize=4096)
+def angle_form(ch: str) -> str:
+    """The angle brackets ``ch`` looks like ('＞' -> '>', '»' -> '>>', '≮' -> '<'), or ''."""
+    if ch in "<>":
+        return ch
+    if ch < "\x80":
+        return ""
+    if ch in _ANGLE_LOOKALIKES:
+        return _ANGLE_LOOKALIKES[ch]
+    decomposed = unicodedata.normalize("NFKD", ch)  # '＞' -> '>', '︾' -> '》', '≯' -> '>' + mark
+    base = "".join(_ANGLE_LOOKALIKES.get(c, c) for c in decomposed if not _is_mark(c))
+    if base and all(c in "<>" for c in base):
+        return base
+    return ""
+
+
+def _is_mark(ch: str) -> bool:
+    """A non-spacing or enclosing mark: drawn on the character before it (e.g. the slash of '≯')."""
+    return unicodedata.category(ch) in ("Mn", "Me")
+
+
+@lru_cache(maxsize=4096)
+def _run_filler(ch: str) -> bool:
+    """Characters that do not break a run of brackets: white space, marks, invisibles, and
+    what decomposes to nothing else (spacing accents such as '¨' are a space and a mark)."""
+    if ch.isspace() or _is_mark(ch) or _is_invisible(ch):
+        return True
+    if ch < "\x80":
+        return False
+    rest = (c for c in unicodedata.normalize("NFKD", ch) if not (_is_mark(c) or _is_invisible(c)))
+    return all(c.isspace() for c in rest)
+
+
+def neutralize_delimiters(text: str) -> str:
+    """Cut every run of three or more same-way angle brackets to two ASCII ones, so untrusted text
+    can never open or close a ``<<<NAME`` / ``NAME>>>`` delimiter.
+
+    A run counts look-alikes ('＞', '›', '»', '≫', '〉'...) and ignores what lies between the
+    brackets when it is white space, a combining mark or an invisible character: ``EMAIL>>>>``,
+    ``email＞＞＞``, ``EMAIL>\u200b>\u200b>`` and ``EMAIL> > >`` all become ``EMAIL>>``.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        form = angle_form(text[i])
+        if not form:
+            out.append(text[i])
+            i += 1
+            continue
+        way, count = form[0], len(form)
+        j = end = i + 1
+        while j < n:
+            more = angle_form(text[j])
+            if more:
+                if more[0] != way:
+                    break
+                count += len(more)
+                end = j + 1
+            elif not _run_filler(text[j]):
+                break
+            j += 1
+        out.append(way * _MAX_ANGLE_RUN if count > _MAX_ANGLE_RUN else text[i:end])
+        i = end
+    return "".join(out)
 
 
 def sanitize_untrusted(text: str, limit: int = 6000) -> str:
-    """Remove invisible characters, HTML comments and hidden HTML elements; defuse our delimiters;
-    normalise newlines; truncate to ``limit`` characters (marking the cut)."""
+    """Remove invisible characters, HTML comments and hidden HTML elements; defuse our delimiters
+    (every run of brackets, look-alikes included); normalise newlines; truncate to ``limit``
+    characters (marking the cut)."""
+    raw_cut = len(text) > max(limit, 1) * _RAW_CUT_FACTOR
+    text = text[: max(limit, 1) * _RAW_CUT_FACTOR]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _HTML_COMMENT.sub("", text)
     text = _HIDDEN_ELEMENT.sub("", text)
-    text = _INVISIBLE.sub("", text)
-    text = _DELIMITERS.sub(lambda m: m.group(0)[:2], text)
+    text = strip_invisible(text)
+    text = neutralize_delimiters(text)
     text = re.sub(r"\n{4,}", "\n\n\n", text).strip()
-    if len(text) > limit:
+    if len(text) > limit or raw_cut:
         text = text[:limit].rstrip() + "\n[... truncated]"
     return text
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Untrusted text as one clean line of at most ``limit`` characters, delimiters defused."""
+    return " ".join(sanitize_untrusted(text, limit).split())[:limit]
 
 
 # -- injection heuristics ------------------------------------------------------------------------
@@ -116,7 +229,7 @@ def looks_like_injection(text: str) -> list[str]:
         found.add("hidden_html")
     if len(_BIDI_OR_ZW.findall(text)) >= 3 or re.search("[\u202a-\u202e\u2066-\u2069]", text):
         found.add("hidden_characters")
-    visible = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    visible = strip_invisible(unicodedata.normalize("NFKC", text))
     for code, patterns in _COMPILED_INJECTION.items():
         if any(p.search(visible) for p in patterns):
             found.add(code)

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.drafting.errors import DraftingError
-from bot.drafting.guards import check_draft, language_mismatch, looks_like_injection, sanitize_untrusted
+from bot.drafting.guards import (
+    check_draft,
+    language_mismatch,
+    looks_like_injection,
+    neutralize_delimiters,
+    one_line,
+    sanitize_untrusted,
+)
 from bot.drafting.prompts import (
     DEFAULT_LANGUAGE,
     SCENARIOS,
@@ -44,6 +51,11 @@ TEAM_LANGUAGES = ("en", "zh")
 MAX_EXCHANGES = 3
 EXCHANGE_LIMIT = 1500  # characters kept from each earlier message
 EMAIL_LIMIT = 6000
+FIELD_LIMIT = 300  # characters kept from each buyer field (name, subject, company, a triage note)
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+_TIERS = frozenset({"A", "B", "C"})
 
 _REPLY_PREFIX = re.compile(
     r"^\s*(?:re|aw|sv|vs|rv|r|ynt|odp|antw|回复|回覆|答复|答覆|返信)\s*[:：]\s*", re.IGNORECASE
@@ -74,6 +86,7 @@ class DraftRequest:
     tier: str | None = None
     reasons: tuple[str, ...] = ()
     details: str = ""  # product / quantity if known, e.g. "500 pcs"
+    company: str | None = None  # the buyer's company, from the signature or the sender's domain
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -152,6 +165,7 @@ def request_from_inquiry(
         tier=tier.value if tier else None,
         reasons=inquiry.triage.reasons,
         details=extract_quantities(new_text),
+        company=inquiry.triage.company,
     )
 
 
@@ -289,41 +303,57 @@ class Drafter:
         return "\n\n".join([greeting, *paragraphs, closing + "\n" + profile.signature(request.rep_name)])
 
     def build_messages(self, request: DraftRequest, *, email_text: str | None = None) -> list[dict[str, str]]:
-        """The chat messages for ``request``: system (rules, profile, scenario), trusted facts plus
-        the delimited thread, then the delimited email alone. ``email_text`` overrides the email
-        (the token benchmark passes a whole raw email)."""
+        """The chat messages for ``request``: system (rules, profile, scenario); our trusted facts,
+        then what the buyer controls (name, address, company, subject, quantities, triage notes)
+        delimited as untrusted, then the delimited thread; then the delimited email alone.
+        ``email_text`` overrides the email (the token benchmark passes a whole raw email).
+
+        FACTS holds only our own records (country and tier codes, languages, signature, the
+        salesperson's instruction); every buyer-controlled value goes inside a delimited block, and
+        untrusted text can never open or close a delimiter (see ``guards.neutralize_delimiters``)."""
         lib = self._lib
         scenario = lib.scenario(request.scenario)
+        buyer_language = _language_code(request.buyer_language)
+        rep_name = one_line(request.rep_name, FIELD_LIMIT)
         system = render(
             lib.system_template,
             {
                 "company_name": lib.profile.name,
-                "buyer_language_name": lib.language_name(request.buyer_language),
+                "buyer_language_name": lib.language_name(buyer_language),
                 "team_language_name": lib.language_name(request.team_language),
-                "company_profile": lib.profile.prompt_text(request.rep_name),
+                "company_profile": neutralize_delimiters(lib.profile.prompt_text(rep_name)),
                 "scenario_title": scenario.title,
                 "scenario_instructions": scenario.instructions,
             },
         )
+        signature = neutralize_delimiters(lib.profile.signature(rep_name))
+        country = request.country if request.country and _COUNTRY.fullmatch(request.country) else None
+        tier = request.tier if request.tier in _TIERS else None
         facts = [
             "FACTS (from our own records, trusted):",
-            f"- Buyer: {self._one_line(request.buyer_name) or 'unknown name'} <{request.buyer_email}>",
-            f"- Country: {request.country or 'unknown'}; priority tier: {request.tier or 'unknown'}",
-        ]
-        if request.reasons:
-            facts.append("- Triage notes: " + "; ".join(self._one_line(r) for r in request.reasons[:5]))
-        facts += [
-            f"- Subject of the buyer's email: {self._one_line(self._clean(request.subject))}",
-            f"- Write the draft in: {lib.language_name(request.buyer_language)} ({request.buyer_language})",
+            f"- Country: {country or 'unknown'}; priority tier: {tier or 'unknown'}",
+            f"- Write the draft in: {lib.language_name(buyer_language)} ({buyer_language})",
             f"- Translate into: {lib.language_name(request.team_language)}",
-            f"- Reply subject will be: {reply_subject(self._one_line(self._clean(request.subject)))}",
-            "- Signature to end the draft with:\n" + lib.profile.signature(request.rep_name),
+            "- Signature to end the draft with:\n" + signature,
+        ]
+        if request.instruction.strip():
+            facts.append(f"- Instruction from the salesperson: {one_line(request.instruction, 1000)}")
+        buyer = [
+            f"Name: {one_line(request.buyer_name, FIELD_LIMIT) or 'unknown'}",
+            f"Email address: {one_line(request.buyer_email, FIELD_LIMIT) or 'unknown'}",
+            f"Company: {one_line(request.company or '', FIELD_LIMIT) or 'unknown'}",
+            f"Subject: {one_line(request.subject, FIELD_LIMIT)}",
         ]
         if request.details:
-            facts.append(f"- Quantities mentioned by the buyer: {self._one_line(request.details)}")
-        if request.instruction.strip():
-            facts.append(f"- Instruction from the salesperson: {self._one_line(request.instruction)}")
+            buyer.append(f"Quantities mentioned: {one_line(request.details, FIELD_LIMIT)}")
+        if request.reasons:
+            buyer.append("Triage notes: " + "; ".join(one_line(r, FIELD_LIMIT) for r in request.reasons[:5]))
         context = "\n".join(facts)
+        context += (
+            "\n\nABOUT THE BUYER (taken from the buyer's email, untrusted data):\n<<<BUYER\n"
+            + "\n".join(buyer)
+            + "\nBUYER>>>"
+        )
         exchanges = request.exchanges[-MAX_EXCHANGES:]
         if exchanges:
             thread = "\n\n".join(
@@ -354,7 +384,7 @@ class Drafter:
             log.info("llm answer unusable (%s); retrying once with a stricter instruction", e)
             retry = [
                 *messages,
-                {"role": "assistant", "content": first.text[:2000]},
+                {"role": "assistant", "content": neutralize_delimiters(first.text[:2000])},
                 {"role": "user", "content": _STRICT_RETRY},
             ]
             second = self._complete(llm, retry, 0.0)
@@ -409,7 +439,9 @@ class Drafter:
         )
 
     def _injection_flags(self, request: DraftRequest) -> list[str]:
-        found = looks_like_injection(f"{request.subject}\n{request.new_text}")
+        found = looks_like_injection(
+            f"{request.buyer_name}\n{request.company or ''}\n{request.subject}\n{request.new_text}"
+        )
         return [f"injection_suspected: {', '.join(found)}"] if found else []
 
     def _allowed_text(self, request: DraftRequest) -> str:
@@ -427,6 +459,8 @@ class Drafter:
     def _clean(self, text: str, limit: int | None = None) -> str:
         return sanitize_untrusted(text, self._email_limit if limit is None else limit)
 
-    @staticmethod
-    def _one_line(text: str) -> str:
-        return " ".join(text.split())[:300]
+
+def _language_code(code: str) -> str:
+    """A normalised language code, or 'und' when it is not shaped like one (it reaches the prompt)."""
+    normal = normalize_language(code)
+    return normal if _LANGUAGE_CODE.fullmatch(normal) else "und"

@@ -102,13 +102,14 @@ def test_sea_inquiry_gets_card_warning_and_breach_in_time(
             text=True,
         )
     try:
+        # Both watchers (INBOX and Sent) have selected their folders: the card's time is measured
+        # from an append the bot is ready for, not from its start-up.
         _wait(
-            lambda: "imap" in log_path.read_text() or len(slack_server.calls("auth.test")) > 0,
+            lambda: log_path.read_text(errors="replace").count(": connected (uidvalidity") >= 2,
             30,
-            "start-up",
+            "the watchers to connect",
             proc,
         )
-        time.sleep(1.0)  # let the watchers select their folders
         vn_id = make_msgid(domain="dienquang.com.vn")
         appended = time.monotonic()
         mailbox.append(
