@@ -68,7 +68,7 @@ def run_auth(
         options = mailbox_options(full)
         settings = oauth_settings(full, options.oauth_provider)
     except ConfigError as e:
-        return fail(" ".join(str(e).split()))
+        return fail("; ".join(e.problems))
     if options.auth != "oauth2":
         return fail(
             f"IMAP_AUTH is {options.auth!r} for MAIL_PROVIDER={options.provider}; "

@@ -337,6 +337,28 @@ def test_cli_sign_in_in_a_real_process(authz: FakeAuthorizationServer, tmp_path:
     assert json.loads((tmp_path / "data" / "oauth-token.json").read_text())["refresh_token"]
 
 
+def test_browser_is_opened_only_where_there_is_one(tmp_path: Path) -> None:
+    """A headless Linux server never gets a browser (no text browser taking the terminal); BROWSER wins."""
+    script = tmp_path / "browser.sh"
+    seen = tmp_path / "seen.txt"
+    script.write_text(f'#!/bin/sh\nprintf %s "$1" > {seen}\n')
+    script.chmod(0o755)
+    probe = "import sys; from bot.cli_auth import open_local_browser; print(open_local_browser(sys.argv[1]))"
+    base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
+    url = "http://127.0.0.1:9/authorize?state=x"
+
+    def probe_with(env: dict[str, str]) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, url], env=env, capture_output=True, text=True, timeout=DEADLINE
+        )
+        return done.stdout.strip()
+
+    if sys.platform.startswith("linux"):
+        assert probe_with(base) == "False" and not seen.exists()
+    assert probe_with({**base, "BROWSER": f"{script} %s"}) == "True"
+    assert seen.read_text() == url
+
+
 @pytest.fixture(autouse=True)
 def _listener_is_closed_after_each_sign_in() -> Iterator[None]:
     yield
