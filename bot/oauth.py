@@ -1,8 +1,11 @@
-"""OAuth2 for IMAP/SMTP (SASL XOAUTH2): device-code flow, token file, refresh before expiry.
+"""OAuth2 for IMAP/SMTP (SASL XOAUTH2): settings, token endpoint calls, token file, refresh before expiry.
 
 - :class:`OAuthSettings` from ``OAUTH_*`` variables (``oauth_settings(env, provider)``); endpoints
-  default to Google's or Microsoft's and can be overridden (``OAUTH_TOKEN_URL``, ``OAUTH_DEVICE_URL``).
-- :class:`OAuthClient` talks to the endpoints with urllib (form POST, JSON answer).
+  default to Google's or Microsoft's and can be overridden (``OAUTH_TOKEN_URL``, ``OAUTH_DEVICE_URL``,
+  ``OAUTH_AUTH_URL``). ``flow`` says how ``inquiry-bot auth`` signs in: ``loopback`` (Google: browser
+  redirect to 127.0.0.1 with PKCE, see :mod:`bot.oauth_loopback`) or ``device`` (Microsoft: device code).
+- :class:`OAuthClient` talks to the endpoints with urllib (form POST, JSON answer): device-code
+  polling, the authorization-code exchange (with the PKCE ``code_verifier``) and refresh.
 - :class:`TokenStore` keeps ``DATA_DIR/oauth-token.json``, written atomically with mode 0600.
 - :class:`TokenProvider` hands out a valid access token, refreshing it ``margin`` seconds before
   expiry; a revoked or expired refresh token raises :class:`OAuthRevoked` with what to do.
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_FILE = "oauth-token.json"
 GOOGLE_SCOPE = "https://mail.google.com/"
+GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 MICROSOFT_SCOPE = (
     "https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access"
 )
@@ -66,6 +70,14 @@ class OAuthSettings:
     device_url: str = ""
     scope: str = ""
     provider: str = "custom"  # "google" | "microsoft" | "custom"
+    auth_url: str = ""  # authorization endpoint (browser sign-in); empty: device-code flow
+    redirect_port: int | None = None  # fixed loopback port for the redirect; None: a free one
+    redirect_timeout: float = 300.0  # seconds to wait for the browser to come back
+
+    @property
+    def flow(self) -> str:
+        """``loopback`` (authorization code + PKCE in a browser) or ``device`` (device code)."""
+        return "loopback" if self.auth_url else "device"
 
 
 def oauth_settings(env: Mapping[str, str], provider: str | None) -> OAuthSettings:
@@ -82,12 +94,11 @@ def oauth_settings(env: Mapping[str, str], provider: str | None) -> OAuthSetting
             "OAUTH_CLIENT_ID must be set for IMAP_AUTH=oauth2 (register an app, see docs/providers.md)"
         )
     kind = (provider or "custom").lower()
+    auth_url = ""
     if kind == "google":
-        token_url, device_url, scope = (
-            "https://oauth2.googleapis.com/token",
-            "https://oauth2.googleapis.com/device/code",
-            GOOGLE_SCOPE,
-        )
+        # Google's device flow cannot grant the Gmail scope: Google signs in through the browser.
+        token_url, device_url, scope = "https://oauth2.googleapis.com/token", "", GOOGLE_SCOPE
+        auth_url = GOOGLE_AUTH_URL
     elif kind == "microsoft":
         tenant = raw("OAUTH_TENANT") or "organizations"
         base = f"https://login.microsoftonline.com/{urllib.parse.quote(tenant)}/oauth2/v2.0"
@@ -96,9 +107,28 @@ def oauth_settings(env: Mapping[str, str], provider: str | None) -> OAuthSetting
         token_url, device_url, scope = "", "", ""
     token_url = raw("OAUTH_TOKEN_URL") or token_url
     device_url = raw("OAUTH_DEVICE_URL") or device_url
+    auth_url = raw("OAUTH_AUTH_URL") or auth_url
     scope = raw("OAUTH_SCOPE") or scope
     if not token_url:
         problems.append("OAUTH_TOKEN_URL must be set when OAUTH_PROVIDER is not google or microsoft")
+    redirect_port: int | None = None
+    port_text = raw("OAUTH_REDIRECT_PORT")
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            problems.append(f"OAUTH_REDIRECT_PORT must be a port number (1-65535), not {port_text!r}")
+        else:
+            redirect_port = int(port_text) or None
+    redirect_timeout = 300.0
+    timeout_text = raw("OAUTH_REDIRECT_TIMEOUT")
+    if timeout_text is not None:
+        try:
+            redirect_timeout = float(timeout_text)
+        except ValueError:
+            redirect_timeout = -1.0
+        if not 0 < redirect_timeout < 86400:
+            problems.append(
+                f"OAUTH_REDIRECT_TIMEOUT must be a number of seconds (e.g. 300), not {timeout_text!r}"
+            )
     if problems:
         raise ConfigError(problems)
     return OAuthSettings(
@@ -108,6 +138,9 @@ def oauth_settings(env: Mapping[str, str], provider: str | None) -> OAuthSetting
         device_url=device_url,
         scope=scope,
         provider=kind,
+        auth_url=auth_url,
+        redirect_port=redirect_port,
+        redirect_timeout=redirect_timeout,
     )
 
 
@@ -189,6 +222,12 @@ class TokenStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line (whitespace and control characters collapsed), at most ``limit`` chars."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _tokens_from(answer: Mapping[str, Any], now: float, previous_refresh: str | None) -> TokenSet:
@@ -302,6 +341,27 @@ class OAuthClient:
                     "the sign-in was declined; run `inquiry-bot auth` again and approve the request"
                 )
             raise OAuthError(f"token endpoint refused ({error}): {data.get('error_description', '')}")
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        """Trade the authorization code for tokens (RFC 6749 §4.1.3 with the RFC 7636 verifier)."""
+        status, data = self._post(
+            self.settings.token_url,
+            {
+                **self._client_fields(),
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": code_verifier,
+                "redirect_uri": redirect_uri,
+            },
+        )
+        if status == 200 and "access_token" in data:
+            return _tokens_from(data, self.clock(), None)
+        error = one_line(str(data.get("error", f"http_{status}")), 60)
+        detail = one_line(str(data.get("error_description", "")), 160)
+        raise OAuthError(
+            f"the token endpoint refused the sign-in ({error}{': ' + detail if detail else ''}); "
+            "check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET, then run `inquiry-bot auth` again"
+        )
 
     def refresh(self, refresh_token: str) -> TokenSet:
         status, data = self._post(
