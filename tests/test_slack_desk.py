@@ -541,3 +541,23 @@ def test_preferences_saved_from_the_home_are_honoured_by_pings_digests_and_langu
     digest = [c for c in slack_server.calls("chat.postMessage") if c.params["channel"] == "DUALICE"]
     assert len(digest) == 1
     assert "今日询盘" in "\n".join(strings(digest[0].blocks)) + digest[0].params["text"]
+
+
+def test_preferences_left_at_the_team_defaults_follow_the_team(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    open_home(desktop, "UCAROL")
+    home = next_home(slack_server, "UCAROL", 1)
+    home_click(desktop, "UCAROL", click(home["blocks"], "home_prefs"), home)
+    modal = slack_server.wait_for("views.open")[0].params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    bad = submitted(modal, "09:00", "on", "en")
+    bad["prefs-lang"] = {}
+    refused = dispatch(desktop.app, form_body(view_submission("UCAROL", modal, bad)), FORM)
+    assert refused.status == 200 and json.loads(refused.body)["errors"].keys() == {"prefs-lang"}
+    assert desktop.store.member_prefs("UCAROL") == MemberPrefs()
+
+    values = submitted(modal, "09:00", "off", "en")  # the team's time and language, pings off
+    assert dispatch(desktop.app, form_body(view_submission("UCAROL", modal, values)), FORM).status == 200
+    wait_until(lambda: desktop.store.member_prefs("UCAROL").dm_pings is False, what="preferences saved")
+    assert desktop.store.member_prefs("UCAROL") == MemberPrefs(digest_time=None, dm_pings=False, lang=None)

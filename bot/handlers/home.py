@@ -117,6 +117,13 @@ class HomeHandler:
         return prefs_modal(prefs, self.digest_time, self.s.lang, prefs.lang_or(self.s.lang))
 
     def save_prefs(self, user: str, prefs: MemberPrefs) -> None:
+        """Store the member's choices; a choice equal to the team's default is stored as "the
+        team's default", so a later change of ``DIGEST_TIME`` or ``TEAM_LANGUAGE`` reaches them."""
+        prefs = replace(
+            prefs,
+            digest_time=None if prefs.digest_time == self.digest_time else prefs.digest_time,
+            lang=None if prefs.lang == self.s.lang else prefs.lang,
+        )
         self.s.store.set_member_prefs(user, prefs)
         log.info("preferences saved for %s", user)
         self.publish(user)
