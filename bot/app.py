@@ -262,7 +262,7 @@ def build(
     drafts.register(app, services, services.drafting)
     actions.register(app, services)
     commands.register(app, services)
-    home.register(app, services)
+    home.register(app, services, digest_time=config.digest_time)
 
     @app.error
     def on_error(error: Exception) -> None:

@@ -52,8 +52,9 @@ class Digests:
 
         followups = {t.value: pick(items) for t, items in d.followups.items() if items}
         deadlines = {i.id: dl for i in inquiries if (dl := deadline(i, self.policy)) is not None}
+        lang = self.store.member_prefs(owner).lang_or(self.lang)  # the member's own language
         text, blocks = owner_digest_blocks(
-            self.lang, pick(d.overdue), pick(d.due_today), followups, pick(d.new_unclaimed), now, deadlines
+            lang, pick(d.overdue), pick(d.due_today), followups, pick(d.new_unclaimed), now, deadlines
         )
         self.outbox.enqueue(
             f"digest:{owner}:{d.local_date.isoformat()}",

@@ -6,7 +6,9 @@ a collapsed catch-up made unnecessary. Enqueue comes first: a crash in between l
 key that the next tick enqueues again, which the outbox refuses as already known.
 
 ``digest_tick(now)`` sends each owner their digest once per local day in their own time
-zone, and the team digest once per team-local day.
+zone, at the time they chose in the App Home (else ``DIGEST_TIME``), and the team digest once
+per team-local day. An owner who turned DM pings off gets their pings in the card's thread;
+one who chose a language gets their DMs in it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from bot.chat import Chat, ChatError
 from bot.models import Inquiry
 from bot.outbox import Outbox
+from bot.prefs import digest_cutoff
 from bot.sla.digest import is_digest_due
 from bot.sla.engine import Ping, PingKind, SlaPolicy, SlaState, Target, due_pings, sla_state
 from bot.store.repo import Store
@@ -77,6 +80,12 @@ class Reminders:
             else:
                 kind = "ping_thread"
             payload = _ping_payload(ping)
+            if kind == "ping_dm" and ping.owner:
+                prefs = self.store.member_prefs(ping.owner)
+                if not prefs.dm_pings:
+                    kind = "ping_thread"  # the owner turned DM pings off: the card's thread only
+                elif prefs.lang:
+                    payload["lang"] = prefs.lang  # a DM speaks the member's language
             if ping.target is Target.THREAD_OWNER_ADMINS:
                 payload["admins"] = sorted(self.admins)
             self.outbox.enqueue(ping.key, kind, ping.inquiry_id, payload, now)
@@ -109,7 +118,10 @@ class Reminders:
         for owner in owners:
             tz = self.tz_of(owner)
             last = self.store.get_meta(f"digest:{owner}")
-            due = is_digest_due(now, tz, self.digest_time, date.fromisoformat(last) if last else None)
+            at = self.store.member_prefs(owner).digest_time_or(self.digest_time)
+            due = is_digest_due(
+                now, tz, at, date.fromisoformat(last) if last else None, cutoff=digest_cutoff(at)
+            )
             if due is None or self.send_digests is None:
                 continue
             self.send_digests(owner, inquiries, now)

@@ -40,7 +40,7 @@ class Renderer:
 
     def note(self, inq: Inquiry, payload: dict[str, Any]) -> tuple[str, Blocks | None]:
         key = str(payload.get("key", ""))
-        lang = self.lang
+        lang = str(payload.get("lang") or self.lang)  # a DM in the member's chosen language
         subject = esc(inq.subject or "", 200)
         common: dict[str, Any] = {"id": inq.id, "subject": subject}
         if key == "note.followup":
@@ -77,7 +77,7 @@ class Renderer:
                 ]
                 return text, blocks
             return text, None
-        kwargs = {k: v for k, v in payload.items() if k != "key"}
+        kwargs = {k: v for k, v in payload.items() if k not in ("key", "lang")}
         if "user" in kwargs:
             kwargs["user"] = user_mention(str(kwargs["user"]))
         if "owner" in kwargs:

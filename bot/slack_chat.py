@@ -172,6 +172,10 @@ class SlackChat:
             profile.get("real_name") or profile.get("display_name") or resp["user"].get("real_name") or ""
         )
 
+    def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """Publish ``user``'s App Home (``views.publish``)."""
+        self._call("views.publish", user_id=user, view=view)
+
     def upload_png(self, channel: str, filename: str, data: bytes, title: str) -> None:
         try:
             self.client.files_upload_v2(channel=channel, filename=filename, content=data, title=title)

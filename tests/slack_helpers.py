@@ -109,6 +109,34 @@ def block_actions(
     }
 
 
+def home_actions(user: str, action: dict[str, Any], view: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What Slack sends for a click on ``user``'s App Home (``view`` = the Home as published)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "test"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "VHOME"},
+        "trigger_id": "111.222.home",
+        "view": {**(view or {}), "id": "VHOME", "type": "home"},
+        "actions": [action],
+    }
+
+
+def view_submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """What Slack sends when ``user`` submits the modal ``view`` (as opened) with ``values``."""
+    return {
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "test"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "trigger_id": "111.222.submit",
+        "view": {**view, "id": "VMODAL", "state": {"values": values}},
+    }
+
+
 def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
     """The interactive element with ``action_id`` in a message's blocks, and its block's id."""
     for block in blocks:

@@ -11,13 +11,18 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.app import Desktop
 from bot.models import Event, ParsedEmail, Status, Tier
+from bot.prefs import MemberPrefs
+from bot.sla.engine import ladder
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import (
@@ -36,13 +41,16 @@ from tests.slack_helpers import (
     event_body,
     find_element,
     form_body,
+    home_actions,
     make_desktop,
     signed_headers,
     slash_body,
     strings,
     thread_posts,
+    view_submission,
     wait_until,
 )
+from tests.test_blocks_home import submitted
 
 
 def buyer_email(n: int = 1, **overrides: Any) -> ParsedEmail:
@@ -397,3 +405,159 @@ def test_opening_the_app_home_publishes_the_members_queue(desktop: Desktop, slac
     text = "\n".join(strings(view))
     assert desktop.store.require(mine).subject in text
     assert desktop.store.require(other).subject in text  # unclaimed, shown in that section
+
+
+# -- App Home: filters, paging, preferences (issue #16 item 7) ----------------------------------
+
+
+def published_homes(slack_server: FakeSlack, user: str) -> list[dict[str, Any]]:
+    out = []
+    for c in slack_server.calls("views.publish"):
+        if c.params.get("user_id") == user:
+            view = c.params["view"]
+            out.append(json.loads(view) if isinstance(view, str) else view)
+    return out
+
+
+def next_home(slack_server: FakeSlack, user: str, count: int) -> dict[str, Any]:
+    """Wait until ``user``'s Home was published ``count`` times; return the latest."""
+    wait_until(lambda: len(published_homes(slack_server, user)) >= count, what=f"Home publish #{count}")
+    return published_homes(slack_server, user)[-1]
+
+
+def home_rows(view: dict[str, Any]) -> list[str]:
+    prefix = "home-queue-row:"
+    return [b["block_id"][len(prefix) :] for b in view["blocks"] if b.get("block_id", "").startswith(prefix)]
+
+
+def home_click(desktop: Desktop, user: str, action: dict[str, Any], view: dict[str, Any]) -> None:
+    response = dispatch(desktop.app, form_body(home_actions(user, action, view)), FORM)
+    assert response.status == 200, response.body
+
+
+def open_home(desktop: Desktop, user: str) -> None:
+    event = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home", "event_ts": "1.2"}
+    assert dispatch(desktop.app, event_body(event), JSON).status == 200
+
+
+def test_a_member_filters_and_pages_the_home_queue(desktop: Desktop, slack_server: FakeSlack) -> None:
+    ids = []
+    for n in range(1, 24):
+        result = desktop.ingestor.ingest(buyer_email(n), T_ARRIVED + timedelta(minutes=n))
+        assert result.outcome == "new" and result.inquiry_id is not None
+        ids.append(result.inquiry_id)
+    alices = [ids[4], ids[12], ids[20]]
+    for inq_id in alices:
+        desktop.services.desk.claim(inq_id, "UALICE")
+
+    open_home(desktop, "UALICE")
+    first = next_home(slack_server, "UALICE", 1)
+    assert home_rows(first) == ids[:10]  # the soonest deadlines: the oldest mail
+    assert "Page 1 of 3 · 1–10 of 23" in "\n".join(strings(first))
+
+    home_click(desktop, "UALICE", click(first["blocks"], "home_page_next"), first)
+    second = next_home(slack_server, "UALICE", 2)
+    assert home_rows(second) == ids[10:20]
+    assert "Page 2 of 3 · 11–20 of 23" in "\n".join(strings(second))
+
+    home_click(desktop, "UALICE", click(second["blocks"], "home_page_next"), second)
+    third = next_home(slack_server, "UALICE", 3)
+    assert home_rows(third) == ids[20:]
+    assert "home_page_next" not in json.dumps(third)
+
+    home_click(desktop, "UALICE", choose(third["blocks"], "home_queue", "mine"), third)
+    mine = next_home(slack_server, "UALICE", 4)
+    assert home_rows(mine) == alices  # a new filter starts on its first page
+    assert "Page 1 of 1 · 1–3 of 3" in "\n".join(strings(mine))
+    assert desktop.store.home_state("UALICE") == {"queue": "mine", "market": "any", "tier": "any", "page": 0}
+
+    # Releasing from the Home refreshes it and keeps the member's filter.
+    home_click(desktop, "UALICE", click(mine["blocks"], "inquiry_release"), mine)
+    after = next_home(slack_server, "UALICE", 5)
+    assert home_rows(after) == alices[1:]
+    assert desktop.store.require(alices[0]).owner is None
+
+    home_click(desktop, "UALICE", choose(after["blocks"], "home_market", "SEA"), after)
+    sea = next_home(slack_server, "UALICE", 6)
+    assert home_rows(sea) == [] and "Nothing here" in "\n".join(strings(sea))
+
+    # Another member's Home is theirs: the default filter, the whole queue.
+    open_home(desktop, "UBOB")
+    bob = next_home(slack_server, "UBOB", 1)
+    assert home_rows(bob) == ids[:10]
+
+
+def test_preferences_saved_from_the_home_are_honoured_by_pings_digests_and_language(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    slack_server.set_user_tz("UALICE", "Asia/Shanghai")
+    alice_inq, alice_ts = posted_card(desktop, slack_server, 1)
+    bob_inq, _ = posted_card(desktop, slack_server, 2)
+    desktop.services.desk.claim(alice_inq, "UALICE")
+    desktop.services.desk.claim(bob_inq, "UBOB")
+    drain(desktop.worker)
+
+    # Alice opens her Home, then Preferences, and saves 07:30, thread-only pings, Chinese.
+    open_home(desktop, "UALICE")
+    home = next_home(slack_server, "UALICE", 1)
+    home_click(desktop, "UALICE", click(home["blocks"], "home_prefs"), home)
+    modal = slack_server.wait_for("views.open")[0].params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    assert modal["callback_id"] == "home_prefs"
+    values = submitted(modal, "07:30", "off", "zh")
+    response = dispatch(desktop.app, form_body(view_submission("UALICE", modal, values)), FORM)
+    assert response.status == 200, response.body
+    zh_home = next_home(slack_server, "UALICE", 2)
+    zh_text = "\n".join(strings(zh_home))
+    assert "偏好设置" in zh_text and "第 1 / 1 页" in zh_text and "摘要时间 07:30" in zh_text
+    assert desktop.store.member_prefs("UALICE") == MemberPrefs(clock_time(7, 30), dm_pings=False, lang="zh")
+    # Bob keeps DM pings on but reads Chinese.
+    desktop.store.set_member_prefs("UBOB", MemberPrefs(lang="zh"))
+
+    # The first SLA warning (an owner DM by default) falls due for both.
+    policy = desktop.services.policy
+    warn_at = max(ladder(desktop.store.require(i), policy)[0].at for i in (alice_inq, bob_inq))
+    assert desktop.reminders.sla_tick(warn_at + timedelta(minutes=1)) == 2
+    drain(desktop.worker)
+    posts = slack_server.calls("chat.postMessage")
+    assert [c for c in posts if c.params["channel"] == "DUALICE"] == [], "Alice turned DM pings off"
+    in_thread = [c.params["text"] for c in thread_posts(slack_server, alice_ts)]
+    assert any("<@UALICE>" in text and "is due" in text for text in in_thread), in_thread
+    bob_dm = [c.params["text"] for c in posts if c.params["channel"] == "DUBOB"]
+    assert len(bob_dm) == 1 and "的回复将于" in bob_dm[0] and "<@UBOB>" in bob_dm[0]
+
+    # Alice's digest comes at 07:30 in Shanghai (23:30 UTC), not the team's 09:00.
+    start = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # 05:00 in Shanghai
+    sent_at = None
+    for minute in range(0, 8 * 60, 5):
+        now = start + timedelta(minutes=minute)
+        desktop.reminders.digest_tick(now)
+        if desktop.store.get_meta("digest:UALICE"):
+            sent_at = now
+            break
+    assert sent_at is not None
+    assert sent_at.astimezone(ZoneInfo("Asia/Shanghai")).time() == clock_time(7, 30)
+    drain(desktop.worker)
+    digest = [c for c in slack_server.calls("chat.postMessage") if c.params["channel"] == "DUALICE"]
+    assert len(digest) == 1
+    assert "今日询盘" in "\n".join(strings(digest[0].blocks)) + digest[0].params["text"]
+
+
+def test_preferences_left_at_the_team_defaults_follow_the_team(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    open_home(desktop, "UCAROL")
+    home = next_home(slack_server, "UCAROL", 1)
+    home_click(desktop, "UCAROL", click(home["blocks"], "home_prefs"), home)
+    modal = slack_server.wait_for("views.open")[0].params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    bad = submitted(modal, "09:00", "on", "en")
+    bad["prefs-lang"] = {}
+    refused = dispatch(desktop.app, form_body(view_submission("UCAROL", modal, bad)), FORM)
+    assert refused.status == 200 and json.loads(refused.body)["errors"].keys() == {"prefs-lang"}
+    assert desktop.store.member_prefs("UCAROL") == MemberPrefs()
+
+    values = submitted(modal, "09:00", "off", "en")  # the team's time and language, pings off
+    assert dispatch(desktop.app, form_body(view_submission("UCAROL", modal, values)), FORM).status == 200
+    wait_until(lambda: desktop.store.member_prefs("UCAROL").dm_pings is False, what="preferences saved")
+    assert desktop.store.member_prefs("UCAROL") == MemberPrefs(digest_time=None, dm_pings=False, lang=None)

@@ -39,6 +39,7 @@ from tinydb.table import Document
 from bot.audit import AuditLog, ref
 from bot.errors import NotFound, StoreError
 from bot.models import Event, Inquiry, Status
+from bot.prefs import MemberPrefs
 from bot.store import durability
 from bot.store.atomic import AtomicJSONStorage, atomic_write_bytes, private_dir, private_opener
 from bot.store.codec import inquiry_from_doc, inquiry_to_doc
@@ -493,6 +494,41 @@ class Store:
     def set_text_model(self, doc: dict[str, Any]) -> None:
         with self._lock:
             self.aux("learning").table("text_model").upsert(Document(doc, doc_id=1))
+
+    # -------------------------------------------------------------- members
+    # What each member set in the App Home (issue #16): preferences and the Home's last filter
+    # and page, one document per Slack user id in ``members.json``.
+
+    def _member_doc(self, table: str, user: str) -> dict[str, Any] | None:
+        from tinydb import where
+
+        docs = self.aux("members").table(table).search(where("user") == user)
+        return {k: v for k, v in docs[0].items() if k != "user"} if docs else None
+
+    def _set_member_doc(self, table: str, user: str, doc: dict[str, Any]) -> None:
+        from tinydb import where
+
+        if not user:
+            raise StoreError("a member document needs a user id")
+        self.aux("members").table(table).upsert({**doc, "user": user}, where("user") == user)
+
+    def member_prefs(self, user: str) -> MemberPrefs:
+        """The member's preferences (the team defaults when they never set any)."""
+        with self._lock:
+            return MemberPrefs.from_doc(self._member_doc("prefs", user))
+
+    def set_member_prefs(self, user: str, prefs: MemberPrefs) -> None:
+        with self._lock:
+            self._set_member_doc("prefs", user, prefs.to_doc())
+
+    def home_state(self, user: str) -> dict[str, Any]:
+        """The member's last App Home filter and page (``{}`` when never changed)."""
+        with self._lock:
+            return self._member_doc("home", user) or {}
+
+    def set_home_state(self, user: str, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._set_member_doc("home", user, state)
 
     @property
     def meta(self) -> TinyDB:
