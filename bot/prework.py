@@ -19,24 +19,25 @@ from collections.abc import Sequence
 from bot.mail.parse import parse_email
 from bot.models import Market, ParsedEmail, Triage
 from bot.triage import ThreadHints, TriageConfig, triage, warm_up
+from bot.triage.profile import ProductProfile
 
 log = logging.getLogger(__name__)
 
 MIN_BATCH = 8
 
 
-_Plain = tuple[frozenset[str], dict[Market, float], dict[str, Market]]
+_Plain = tuple[frozenset[str], dict[Market, float], dict[str, Market], ProductProfile]
 
 
 def _plain(config: TriageConfig) -> _Plain:
     """A picklable copy of the config (its mappings may be read-only proxies)."""
-    return config.own_domains, dict(config.sla_hours), dict(config.market_overrides)
+    return config.own_domains, dict(config.sla_hours), dict(config.market_overrides), config.profile
 
 
 def _work(raw: bytes, plain: _Plain, hints: ThreadHints) -> tuple[ParsedEmail, Triage]:
     email = parse_email(raw)
-    own, hours, overrides = plain
-    config = TriageConfig(own_domains=own, sla_hours=hours, market_overrides=overrides)
+    own, hours, overrides, profile = plain
+    config = TriageConfig(own_domains=own, sla_hours=hours, market_overrides=overrides, profile=profile)
     return email, triage(email, config, hints)
 
 

@@ -22,10 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def triage_config(config: Config) -> TriageConfig:
+    """The triage settings of ``config``, with the team's products from ``PROMPTS_DIR``'s profile
+    (raises :class:`~bot.triage.profile.ProfileError`, a ConfigError, when that profile is unusable)."""
+    from bot.drafting.prompts import PROMPTS_DIR
+    from bot.triage.profile import load_profile
+
     return TriageConfig(
         own_domains=config.own_domains,
         sla_hours=dict(config.sla_hours),
         market_overrides=dict(config.market_overrides),
+        profile=load_profile(PROMPTS_DIR),
     )
 
 

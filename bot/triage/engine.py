@@ -16,6 +16,7 @@ from bot.triage.filter import classify
 from bot.triage.lanes import Thresholds, decide
 from bot.triage.language import UNDETERMINED, detect_language, malay_or_indonesian
 from bot.triage.markets import market_for
+from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import (
     cctld_country,
     country_signals,
@@ -37,6 +38,7 @@ class TriageConfig:
     sla_hours: Mapping[Market, float] = field(default_factory=lambda: DEFAULT_SLA_HOURS)
     market_overrides: Mapping[str, Market] = field(default_factory=lambda: MappingProxyType({}))
     thresholds: Thresholds = field(default_factory=Thresholds)
+    profile: ProductProfile = EMPTY_PROFILE  # the team's products and spec patterns (company_profile.toml)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def _sla(config: TriageConfig, market: Market) -> float:
 def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None = None) -> Triage:
     """Decide what ``email`` is: inquiry or not, language, country/market, tier, SLA, reasons."""
     hints = hints or ThreadHints()
-    category, reason = classify(email, config.own_domains)
+    category, reason = classify(email, config.own_domains, config.profile)
     is_inquiry = category is Category.INQUIRY
 
     body = (email.new_text or "").strip() or (email.text or "").strip()
@@ -106,7 +108,7 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
     reasons: list[str] = []
     tier = None
     if is_inquiry:  # graded in the review lane too: a rep who says "Real buyer" sees the tier
-        tier, tier_reasons = grade(email, language)
+        tier, tier_reasons = grade(email, language, config.profile)
         reasons.extend(tier_reasons)
     reasons.extend(country_reasons)
     reasons.append(f"market {market.value}" + (f" ({country})" if country else " (country unknown)"))
