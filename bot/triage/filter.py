@@ -13,7 +13,7 @@ import re
 from bot.models import Category, ParsedEmail
 from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import domain_of
-from bot.triage.tier import SCAN_CHARS, find_quantity
+from bot.triage.tier import NOT_GOODS_RE, SCAN_CHARS, find_quantity
 
 _OOO_SUBJECT_RE = re.compile(
     r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]response|"
@@ -62,14 +62,6 @@ _BUYER_REQUEST_RE = re.compile(
 _COUNT_OF_GOODS_RE = re.compile(
     r"(?<![\d.,A-Za-z])(?:\d{1,3}(?:[,.\s]\d{3}){1,3}|\d{2,7})\s?(?:x\s?)?(?P<w>[^\W\d_]{3,30})"
 )
-_NOT_GOODS = re.compile(
-    r"(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|percent|people|employees|staff|"
-    r"customers?|clients?|countries|cities|times|km|miles|usd|eur|gbp|dollars?|euros?|yuan|rmb|"
-    r"keywords?|backlinks?|links?|leads?|visitors?|reviews?|followers?|pages?|articles?|posts?|"
-    r"d[ií]as|semanas|meses|años|anos|jours|semaines|mois|ans|tage|wochen|monate|jahre|giorni|mesi|"
-    r"anni|dni|lat|gün|hafta|ay|yıl|hari|minggu|bulan|tahun|ngày|tuần|tháng|năm)",
-    re.IGNORECASE,
-)
 
 
 def _names_goods(text: str, profile: ProductProfile) -> bool:
@@ -77,7 +69,7 @@ def _names_goods(text: str, profile: ProductProfile) -> bool:
         return True
     for m in _BUYER_REQUEST_RE.finditer(text):
         window = text[max(0, m.start() - 80) : m.end() + 80]
-        if any(not _NOT_GOODS.fullmatch(c.group("w")) for c in _COUNT_OF_GOODS_RE.finditer(window)):
+        if any(not NOT_GOODS_RE.fullmatch(c.group("w")) for c in _COUNT_OF_GOODS_RE.finditer(window)):
             return True
     return False
 

@@ -43,6 +43,9 @@ _LATIN_RE = re.compile(r"[A-Za-zÀ-ɏ]")
 _ACRONYM_RE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 
 
+_WORDY = "\x00"  # marks a word-bounded term pattern (see _compile_terms)
+
+
 class ProfileError(ConfigError):
     """The products section of the team's profile cannot be used (the message names the field)."""
 
@@ -74,7 +77,7 @@ def _term_pattern(term: str) -> str:
             parts.append(re.escape(w) + r"[^\W\d_]{0,4}")
         else:
             parts.append(re.escape(w))
-    return r"(?<![^\W\d_])" + r"[\s-]{1,3}".join(parts) + r"(?![^\W\d_])"
+    return _WORDY + r"[\s-]{1,3}".join(parts)
 
 
 def derive_keywords(lines: Iterable[str]) -> tuple[str, ...]:
@@ -91,8 +94,12 @@ def derive_keywords(lines: Iterable[str]) -> tuple[str, ...]:
 
 
 def _compile_terms(terms: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for all terms, longest first; word-bounded terms share one look-behind (faster)."""
     patterns = sorted({p for p in (_term_pattern(t.strip()) for t in terms) if p}, key=len, reverse=True)
-    return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+    wordy = [p[len(_WORDY) :] for p in patterns if p.startswith(_WORDY)]
+    plain = [p for p in patterns if not p.startswith(_WORDY)]
+    alternatives = plain + ([rf"(?<![^\W\d_])(?:{'|'.join(wordy)})(?![^\W\d_])"] if wordy else [])
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
 @dataclass(frozen=True)

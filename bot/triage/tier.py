@@ -38,7 +38,7 @@ _UNITS_LATIN = (
     r"unidades|unidad|piezas|peças|pecas|conjuntos|stück|stk|stueck|pezzi|pz|"
     r"pièces|unités|stuks|sztuk|szt|adet|cái|chiếc|bộ|buah|unit|biji|set|"
     r"pairs?|pares|paires|paar|dozens?|yards?|yds|tons?|tonnes?|MT|sqm|m2|m²|bales?|bags?|boxes|"
-    r"sheets?|drums?|crates?|cajas|caixas|kartons?|kolis?|stuk|par|takım|adet|cuộn|tấm|thùng|lembar|"
+    r"sheets?|drums?|crates?|cajas|caixas|kartons?|kolis?|stuk|par|takım|cuộn|tấm|thùng|lembar|kpl|komplet(?:y|ów)?|"
     r"шт|штук|единиц|пар|قطعة|قطع|وحدة|حبة|كرتون|زوج"
 )
 _UNITS_CJK = (
@@ -68,6 +68,15 @@ _QTY_LABEL_RE = re.compile(
 # a count before one of the team's products: "300 dining chairs", "2.000 LED-Panels"
 _COUNT_BEFORE_RE = re.compile(rf"{_NB}(?P<n>{_NUM})\s{{1,3}}(?P<rest>[^\n]{{1,60}})")
 _WORD_RE = re.compile(r"[^\W\d_][\w'-]{0,30}")
+# Counted things that are not goods ("2 years", "24 hours", "50 keywords", "100 USD").
+NOT_GOODS_RE = re.compile(
+    r"(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|percent|people|employees|staff|"
+    r"customers?|clients?|countries|cities|times|km|miles|usd|eur|gbp|dollars?|euros?|yuan|rmb|"
+    r"keywords?|backlinks?|links?|leads?|visitors?|reviews?|followers?|pages?|articles?|posts?|"
+    r"d[ií]as|semanas|meses|años|anos|jours|semaines|mois|ans|tage|wochen|monate|jahre|giorni|mesi|"
+    r"anni|dni|lat|gün|hafta|ay|yıl|hari|minggu|bulan|tahun|ngày|tuần|tháng|năm)",
+    re.IGNORECASE,
+)
 
 _CURRENCY_SIGN = r"US\$|S\$|R\$|\$|€|£|¥|₫|฿|₹|₱|₺|₽|₩"
 _CURRENCY_CODE = (
@@ -225,13 +234,17 @@ _CONTEXT_RE = re.compile(
     r"案件|プロジェクト|代理店|프로젝트|대리점|проект|тендер|дистрибьютор|оптов|مشروع|مناقصة|موزع|وكيل",
     re.IGNORECASE,
 )
+# Word-bounded (a short ending allowed): "tesi" must not fire inside Turkish "tesisimiz" (our plant),
+# nor Arabic "بحث" inside "نبحث" (we are looking for).
 _INFO_ONLY_RE = re.compile(
-    r"just curious|curious|student|university|thesis|school project|homework|class project|research|"
-    r"for my blog|blogger|writing an article|survey|just wondering|for fun|hobby|personal use|"
-    r"estudiante|universidad|tesis|curiosidad|estudante|faculdade|étudiant|université|mémoire|"
+    r"(?<![^\W\d_])(?:just curious|curious|student|university|thesis|school project|homework|"
+    r"class project|research|for my blog|blogger|writing an article|survey|just wondering|for fun|hobby|"
+    r"personal use|estudiante|universidad|tesis|curiosidad|estudante|faculdade|étudiant|université|mémoire|"
     r"student(?:in)?|studium|abschlussarbeit|studente|università|tesi|studenci|praca dyplomowa|"
-    r"öğrenci|üniversite|mahasiswa|pelajar|skripsi|sinh viên|luận văn|tò mò|นักศึกษา|学生|論文|研究|"
-    r"好奇|학생|연구|студент|исследован|طالب|جامعة|بحث",
+    r"öğrenci|üniversite|mahasiswa|pelajar|skripsi|sinh viên|luận văn|tò mò|студент|исследован)"
+    r"[^\W\d_]{0,3}(?![^\W\d_])|"
+    r"(?<![^\W\d_])(?:ال)?(?:طالب|جامعة)(?![^\W\d_])|بحث علمي|أطروحة|"
+    r"นักศึกษา|学生|論文|研究|好奇|학생|연구",
     re.IGNORECASE,
 )
 _COMPANY_SUFFIX_RE = re.compile(
@@ -286,10 +299,11 @@ def find_quantity(text: str, profile: ProductProfile = EMPTY_PROFILE) -> str | N
     if not profile.empty:
         for cb in _COUNT_BEFORE_RE.finditer(text):
             words = _WORD_RE.findall(cb.group("rest"))[:3]
+            if not words or NOT_GOODS_RE.fullmatch(words[0]):
+                continue
             for i in range(len(words)):
-                product = profile.product_in(" ".join(words[: i + 1]))
-                if product and words[i].lower().startswith(product.lower()[:3]):
-                    if _value(cb.group("n")) >= 2 and _plausible(cb.group("n"), product):
+                if profile.product_in(" ".join(words[: i + 1])):
+                    if _value(cb.group("n")) >= 2 and _plausible(cb.group("n"), "x"):
                         return f"{cb.group('n').strip()} {' '.join(words[: i + 1])}"
                     break
     return None
