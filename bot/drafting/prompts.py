@@ -29,7 +29,6 @@ from bot.drafting.errors import TemplateError
 from bot.models import Inquiry, Status
 
 
-
 def _bundled_prompts() -> Path:
     """prompts/ as shipped: inside the installed package (``bot/prompts``, copied there by the build
     step in setup.py), else the repository's top-level ``prompts/`` (a checkout, an editable install)."""

@@ -60,7 +60,7 @@ _BUYER_REQUEST_RE = re.compile(
 # request ("quote for 300 dining chairs", "Angebot für 500 Stühle"), not of days, years or money.
 # "your products", "your catalogue" alone are vague and do not make a request.
 _COUNT_OF_GOODS_RE = re.compile(
-    r"(?<![\d.,A-Za-z])(?:\d{1,3}(?:[,.\s]\d{3}){1,3}|\d{2,7})\s?(?:x\s?)?(?P<w>[^\W\d_]{3,30})"
+    r"(?<![\d.,A-Za-z])(?:\d{1,3}(?:[,.\s]\d{3}){1,3}|\d{2,7}|[2-9])\s?(?:x\s?)?(?P<w>[^\W\d_]{3,30})"
 )
 
 

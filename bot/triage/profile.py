@@ -34,9 +34,53 @@ PROFILE_FILE = "company_profile.toml"
 
 # Words of a product line that name no product ("LED lights and accessories", "Other products").
 _STOPWORDS = frozenset(
-    "a an and or for of the with in on to by from our your all other others various new custom "
-    "customized customised etc series range type types kind kinds product products item items goods "
-    "part parts full complete quality high low made style styles".split()
+    [
+        "a",
+        "an",
+        "and",
+        "or",
+        "for",
+        "of",
+        "the",
+        "with",
+        "in",
+        "on",
+        "to",
+        "by",
+        "from",
+        "our",
+        "your",
+        "all",
+        "other",
+        "others",
+        "various",
+        "new",
+        "custom",
+        "customized",
+        "customised",
+        "etc",
+        "series",
+        "range",
+        "type",
+        "types",
+        "kind",
+        "kinds",
+        "product",
+        "products",
+        "item",
+        "items",
+        "goods",
+        "part",
+        "parts",
+        "full",
+        "complete",
+        "quality",
+        "high",
+        "low",
+        "made",
+        "style",
+        "styles",
+    ]
 )
 _LETTERS_RE = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 _LATIN_RE = re.compile(r"[A-Za-zÀ-ɏ]")
@@ -44,10 +88,17 @@ _ACRONYM_RE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 
 
 _WORDY = "\x00"  # marks a word-bounded term pattern (see _compile_terms)
+_ALPHA = "[A-Za-zÀ-ɏͰ-ϿЀ-ӿ]"  # letters of scripts that separate words ("LED面板" still names LED)
+# Inflections a keyword may carry: "light" finds "lights", "lighting"; "chair" does not find "chairman".
+_ENDINGS = "(?:s|es|e|en|n|er|ern|ing|ings|ies|y|ed|a|as|i|o|os)?"
 
 
 class ProfileError(ConfigError):
     """The products section of the team's profile cannot be used (the message names the field)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+        self.message = message
 
 
 def _term_pattern(term: str) -> str:
@@ -70,11 +121,9 @@ def _term_pattern(term: str) -> str:
                 w = w[:-3]
             elif w.endswith(("xes", "ches", "shes", "sses", "zes")):
                 w = w[:-2]
-            elif w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+            elif len(w) > 3 and (w.endswith("y") or (w.endswith("s") and not w.endswith("ss"))):
                 w = w[:-1]
-            elif len(w) > 3 and w.endswith("y"):
-                w = w[:-1]
-            parts.append(re.escape(w) + r"[^\W\d_]{0,4}")
+            parts.append(re.escape(w) + _ENDINGS)
         else:
             parts.append(re.escape(w))
     return _WORDY + r"[\s-]{1,3}".join(parts)
@@ -98,7 +147,7 @@ def _compile_terms(terms: Iterable[str]) -> re.Pattern[str] | None:
     patterns = sorted({p for p in (_term_pattern(t.strip()) for t in terms) if p}, key=len, reverse=True)
     wordy = [p[len(_WORDY) :] for p in patterns if p.startswith(_WORDY)]
     plain = [p for p in patterns if not p.startswith(_WORDY)]
-    alternatives = plain + ([rf"(?<![^\W\d_])(?:{'|'.join(wordy)})(?![^\W\d_])"] if wordy else [])
+    alternatives = plain + ([rf"(?<!{_ALPHA})(?:{'|'.join(wordy)})(?!{_ALPHA})"] if wordy else [])
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
@@ -156,9 +205,9 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
-def compile_spec_patterns(value: Any, where: str = "[products].spec_patterns") -> tuple[
-    tuple[str, re.Pattern[str]], ...
-]:
+def compile_spec_patterns(
+    value: Any, where: str = "[products].spec_patterns"
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """Validated spec regexes: a table name -> regex, or a list of regexes (each named "spec")."""
     if value is None:
         return ()
@@ -178,8 +227,9 @@ def compile_spec_patterns(value: Any, where: str = "[products].spec_patterns") -
         except re.error as e:
             raise ProfileError(f"{where}: bad regex {name} = {pattern!r}: {e}") from e
         if regex.search("") is not None or regex.search(" ") is not None:
-            raise ProfileError(f"{where}: regex {name} = {pattern!r} matches an empty text (it would match "
-                               "every mail)")
+            raise ProfileError(
+                f"{where}: regex {name} = {pattern!r} matches an empty text (it would match every mail)"
+            )
         compiled.append((name, regex))
     return tuple(compiled)
 
@@ -200,12 +250,12 @@ def profile_from_data(data: Mapping[str, Any], where: str = PROFILE_FILE) -> Pro
 
 def load_profile(path: Path) -> ProductProfile:
     """The products of the profile at ``path`` (a file, or a prompts directory holding one)."""
-    if path.is_dir():
+    if path.is_dir() or path.suffix != ".toml":
         path = path / PROFILE_FILE
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ProfileError(f"cannot read the company profile {path}: {e.strerror or e}") from e
+        raise ProfileError(f"cannot read the company profile {path} (PROMPTS_DIR): {e.strerror or e}") from e
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as e:

@@ -22,7 +22,7 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890
 # 10,000 digits, one 200,000-character word) costs no more than this. Every regex below is linear
 # on such input: repeats are bounded and numbers are anchored by a look-behind, so a scan never
 # restarts inside a run of digits or letters.
-SCAN_CHARS = 12_000
+SCAN_CHARS = 8_000
 
 _NB = r"(?<![\d’'A-Za-zÀ-ɏЀ-ӿ_])(?<!\d[.,])"  # a number starts here (not inside another number or a word)
 _NUM = (
@@ -46,7 +46,7 @@ _UNITS_CJK = (
     r"개|세트|대|장|켤레|ชิ้น|ชุด|ตัว|หลอด|โคม|เมตร|คู่|กล่อง"
 )
 _QTY_RE = re.compile(
-    rf"{_NB}(?P<n>{_NUM})\s?(?:x\s?)?(?P<u>(?:{_UNITS_LATIN})(?![\w])|{_UNITS_CJK})",
+    rf"{_NB}(?P<n>{_NUM})\s?(?:x\s?)?(?=[^\W\d_])(?P<u>(?:{_UNITS_LATIN})(?![\w])|{_UNITS_CJK})",
     re.IGNORECASE,
 )
 # "600 x 200W", "500 x LED panels", "3 x 40HQ": a count times a thing (not a size: "600 x 600 mm")
@@ -55,7 +55,8 @@ _TIMES_RE = re.compile(
     r"(?:\d{1,6}(?:[.,]\d{1,2})?\s?(?!(?:mm|cm|m|in|inch|ft|x|×|\*)(?![^\W\d_]))[A-Za-z]|[^\W\d_]{2})"
 )
 _CONTAINER_RE = re.compile(
-    r"(?<![\w.])(?<!\d,)(?:(\d{1,3})\s?[x×*]\s?)?(40\s?HQ|40\s?GP|20\s?GP|40\s?HC|20\s?ft|40\s?ft)(?![\w])", re.I
+    r"(?<![\w.])(?<!\d,)(?:(\d{1,3})\s?[x×*]\s?)?(40\s?HQ|40\s?GP|20\s?GP|40\s?HC|20\s?ft|40\s?ft)(?![\w])",
+    re.I,
 )
 _QTY_LABEL_RE = re.compile(
     r"(?:\bMOQ|\bqty|\bquantity|\bquantities|\bcantidad|\bquantidade|\bquantité|\bmenge|\banzahl|"
@@ -84,13 +85,12 @@ _CURRENCY_CODE = (
     r"HKD|NZD|ZAR|EGP|NGN|KES|PKR|BDT|TL|RM|Rp|zł|руб|euros?|dollars?|dólares|dolares|reais|lira|złotych"
 )
 _CURRENCY_AFTER = r"元|円|đ|บาท|درهم|ريال|دولار|юаней|евро|долларов"
-_AMOUNT = (
-    r"\d{1,3}(?:[,.\s’']\d{3}){1,4}(?:[.,]\d{1,2})?(?![\d])|\d{1,9}(?:[.,]\d{1,4})?(?![\d])"
-)
+_AMOUNT = r"\d{1,3}(?:[,.\s’']\d{3}){1,4}(?:[.,]\d{1,2})?(?![\d])|\d{1,9}(?:[.,]\d{1,4})?(?![\d])"
 _SCALE = r"(?:\s?(?:[kKmM]|mil|million|millones|milhões|Mio\.?|万|萬|千|억|만)(?![^\W\d_]))?"
 _PER = r"(?:\s?(?:/|per|each|a|la|le|pro|je|por|al|cada|za|başına|mỗi|每)\s?[^\W\d_]{1,12}(?![^\W\d_]))?"
 _PRICE_RE = re.compile(
-    rf"(?:(?:{_CURRENCY_SIGN})|(?<![^\W\d_])(?:{_CURRENCY_CODE})(?![^\W\d_]))\s?(?:{_AMOUNT}){_SCALE}{_PER}"
+    rf"(?=[$€£¥₫฿₹₱₺₽₩A-Za-zр])(?:(?:{_CURRENCY_SIGN})|(?<![^\W\d_])(?:{_CURRENCY_CODE})(?![^\W\d_]))"
+    rf"\s?(?:{_AMOUNT}){_SCALE}{_PER}"
     rf"|{_NB}(?:{_AMOUNT}){_SCALE}\s?(?:(?:{_CURRENCY_SIGN}|{_CURRENCY_AFTER})"
     rf"|(?:{_CURRENCY_CODE})(?![^\W\d_])){_PER}",
     re.IGNORECASE,
@@ -176,8 +176,9 @@ _SPEC_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "material",
         re.compile(
-            r"(?<![^\W\d_])(?:stainless steel|carbon steel|galvani[sz]ed(?: steel)?|aluminium|aluminum|"
-            r"cast iron|brass|copper|solid wood|solid oak|oak|walnut|teak|beech|ash wood|pine|plywood|"
+            r"(?<![^\W\d_])(?=[^\W\d_])(?:stainless steel|carbon steel|galvani[sz]ed(?: steel)?|"
+            r"aluminium|aluminum|cast iron|brass|copper|solid wood|solid oak|oak|walnut|teak|beech|"
+            r"ash wood|pine|plywood|"
             r"(?-i:MDF|HPL)|marble|tempered glass|rattan|PU leather|genuine leather|velvet|boucl[eé]|cotton|"
             r"polyester|linen|viscose|nylon|spandex|elastane|wool|denim|jersey|fleece|kraft paper|"
             r"corrugated|cardboard|(?-i:HDPE|LDPE|BOPP|PET|PVC|ABS|PP|PE|EVA)|silicone|rubber|"
