@@ -203,3 +203,30 @@ def test_hostile_text_grades_in_linear_time(text: str) -> None:
     grade(email, profile=LED)
     is_buyer_request(text, LED)
     assert time.perf_counter() - start < 0.5
+
+
+def test_triage_fields_are_not_sent_to_the_drafter() -> None:
+    """Regexes and search words are no facts: the drafter's profile text (also the allow-list of
+    prices and lead times in drafts) leaves them out, and stays valid TOML."""
+    import tomllib
+
+    from bot.drafting.prompts import PromptLibrary
+    from bot.triage.profile import without_triage_fields
+
+    text = PromptLibrary.load(BUNDLED_PROMPTS_DIR).profile.source_text
+    assert "spec_patterns" not in text and "keywords" not in text and "lm/W" not in text
+    data = tomllib.loads(text.replace("${rep_name}", "x"))
+    assert data["products"]["lines"] == list(LED.lines) and data["terms"]
+    inline = (
+        'a = 1\n[products]\nlines = ["Sofas"]\nkeywords = ["x"]\nspec_patterns = { s = "\\\\d+ cm" }\n'
+        'moq = "5"\n'
+    )
+    assert tomllib.loads(without_triage_fields(inline)) == {
+        "a": 1,
+        "products": {"lines": ["Sofas"], "moq": "5"},
+    }
+    multi = '[products]\nkeywords = [\n  "a]",\n  "b",\n]\nmoq = "5"\n[terms]\nkeywords = "kept"\n'
+    assert tomllib.loads(without_triage_fields(multi)) == {
+        "products": {"moq": "5"},
+        "terms": {"keywords": "kept"},
+    }

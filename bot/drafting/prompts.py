@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.drafting.errors import TemplateError
 from bot.models import Inquiry, Status
+from bot.triage.profile import without_triage_fields
 
 
 def _bundled_prompts() -> Path:
@@ -173,7 +174,9 @@ def _load_profile(path: Path) -> CompanyProfile:
             certificates=certificates,
             default_rep_name=str(company.get("default_rep_name", company["name"])),
             signature_template=signature,
-            source_text="\n".join(ln for ln in raw.splitlines() if not ln.lstrip().startswith("#")),
+            source_text=without_triage_fields(
+                "\n".join(ln for ln in raw.splitlines() if not ln.lstrip().startswith("#"))
+            ),
         )
     except (KeyError, TypeError) as e:
         raise TemplateError(f"{path.name} lacks a required field: {e}") from e

@@ -248,6 +248,44 @@ def profile_from_data(data: Mapping[str, Any], where: str = PROFILE_FILE) -> Pro
     return ProductProfile(lines=lines, keywords=tuple(keywords.values()), spec_patterns=specs)
 
 
+_TABLE_RE = re.compile(r"^\s*\[{1,2}\s*([A-Za-z0-9_.\s-]+?)\s*\]{1,2}\s*(?:#.*)?$")
+_TRIAGE_KEYS = ("keywords", "spec_patterns")
+
+
+def without_triage_fields(text: str) -> str:
+    """The profile text without the triage-only fields ([products] ``keywords`` and ``spec_patterns``),
+    for the drafter: regexes and search words are not facts to state, and the digits of a regex must
+    not allow-list a price or a lead time in a draft."""
+    out: list[str] = []
+    table = ""
+    pending: list[str] = []  # the lines of a skipped key whose value spans several lines
+    for line in text.splitlines():
+        if pending:
+            pending.append(line)
+            if _parses("\n".join(pending)):
+                pending = []
+            continue
+        header = _TABLE_RE.match(line)
+        if header:
+            table = header.group(1).replace(" ", "")
+        if table == "products.spec_patterns" or (
+            table == "products" and re.match(rf"\s*(?:{'|'.join(_TRIAGE_KEYS)})\s*=", line)
+        ):
+            if not header and not _parses(line):
+                pending = [line]
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _parses(text: str) -> bool:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
+
+
 def load_profile(path: Path) -> ProductProfile:
     """The products of the profile at ``path`` (a file, or a prompts directory holding one)."""
     if path.is_dir() or path.suffix != ".toml":
