@@ -141,12 +141,13 @@ def test_prompts_dir_points_the_cli_at_a_teams_own_profile(tmp_path: Path) -> No
     assert figures["kept"] == 1.0
     assert figures["tier"] >= 0.9
 
-    # The same furniture order without the furniture profile: "300 Stühle" is no quantity of ours.
+    # The same furniture order with the LED team's (bundled) profile: no furniture spec is known there.
     order = INDUSTRIES / "furniture" / "de-de-a.eml"
     (own,) = _cli_triage([order], INDUSTRIES / "furniture" / "prompts", tmp_path)
     (led,) = _cli_triage([order], None, tmp_path)
     assert own["tier"] == "A" and "quantity: 300 Stühle" in own["reasons"]
-    assert led["is_inquiry"] and led["tier"] == "B"
+    assert any("seat height Sitzhöhe 46 cm" in r for r in own["reasons"])
+    assert led["is_inquiry"] and not any("seat height" in r for r in led["reasons"])
 
 
 def test_a_bad_prompts_dir_is_a_clear_configuration_error(tmp_path: Path) -> None:

@@ -118,8 +118,10 @@ def test_sizes_years_and_durations_are_not_quantities(text: str) -> None:
 
 def test_a_count_of_the_teams_product_is_a_quantity() -> None:
     furniture = load_profile(INDUSTRIES / "furniture" / "prompts")
-    assert find_quantity("we need 300 dining chairs in oak", furniture) == "300 dining"
-    assert find_quantity("we need 300 dining chairs in oak") is None  # no profile: not our product
+    assert find_quantity("for the hotel: 300 dining chairs in oak", furniture) == "300 dining"
+    assert find_quantity("for the hotel: 300 dining chairs in oak") is None  # not our product
+    assert find_quantity("we need 300 dining chairs in oak") == "300 dining"  # a need says it is
+    assert find_quantity("we are looking for 5 distributors") is None
     assert find_quantity("since 2015 chairs are our business", furniture) is None
     assert find_quantity("for 12 years chairs", furniture) is None
 
@@ -230,3 +232,26 @@ def test_triage_fields_are_not_sent_to_the_drafter() -> None:
         "products": {"moq": "5"},
         "terms": {"keywords": "kept"},
     }
+
+
+@pytest.mark.parametrize(
+    ("trade", "text"),
+    [
+        (
+            "",
+            "Avremmo bisogno di 200 sedie in faggio, prezzo target 25 EUR cad., consegna entro aprile.",
+        ),
+        ("", "Нам нужно 2000 шт тормозных колодок для Toyota Camry, OE 04465-33450, цена CIF Новороссийск."),
+        ("", "We need 20k custom printed mailer boxes, 30x20x10 cm, 2 colours, delivered by March 15."),
+        ("", "Kami butuh 5.000 potong kaos katun combed, harga Rp 35.000 per potong."),
+        (
+            "machinery",
+            "We require one unit of CNC machining center, BT40 spindle, Fanuc control, CIF Chennai.",
+        ),
+    ],
+)
+def test_needs_of_products_no_rule_names_are_precise(trade: str, text: str) -> None:
+    """A need with a count ("avremmo bisogno di 200 sedie") is a quantity whatever the product."""
+    profile = load_profile(INDUSTRIES / trade / "prompts") if trade else EMPTY_PROFILE
+    tier, reasons = grade(make_email(new_text=text, from_addr="buyer@example-trading.com"), profile=profile)
+    assert tier == Tier.A, reasons

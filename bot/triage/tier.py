@@ -69,11 +69,44 @@ _QTY_LABEL_RE = re.compile(
 # a count before one of the team's products: "300 dining chairs", "2.000 LED-Panels"
 _COUNT_BEFORE_RE = re.compile(rf"{_NB}(?P<n>{_NUM})\s{{1,3}}(?P<rest>[^\n]{{1,60}})")
 _WORD_RE = re.compile(r"[^\W\d_][\w'-]{0,30}")
+# A count right after a need ("we need 300 dining chairs", "Wir benötigen 300 Stühle", "需要500把"):
+# an order quantity even when the thing is no word of the team's profile.
+_NEED_COUNT_RE = re.compile(
+    r"(?<![^\W\d_])(?:need|needs|require|requires|required|requirement|order|ordering|purchase|buy|"
+    r"looking for|interested in|necesitamos|necesito|requerimos|queremos|precisamos|gostaríamos de|"
+    r"benötigen|brauchen|bestellen|suchen|abbiamo bisogno di|avremmo bisogno di|cerchiamo|"
+    r"nous avons besoin de|besoin de|commander|recherchons|potrzebujemy|zamówić|szukamy|"
+    r"ihtiyacımız var|ihtiyacımız|istiyoruz|sipariş|membutuhkan|butuh|perlu|memerlukan|mencari|cần|mua|"
+    r"hebben nodig|zoeken|нужно|нужны|нужен|требуется|закупить|نحتاج|نريد|نطلب|需要|采购|採購|求购|订购|"
+    r"必要|필요)"
+    r"[^\n.!?]{0,30}?"
+    rf"{_NB}(?P<n>{_NUM})\s{{0,3}}(?P<w>[^\W\d_][\w-]{{0,30}})",
+    re.IGNORECASE,
+)
+# Counts written as words before a unit ("one unit of CNC machining center", "dos juegos", "zwei Anlagen").
+_WORD_COUNT_RE = re.compile(
+    r"(?<![^\W\d_])(?P<n>one|two|three|four|five|six|eight|ten|a single|un|una|uno|dos|tres|cuatro|cinco|"
+    r"um|uma|duas|três|ein|eine|einen|zwei|drei|vier|fünf|une|deux|trois|quatre|cinq|due|tre|jeden|"
+    r"jedna|dwa|dwie|trzy|bir|iki|üç|satu|dua|tiga|một|hai|ba)\s(?P<u>units?|sets?|pieces?|machines?|"
+    r"lines?|unidad(?:es)?|juegos?|equipos?|máquinas?|unidades?|conjuntos?|Stück|Sätze|Satz|Anlagen?|"
+    r"Maschinen?|unités?|machines?|pezzi|macchine|sztuk[ai]?|komplet(?:y)?|maszyn[ay]?|adet|takım|"
+    r"unit|set|buah|mesin|bộ|chiếc|cái|máy)(?![^\W\d_])",
+    re.IGNORECASE,
+)
+# Measures and money after a number are no count of goods ("need 40 mm", "need 5 kW").
+_MEASURE_WORD_RE = re.compile(
+    r"(?:mm|cm|m|km|in|inch|inches|ft|kg|g|t|lbs?|w|kw|kva|v|vac|vdc|hp|a|mah|gsm|mic|micron|µm|l|ml|"
+    r"bar|psi|rpm|k|x|usd|eur|gbp|rmb|cny|%|pm|am|h|hrs?|min|oz|d|mt|kpl)",
+    re.IGNORECASE,
+)
 # Counted things that are not goods ("2 years", "24 hours", "50 keywords", "100 USD").
 NOT_GOODS_RE = re.compile(
     r"(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|percent|people|employees|staff|"
     r"customers?|clients?|countries|cities|times|km|miles|usd|eur|gbp|dollars?|euros?|yuan|rmb|"
     r"keywords?|backlinks?|links?|leads?|visitors?|reviews?|followers?|pages?|articles?|posts?|"
+    r"distributors?|partners?|suppliers?|manufacturers?|factories|vendors?|agents?|dealers?|companies|"
+    r"stores?|shops?|branches|outlets|locations|projects?|samples?|colou?rs|sizes|models|designs|styles|"
+    r"options|quotes|quotations|offers|pictures|photos|catalog(?:ue)?s|muestras|amostras|muster|"
     r"d[ií]as|semanas|meses|años|anos|jours|semaines|mois|ans|tage|wochen|monate|jahre|giorni|mesi|"
     r"anni|dni|lat|gün|hafta|ay|yıl|hari|minggu|bulan|tahun|ngày|tuần|tháng|năm)",
     re.IGNORECASE,
@@ -151,7 +184,7 @@ _SPEC_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?<![^\W\d_])(?:part|model|item|art(?:icle|ikel)?|ref(?:erence)?|OEM|OE|SKU|P/N|PN|"
             r"modelo|código|codigo|kod|parça|numer|Teilenummer|Artikelnummer)(?![^\W\d_])"
-            r"\.?\s?(?:no\.?|nr\.?|number|numbers|#|n[º°o]\.?|numara(?:sı)?)?\s?[:：#]?\s?"
+            r"\.?[\s-]?(?:no\.?|nr\.?|number|numbers|#|n[º°o]\.?|numara(?:sı)?)?\s?[:：#]?\s?"
             r"(?=[A-Z0-9./-]{0,24}\d)[A-Z0-9][A-Z0-9./-]{2,24}|(?:型号|型號|品番|料号)\s?[:：]?\s?[A-Z0-9][A-Z0-9./-]{1,24}",
             re.IGNORECASE,
         ),
@@ -259,6 +292,26 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_DIGITS)
 
 
+_ONE = frozenset(
+    (
+        "one",
+        "a single",
+        "un",
+        "una",
+        "uno",
+        "um",
+        "uma",
+        "ein",
+        "eine",
+        "einen",
+        "une",
+        "jeden",
+        "jedna",
+        "bir",
+        "satu",
+        "một",
+    )
+)
 _SHORT_UNITS = frozenset(("lights", "panels", "lamps", "fixtures", "floodlights", "set", "unit"))
 
 
@@ -288,6 +341,10 @@ def find_quantity(text: str, profile: ProductProfile = EMPTY_PROFILE) -> str | N
             or profile.product_in(text[m.end() : m.end() + 40])
         ):
             return f"{n.strip()} {unit}"
+    for w in _WORD_COUNT_RE.finditer(text):
+        single = w.group("n").lower() in _ONE
+        if not single or profile.product_in(text[w.end() : w.end() + 50]):
+            return f"{w.group('n')} {w.group('u')}"
     c = _CONTAINER_RE.search(text)
     if c:
         return c.group(0).strip()
@@ -297,6 +354,15 @@ def find_quantity(text: str, profile: ProductProfile = EMPTY_PROFILE) -> str | N
     lab = _QTY_LABEL_RE.search(text)
     if lab and _plausible(lab.group("n"), ""):
         return lab.group(0).strip()
+    for nc in _NEED_COUNT_RE.finditer(text):
+        n, word = nc.group("n"), nc.group("w")
+        if (
+            _value(n) >= 2
+            and _plausible(n, "")
+            and not NOT_GOODS_RE.fullmatch(word)
+            and not _MEASURE_WORD_RE.fullmatch(word)
+        ):
+            return f"{n.strip()} {word}"
     if not profile.empty:
         for cb in _COUNT_BEFORE_RE.finditer(text):
             words = _WORD_RE.findall(cb.group("rest"))[:3]
