@@ -1,10 +1,15 @@
 """Tier grading: how precise a buyer's need is, with short human reasons.
 
-A = quantity AND (target price, Incoterms, delivery date or spec precision);
+A = quantity AND (target price or budget, Incoterms, delivery date, model/part number or spec);
 B = a real plan (asks price/quote/catalog with business context);
 C = information only (free-mail one-liner, student, curiosity, research).
 
-``grade(email, "en")`` -> ``(Tier.A, ["quantity: 2,000 pcs", "Incoterms: FOB Shenzhen"])``.
+The rules hold for any trade: quantities in every number format ("2,000 units", "1.500 pezzi",
+"5万个", "600 x 200W", "3 x 40HQ", "we need 300 dining chairs"), budgets ("GBP 32,000 in total"),
+generic specs (sizes, materials, grades, part numbers). The team's own product words and spec
+patterns come from its profile (:class:`~bot.triage.profile.ProductProfile`).
+
+``grade(email, "en", profile)`` -> ``(Tier.A, ["quantity: 2,000 pcs", "Incoterms: FOB Shenzhen"])``.
 """
 
 from __future__ import annotations
@@ -293,25 +298,8 @@ def _norm(text: str) -> str:
 
 
 _ONE = frozenset(
-    (
-        "one",
-        "a single",
-        "un",
-        "una",
-        "uno",
-        "um",
-        "uma",
-        "ein",
-        "eine",
-        "einen",
-        "une",
-        "jeden",
-        "jedna",
-        "bir",
-        "satu",
-        "một",
-    )
-)
+    ("a single", "one", "un", "una", "uno", "um", "uma", "ein", "eine", "einen", "une", "jeden", "jedna")
+) | {"bir", "satu", "một"}
 _SHORT_UNITS = frozenset(("lights", "panels", "lamps", "fixtures", "floodlights", "set", "unit"))
 
 
