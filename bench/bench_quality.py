@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import LABELLED, OWN_DOMAINS, Row, corpus_files, print_table
+from bench.common import LABELLED, OWN_DOMAINS, Row, corpus_files, print_table, sample_profile
 
 
 def langdetect_alone(text: str) -> str:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.triage import TriageConfig, triage
 
     labels: dict[str, dict[str, Any]] = json.loads((LABELLED / "labels.json").read_text("utf-8"))
-    config = TriageConfig(own_domains=OWN_DOMAINS)
+    config = TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile())
     filter_ok = kept = dropped = wrongly_kept = 0
     inquiries = non_inquiries = 0
     ok = {"language": 0, "country": 0, "market": 0, "tier": 0}

@@ -27,7 +27,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_TMP, OWN_DOMAINS, Row, machine_line, mail_mix, make_unique, print_table, rss_mb
+from bench.common import (
+    BENCH_TMP,
+    OWN_DOMAINS,
+    Row,
+    machine_line,
+    mail_mix,
+    make_unique,
+    print_table,
+    rss_mb,
+    sample_profile,
+)
 
 
 @dataclass(frozen=True)
@@ -94,10 +104,12 @@ def run_ingest(
         ingestor = Ingestor(
             store,
             outbox,
-            TriageConfig(own_domains=OWN_DOMAINS),
+            TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile()),
             lambda: datetime.now(UTC),
             raw_dir=tmp / "data" / "mail",
-            prework=Prework(TriageConfig(own_domains=OWN_DOMAINS)) if prework else None,
+            prework=(
+                Prework(TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile())) if prework else None
+            ),
         )
         if prework:  # start the pool's processes before timing, as a running bot has them
             ingestor.prepare([b"Subject: warm-up\r\n\r\nhello\r\n" + bytes([i]) for i in range(8)])
@@ -165,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parsed = [parse_email(r) for r in raws]
     parse_s = time.perf_counter() - t0
 
-    config = TriageConfig(own_domains=OWN_DOMAINS)
+    config = TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile())
     t0 = time.perf_counter()
     verdicts = [triage(p, config) for p in parsed]
     triage_s = time.perf_counter() - t0

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "bot" / "samples"
@@ -197,3 +198,11 @@ def start_dovecot(prefix: str) -> tuple[Path, object] | None:
     server = DovecotServer(binary, root / "dovecot")
     server.start()
     return root, server
+
+
+def sample_profile() -> Any:
+    """The sample team's products and specs (prompts/company_profile.toml), as the bot loads them."""
+    from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
+    from bot.triage.profile import load_profile
+
+    return load_profile(BUNDLED_PROMPTS_DIR)

@@ -240,7 +240,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if not getattr(args, "func", None):
         parser.print_usage(sys.stderr)
         return 2
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ConfigError as e:  # e.g. PROMPTS_DIR's company profile is missing or has a bad spec regex
+        print(f"inquiry-bot: {e}", file=sys.stderr)
+        return 2
     return result
 
 

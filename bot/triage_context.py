@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def triage_config(config: Config) -> TriageConfig:
+    """The triage settings of ``config``, with the team's products from ``PROMPTS_DIR``'s profile
+    (raises :class:`~bot.triage.profile.ProfileError`, a ConfigError, when that profile is unusable)."""
+    from bot.drafting.prompts import PROMPTS_DIR
+    from bot.triage.profile import load_profile
+
     return TriageConfig(
         own_domains=config.own_domains,
         sla_hours=dict(config.sla_hours),
@@ -30,6 +35,7 @@ def triage_config(config: Config) -> TriageConfig:
         own_addresses=own_addresses(config),
         authserv_id=config.authserv_id,
         thresholds=Thresholds(review_at=config.review_at, filter_at=config.filter_at),
+        profile=load_profile(PROMPTS_DIR),
     )
 
 

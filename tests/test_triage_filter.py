@@ -168,6 +168,10 @@ def test_unsure_is_inquiry(text: str) -> None:
 
 
 def test_buyer_request_needs_a_request_and_a_product() -> None:
-    assert is_buyer_request("Please send price list for LED floodlights")
-    assert is_buyer_request("请发LED面板灯报价")
-    assert not is_buyer_request("We offer SEO at a great price")
+    from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
+    from bot.triage.profile import load_profile
+
+    led = load_profile(BUNDLED_PROMPTS_DIR)  # the products come from the team's profile
+    assert is_buyer_request("Please send price list for LED floodlights", led)
+    assert is_buyer_request("请发LED面板灯报价", led)
+    assert not is_buyer_request("We offer SEO at a great price", led)

@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
 from bot.models import ParsedEmail
 from bot.triage import TriageConfig, triage
+from bot.triage.profile import load_profile
 
 LABELLED = Path(__file__).parent / "fixtures" / "labelled"
-CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
+# The sample team (Brightway LED) with its own profile, as `triage_config()` builds it.
+CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}), profile=load_profile(BUNDLED_PROMPTS_DIR))
 
 
 def _parse(raw: bytes) -> ParsedEmail:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
 from bot.models import Tier
+from bot.triage.profile import load_profile
 from bot.triage.tier import find_quantity, grade
 from tests.factories import make_email
+
+LED = load_profile(BUNDLED_PROMPTS_DIR)  # the sample team's profile: LED words and specs live there
 
 
 @pytest.mark.parametrize(
@@ -69,7 +73,7 @@ def test_quantity_and_incoterms_and_price_is_a() -> None:
     ],
 )
 def test_precise_needs_in_many_languages_are_a(text: str) -> None:
-    assert grade(make_email(new_text=text))[0] == Tier.A
+    assert grade(make_email(new_text=text), profile=LED)[0] == Tier.A
 
 
 def test_quantity_without_precision_is_b() -> None:

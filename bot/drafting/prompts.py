@@ -1,6 +1,6 @@
 """Prompt files: loading, strict ``${name}`` rendering, scenarios and the scenario choice.
 
-Everything the drafter says comes from files under ``PROMPTS_DIR`` (the repository's ``prompts/``),
+Everything the drafter says comes from files under ``PROMPTS_DIR`` (default: the bundled ``prompts/``),
 which the team edits: ``system.md``, ``scenarios/<name>.md``, ``company_profile.toml`` and offline
 templates ``templates/<lang>.json``. ``PromptLibrary.load()`` reads and validates them all at start-up,
 so a broken file fails the boot, not a draft::
@@ -14,6 +14,7 @@ so a broken file fails the boot, not a draft::
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
 import tomllib
@@ -26,8 +27,19 @@ from typing import Any
 
 from bot.drafting.errors import TemplateError
 from bot.models import Inquiry, Status
+from bot.triage.profile import without_triage_fields
 
-PROMPTS_DIR: Path = Path(__file__).resolve().parents[2] / "prompts"
+
+def _bundled_prompts() -> Path:
+    """prompts/ as shipped: inside the installed package (``bot/prompts``, copied there by the build
+    step in setup.py), else the repository's top-level ``prompts/`` (a checkout, an editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    return package / "prompts" if (package / "prompts").is_dir() else package.parent / "prompts"
+
+
+BUNDLED_PROMPTS_DIR: Path = _bundled_prompts()
+# The team's own files: PROMPTS_DIR from the environment (the entry point has read .env by now).
+PROMPTS_DIR: Path = Path(os.environ.get("PROMPTS_DIR") or BUNDLED_PROMPTS_DIR).expanduser()
 
 FIRST_REPLY = "first_reply"
 QUOTATION_FOLLOWUP = "quotation_followup"
@@ -162,7 +174,9 @@ def _load_profile(path: Path) -> CompanyProfile:
             certificates=certificates,
             default_rep_name=str(company.get("default_rep_name", company["name"])),
             signature_template=signature,
-            source_text="\n".join(ln for ln in raw.splitlines() if not ln.lstrip().startswith("#")),
+            source_text=without_triage_fields(
+                "\n".join(ln for ln in raw.splitlines() if not ln.lstrip().startswith("#"))
+            ),
         )
     except (KeyError, TypeError) as e:
         raise TemplateError(f"{path.name} lacks a required field: {e}") from e

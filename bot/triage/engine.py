@@ -16,6 +16,7 @@ from bot.triage.filter import classify
 from bot.triage.lanes import Thresholds, combine, decide
 from bot.triage.language import UNDETERMINED, detect_language, malay_or_indonesian
 from bot.triage.markets import market_for
+from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import (
     cctld_country,
     country_signals,
@@ -41,12 +42,14 @@ class TriageConfig:
     sla_hours: Mapping[Market, float] = field(default_factory=lambda: DEFAULT_SLA_HOURS)
     market_overrides: Mapping[str, Market] = field(default_factory=lambda: MappingProxyType({}))
     thresholds: Thresholds = field(default_factory=Thresholds)
+    profile: ProductProfile = EMPTY_PROFILE  # the team's products and spec patterns (company_profile.toml)
     own_addresses: frozenset[str] = frozenset()  # the mailbox's own addresses (IMAP_USER, ...)
     authserv_id: str | None = None  # the provider's Authentication-Results id (see risk signals)
 
     def product_terms_in(self, text: str) -> list[str]:
         """The team's product terms that ``text`` names (from the profile; none configured: [])."""
-        return []
+        found = self.profile.product_in(text)
+        return [found] if found else []
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def _sla(config: TriageConfig, market: Market) -> float:
 def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None = None) -> Triage:
     """Decide what ``email`` is: inquiry or not, language, country/market, tier, SLA, reasons."""
     hints = hints or ThreadHints()
-    category, reason = classify(email, config.own_domains)
+    category, reason = classify(email, config.own_domains, config.profile)
     spoof: str | None = None
     if category is Category.INTERNAL:
         spoof = server_says_forged(email, config.authserv_id)
@@ -121,7 +124,7 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
     reasons: list[str] = []
     tier = None
     if is_inquiry:  # graded in the review lane too: a rep who says "Real buyer" sees the tier
-        tier, tier_reasons = grade(email, language)
+        tier, tier_reasons = grade(email, language, config.profile)
         reasons.extend(tier_reasons)
     reasons.extend(country_reasons)
     reasons.append(f"market {market.value}" + (f" ({country})" if country else " (country unknown)"))

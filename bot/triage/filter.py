@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 
 from bot.models import Category, ParsedEmail
+from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import domain_of
+from bot.triage.tier import NOT_GOODS_RE, SCAN_CHARS, find_quantity
 
 _OOO_SUBJECT_RE = re.compile(
     r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]response|"
@@ -54,14 +56,23 @@ _BUYER_REQUEST_RE = re.compile(
     r"ใบเสนอราคา|ราคา|报价|報價|价格|價格|見積|견적|цен[аыу]|прайс|عرض سعر|سعر",
     re.IGNORECASE,
 )
-_PRODUCT_RE = re.compile(
-    r"\bLED\b|light|lamp|panel|flood|high[- ]?bay|strip|fixture|luminaire|bulb|tube|downlight|"
-    r"product|items?\b|"
-    r"luz|luces|l[aá]mpara|panel|foco|reflector|luminária|lâmpada|éclairage|lampe|projecteur|leuchte|"
-    r"strahler|lampada|faro|lamp|oświetlen|lamba|lampu|đèn|โคม|ไฟ|灯|燈|照明|램프|조명|светильник|лампа|"
-    r"مصباح|إضاءة|كشاف",
-    re.IGNORECASE,
+# Something concrete asked about when the team's profile names none of it: a count of goods near the
+# request ("quote for 300 dining chairs", "Angebot für 500 Stühle"), not of days, years or money.
+# "your products", "your catalogue" alone are vague and do not make a request.
+_COUNT_OF_GOODS_RE = re.compile(
+    r"(?<![\d.,A-Za-z])(?:\d{1,3}(?:[,.\s]\d{3}){1,3}|\d{2,7}|[2-9])\s?(?:x\s?)?(?P<w>[^\W\d_]{3,30})"
 )
+
+
+def _names_goods(text: str, profile: ProductProfile) -> bool:
+    if profile.product_in(text) or profile.spec_in(text) or find_quantity(text, profile):
+        return True
+    for m in _BUYER_REQUEST_RE.finditer(text):
+        window = text[max(0, m.start() - 80) : m.end() + 80]
+        if any(not NOT_GOODS_RE.fullmatch(c.group("w")) for c in _COUNT_OF_GOODS_RE.finditer(window)):
+            return True
+    return False
+
 
 # Cold pitches: topics (strong) and pitch phrasing (supporting); a verdict needs 2+ distinct hits,
 # at least one of them a topic.
@@ -169,9 +180,12 @@ def full_text(email: ParsedEmail) -> str:
     return f"{email.subject or ''}\n{email.new_text or email.text or ''}"
 
 
-def is_buyer_request(text: str) -> bool:
-    """Asks for price/quotation/MOQ/catalog about products: such a mail is never spam."""
-    return bool(_BUYER_REQUEST_RE.search(text) and _PRODUCT_RE.search(text))
+def is_buyer_request(text: str, profile: ProductProfile = EMPTY_PROFILE) -> bool:
+    """Asks for price/quotation/MOQ/catalog about something concrete: one of the team's products
+    (its profile), a quantity of goods, a count of things near the request. Such a mail is never spam.
+    Words of another trade count too: an LED team's desk still keeps "quote for 300 dining chairs"."""
+    text = text[:SCAN_CHARS]
+    return bool(_BUYER_REQUEST_RE.search(text)) and _names_goods(text, profile)
 
 
 def _header(email: ParsedEmail, name: str) -> str:
@@ -186,8 +200,13 @@ def _own(domain: str, own_domains: frozenset[str]) -> str | None:
     return None
 
 
-def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> tuple[Category, str]:
-    """Category of ``email`` and a one-line reason naming the rule and its evidence."""
+def classify(
+    email: ParsedEmail,
+    own_domains: frozenset[str] = frozenset(),
+    profile: ProductProfile = EMPTY_PROFILE,
+) -> tuple[Category, str]:
+    """Category of ``email`` and a one-line reason naming the rule and its evidence (``profile``: the
+    team's products, which make a request concrete)."""
     subject = email.subject or ""
     sender = (email.from_addr or "").lower()
     ctype = (email.content_type or "").lower()
@@ -204,7 +223,7 @@ def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> t
         or "daemon" in sender
         or "postmaster" in sender
         or _header(email, "x-failed-recipients")
-        or not is_buyer_request(body)
+        or not is_buyer_request(body, profile)
     ):
         return Category.BOUNCE, f"bounce: subject says {m.group(0)!r}"
     if _header(email, "x-failed-recipients"):
@@ -246,7 +265,7 @@ def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> t
     m = _NOREPLY_SENDER_RE.match(sender)
     if m and not conversation:
         return Category.NO_REPLY, f"no-reply sender: {sender}"
-    if not email.from_addr and not is_buyer_request(full_text(email)):
+    if not email.from_addr and not is_buyer_request(full_text(email), profile):
         return Category.NO_REPLY, "no sender address: nobody to reply to (kept; rescue it if it matters)"
 
     # Cold pitches: several signals, and never when the mail asks about our products' price.
@@ -254,7 +273,7 @@ def classify(email: ParsedEmail, own_domains: frozenset[str] = frozenset()) -> t
     topics = [name for name, rx in _PITCH_TOPICS if rx.search(full)]
     phrases = [name for name, rx in _PITCH_PHRASES if rx.search(full)]
     hits = len(topics) + len(phrases)
-    if topics and hits >= 2 and not is_buyer_request(_strip_pitch(full)):
+    if topics and hits >= 2 and not is_buyer_request(_strip_pitch(full), profile):
         kind = "phishing" if "phishing" in topics else "cold pitch"
         return Category.SPAM, f"{kind}: {', '.join(topics + phrases)}"
 

@@ -57,10 +57,11 @@ def assess(email: ParsedEmail, config: TriageConfig) -> Risk:
     signals += thread_signals(email)
     signals += identity_signals(email, ctx)
     signals += attachment_signals(email)
+    profile_spec = config.profile.spec_in(text)
     signals += content_signals(
         email,
-        quantity=find_quantity(body_of(email)),
-        spec=_spec(text),
+        quantity=find_quantity(body_of(email), config.profile),
+        spec=_spec(text) or (profile_spec[1] if profile_spec else None),
         products=config.product_terms_in(text),
     )
     return combine(signals)
