@@ -30,7 +30,7 @@ REAL = "real"
 DISMISSED = "not_inquiry"
 VERDICTS = (JUNK, REAL, DISMISSED)
 
-DISMISSED_WEIGHT = 4.5  # above REVIEW_AT even with buyer-like evidence (-1.5), below FILTER_AT
+DISMISSED_WEIGHT = 6.0  # above REVIEW_AT even with all buyer-like evidence (-2.5), below FILTER_AT
 KNOWN_BUYER_WEIGHT = -1.5
 TRUSTED_DOMAIN_WEIGHT = -1.0
 

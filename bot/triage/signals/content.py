@@ -46,6 +46,7 @@ W_HIDDEN = 2.0
 W_NEED = -1.5
 W_PRODUCT = -1.5
 W_SPEC = -1.0
+W_BUYER_CAP = -2.5
 
 
 def _first(rx: re.Pattern[str], text: str) -> str | None:
@@ -402,14 +403,24 @@ def link_signals(email: ParsedEmail, body: str) -> list[RiskSignal]:
 
 # ------------------------------------------------------------------ buyer-like evidence
 def buyer_signals(quantity: str | None, spec: str | None, products: Iterable[str]) -> list[RiskSignal]:
-    out: list[RiskSignal] = []
+    """Buyer-like evidence, together never below ``W_BUYER_CAP``: a lure that copies a buyer's
+    quantities and specs must not hide its attachments and forged headers behind them."""
+    found: list[tuple[str, float, str]] = []
+    if quantity:
+        found.append(("concrete_need", W_NEED, f"quantity {short(quantity, 30)}"))
     named = [p for p in products if p][:2]
     if named:
-        out.append(RiskSignal("names_our_product", W_PRODUCT, ", ".join(short(p, 30) for p in named)))
-    if quantity:
-        out.append(RiskSignal("concrete_need", W_NEED, f"quantity {short(quantity, 30)}"))
+        found.append(("names_our_product", W_PRODUCT, ", ".join(short(p, 30) for p in named)))
     if spec:
-        out.append(RiskSignal("specification", W_SPEC, short(spec, 30)))
+        found.append(("specification", W_SPEC, short(spec, 30)))
+    out: list[RiskSignal] = []
+    total = 0.0
+    for name, weight, evidence in found:
+        weight = max(weight, W_BUYER_CAP - total)
+        if weight >= 0:
+            break
+        out.append(RiskSignal(name, weight, evidence))
+        total += weight
     return out
 
 
@@ -426,8 +437,12 @@ def content_signals(
     out += offer_signals(text)
     out += scam_signals(text)
     whole = (email.text[:20000] if email.text else body).lower()
-    out += request_signals(text, quantity)
+    no_request = request_signals(text, quantity)
+    out += no_request
     out += bulk_signals(text, whole)
     out += link_signals(email, whole)
-    out += buyer_signals(quantity, spec, named)
+    if not no_request and not any(sig.name == "sender_offers" and sig.weight >= W_OFFER for sig in out):
+        # Buyer-like evidence counts for a mail that asks for something and does not sell:
+        # a pitch names products and quantities too ("cosmetics in tubes", "500 units in stock").
+        out += buyer_signals(quantity, spec, named)
     return out
