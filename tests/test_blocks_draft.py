@@ -91,7 +91,9 @@ def test_edit_modal_spreads_a_long_body_over_boxes_and_joins_it_back_whole() -> 
     assert "分成下面" in json.dumps(view, ensure_ascii=False)
     assert view["title"]["text"] == "编辑并发送"
     values = {
-        b["block_id"]: {draft.ACTION_BODY: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
+        b["block_id"]: {
+            draft.ACTION_BODY: {"type": "plain_text_input", "value": b["element"]["initial_value"]}
+        }
         for b in boxes
     }
     assert draft.joined_body(values) == body

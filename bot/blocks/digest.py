@@ -82,7 +82,8 @@ def split_messages(fallback: str, head: list[Block], body: list[Block], lang: st
     ("(2/3)") when it is too long for one; a last "…and N more" says what was left out."""
     groups = pack_blocks([*head, *body], first_reserve=HEAD_RESERVE, reserve=HEAD_RESERVE)
     if len(groups) > MAX_DIGEST_MESSAGES:
-        left = sum(len(g) for g in groups[MAX_DIGEST_MESSAGES:])
+        dropped = [b for g in groups[MAX_DIGEST_MESSAGES:] for b in g]
+        left = sum(str(b.get("text", {}).get("text", "")).count("\n• ") for b in dropped)
         groups = groups[:MAX_DIGEST_MESSAGES]
         groups[-1] = [*groups[-1], context(t("digest.sections_more", lang, n=left))]
     if len(groups) == 1:
@@ -270,6 +271,6 @@ def stats_text(
 def stats_blocks(lang: str, text: str) -> tuple[str, list[Block]]:
     """Wrap :func:`stats_text` output in a message (split over sections at line ends)."""
     title = text.splitlines()[0].strip("*") if text else t("stats.title", lang, days=0)
-    pieces = split_text(text, 2900) or [("", "")]
-    blocks = [section(p) for p, _ in pieces][:MAX_BLOCKS_MESSAGE]
+    pieces = split_text(text, 2800) or [("", "")]
+    blocks = [section(p + sep) for p, sep in pieces][:MAX_BLOCKS_MESSAGE]
     return fallback_text(title), blocks

@@ -108,8 +108,7 @@ def _translation_sections(heading: str, text: str) -> list[Block]:
     room = SPLIT_CHUNK - len(heading) - 3 * MAX_SEPARATOR
     pieces = split_text(text.strip(), room, _quote_cost)
     return [
-        section((f"*{heading}*\n" if i == 0 else "") + _quoted(p + sep))
-        for i, (p, sep) in enumerate(pieces)
+        section((f"*{heading}*\n" if i == 0 else "") + _quoted(p + sep)) for i, (p, sep) in enumerate(pieces)
     ]
 
 
@@ -348,9 +347,7 @@ def edit_send_modal(draft_id: str, subject: str, body: str, to: str, lang: str) 
         blocks.append(context(t("modal.body_split", lang, n=len(parts))))
     for n, (text, sep) in enumerate(parts, 1):
         label = t("modal.body", lang) + (f" ({n}/{len(parts)})" if len(parts) > 1 else "")
-        blocks.append(
-            _input(body_block_id(n, sep), ACTION_BODY, label, text, multiline=True, optional=n > 1)
-        )
+        blocks.append(_input(body_block_id(n, sep), ACTION_BODY, label, text, multiline=True, optional=n > 1))
     blocks.append(
         {
             "type": "input",
