@@ -69,10 +69,18 @@ def parse_recipients(to: str) -> list[str]:
             continue
         if not _ADDRESS.match(addr):
             raise BadRecipient(addr or name)
-        found.append(formataddr((name, addr)) if name else addr)
+        found.append(_display(name, addr) if name else addr)
     if not found:
         raise UsageError("no recipient")
     return found
+
+
+def _display(name: str, addr: str) -> str:
+    """``"Name" <addr>``, the name kept readable (encoding it is the mail composer's job)."""
+    if name.isascii():
+        return formataddr((name, addr))
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{addr}>'
 
 
 class QuoteRisk(UsageError):
