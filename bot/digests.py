@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot import i18n
 from bot.blocks.card import filtered_summary
-from bot.blocks.digest import owner_digest_blocks, stats_text, team_digest_blocks
+from bot.blocks.digest import owner_digest_messages, stats_text, team_digest_messages
 from bot.chat import Chat
 from bot.errors import UsageError
 from bot.models import Inquiry, Lane
@@ -53,16 +53,18 @@ class Digests:
         followups = {t.value: pick(items) for t, items in d.followups.items() if items}
         deadlines = {i.id: dl for i in inquiries if (dl := deadline(i, self.policy)) is not None}
         lang = self.store.member_prefs(owner).lang_or(self.lang)  # the member's own language
-        text, blocks = owner_digest_blocks(
+        messages = owner_digest_messages(
             lang, pick(d.overdue), pick(d.due_today), followups, pick(d.new_unclaimed), now, deadlines
         )
-        self.outbox.enqueue(
-            f"digest:{owner}:{d.local_date.isoformat()}",
-            "dm",
-            None,
-            {"user": owner, "text": text, "blocks": blocks},
-            now,
-        )
+        key = f"digest:{owner}:{d.local_date.isoformat()}"
+        for n, (text, blocks) in enumerate(messages):  # a long digest: several DMs, in order
+            self.outbox.enqueue(
+                key if n == 0 else f"{key}:{n + 1}",
+                "dm",
+                None,
+                {"user": owner, "text": text, "blocks": blocks},
+                now + timedelta(microseconds=n),
+            )
 
     def send_team(self, inquiries: list[Inquiry], now: datetime) -> None:
         """The team's morning: yesterday's new inquiries by market and tier, replies within the
@@ -72,16 +74,6 @@ class Digests:
         overdue = [i for i in open_ if sla_state(i, now, self.policy) is SlaState.BREACHED]
         by_owner = Counter(i.owner for i in open_ if i.owner)
         deadlines = {i.id: dl for i in open_ if (dl := deadline(i, self.policy)) is not None}
-        text, blocks = team_digest_blocks(
-            self.lang,
-            open_count=len(open_),
-            unclaimed=[i for i in open_ if i.owner is None],
-            overdue=overdue,
-            by_owner=dict(by_owner),
-            now=now,
-            answered_within_sla=(y.answered_within_sla, y.first_responses),
-            deadlines=deadlines,
-        )
         markets = ", ".join(
             f"{m.value} {n}" for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
         )
@@ -104,14 +96,26 @@ class Digests:
             breaches=y.breaches,
             median=median,
         )
-        blocks.insert(1, {"type": "section", "text": {"type": "mrkdwn", "text": yesterday[:2900]}})
-        self.outbox.enqueue(
-            f"team-digest:{y.day.isoformat()}",
-            "channel_message",
-            None,
-            {"text": text, "blocks": blocks[:50]},
-            now,
+        messages = team_digest_messages(
+            self.lang,
+            open_count=len(open_),
+            unclaimed=[i for i in open_ if i.owner is None],
+            overdue=overdue,
+            by_owner=dict(by_owner),
+            now=now,
+            answered_within_sla=(y.answered_within_sla, y.first_responses),
+            deadlines=deadlines,
+            yesterday=yesterday,
         )
+        for n, (text, blocks) in enumerate(messages):  # a long digest: several messages, in order
+            key = f"team-digest:{y.day.isoformat()}"
+            self.outbox.enqueue(
+                key if n == 0 else f"{key}:{n + 1}",
+                "channel_message",
+                None,
+                {"text": text, "blocks": blocks},
+                now + timedelta(microseconds=n),
+            )
         self.send_filtered(inquiries, now)
 
     def send_filtered(self, inquiries: list[Inquiry], now: datetime) -> None:

@@ -9,18 +9,21 @@ member's click: the model's output is text for a person to check, never an actio
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from email.utils import formataddr, getaddresses
+from functools import partial
 from typing import Any, TypeVar
 
 from tinydb import where
 
 from bot.blocks.card import blocking_warnings
-from bot.blocks.draft import draft_blocks, draft_error_blocks, drafting_placeholder
+from bot.blocks.draft import draft_error_blocks, draft_messages, drafting_placeholder
 from bot.buyer_time import buyer_timezone, next_morning
 from bot.chat import Chat, TemporaryChatError
 from bot.drafting.errors import DraftingError
@@ -39,6 +42,45 @@ log = logging.getLogger(__name__)
 LLM_WORKERS = 2
 SLACK_ATTEMPTS = 6
 T = TypeVar("T")
+
+
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+
+
+class BadRecipient(UsageError):
+    """One of the To addresses is not an email address (named in ``address``)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"not an email address: {address}")
+        self.address = address
+
+
+def parse_recipients(to: str) -> list[str]:
+    """The To field as a list of addresses (``Name <a@b.c>`` kept whole; quoted names with
+    commas understood). Raises :class:`BadRecipient` naming the first entry that is not an
+    address, or :class:`UsageError` when there is none. Nothing is ever cut.
+
+    >>> parse_recipients('"Doe, Jane" <jane@example.com>, li@example.cn')
+    ['"Doe, Jane" <jane@example.com>', 'li@example.cn']
+    """
+    found: list[str] = []
+    for name, addr in getaddresses([to]):
+        if not name and not addr:
+            continue
+        if not _ADDRESS.match(addr):
+            raise BadRecipient(addr or name)
+        found.append(_display(name, addr) if name else addr)
+    if not found:
+        raise UsageError("no recipient")
+    return found
+
+
+def _display(name: str, addr: str) -> str:
+    """``"Name" <addr>``, the name kept readable (encoding it is the mail composer's job)."""
+    if name.isascii():
+        return formataddr((name, addr))
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{addr}>'
 
 
 class QuoteRisk(UsageError):
@@ -127,7 +169,7 @@ class DraftingFlow:
         if risks:
             draft = replace(draft, flags=(*draft.flags, *(f"{f.code}: {f.detail}" for f in risks)))
         draft_id = self._save_draft(inq, draft, user, placeholder)
-        d_text, d_blocks = draft_blocks(
+        messages = draft_messages(
             inq_id,
             draft_id,
             draft.subject,
@@ -146,7 +188,11 @@ class DraftingFlow:
                 i, events=(*i.events, Event(self.clock(), user, "drafted", f"{draft_id} {draft.scenario}"))
             ),
         )
+        d_text, d_blocks = messages[0]
         self._slack(lambda: self.chat.update(channel, placeholder, d_text, d_blocks))
+        # A long draft continues in the thread, numbered "(2/3)": the rep sees all of it.
+        for more_text, more_blocks in messages[1:]:
+            self._slack(partial(self.chat.post, channel, more_text, more_blocks, inq.card_ts))
         return draft_id
 
     def _slack(self, call: Callable[[], T]) -> T:
@@ -227,15 +273,16 @@ class DraftingFlow:
     ) -> Any:
         last_in = next((m for m in reversed(inq.messages) if m.direction == "in"), None)
         refs = [m.message_id for m in inq.messages if not m.message_id.endswith("@inquiry-desk.invalid>")]
-        recipients = [a.strip() for a in (to or str(d["to"])).split(",") if a.strip()]
-        if not recipients:
-            raise UsageError("no recipient")
+        recipients = parse_recipients(to if to is not None else str(d["to"]))
+        text = body if body is not None else str(d["body"])
+        if not text.strip():
+            raise UsageError("the message is empty")
         return compose_reply(
             from_addr=self.from_addr,
             from_name=self.rep_name(user),
             to=recipients,
             subject=subject or str(d["subject"]),
-            body=body or str(d["body"]),
+            body=text,
             in_reply_to=last_in.message_id if last_in else None,
             references=refs,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks.digest import owner_digest_blocks, stats_blocks, stats_text, team_digest_blocks
+from bot.blocks.digest import owner_digest_blocks, stats_blocks, stats_text, team_digest_messages
 from tests.test_blocks_card import HOSTILE, NOW, assert_valid_blocks, make_inquiry, untrusted_markup
 
 
@@ -35,7 +35,7 @@ def test_digests_stay_within_limits_and_escape_mail_text() -> None:
     text, blocks = owner_digest_blocks("en", many, many, followups, many, NOW)
     assert_valid_blocks(blocks)
     assert untrusted_markup(text, blocks) == []
-    text2, team = team_digest_blocks(
+    team_messages = team_digest_messages(
         "en",
         open_count=30,
         unclaimed=many,
@@ -44,9 +44,10 @@ def test_digests_stay_within_limits_and_escape_mail_text() -> None:
         now=NOW,
         answered_within_sla=(9, 12),
     )
-    assert_valid_blocks(team)
-    assert untrusted_markup(text2, team, allowed_mentions=["U0A", "U0B"]) == []
-    dump = json.dumps(team, ensure_ascii=False)
+    for text2, team in team_messages:  # long lists continue in further messages, none cut
+        assert_valid_blocks(team)
+        assert untrusted_markup(text2, team, allowed_mentions=["U0A", "U0B"]) == []
+    dump = json.dumps([b for _, blocks in team_messages for b in blocks], ensure_ascii=False)
     assert "9 of 12 replies were on time (75%)" in dump
     assert dump.index("<@U0B>: 5") < dump.index("<@U0A>: 3")
 

@@ -80,10 +80,20 @@ def test_edit_send_modal_has_named_inputs_with_raw_values() -> None:
     assert inputs[draft.BLOCK_BODY]["multiline"] is True
 
 
-def test_edit_modal_warns_when_body_is_cut() -> None:
-    view = draft.edit_send_modal("d-1", "s", "y" * 5000, "a@b.c", "zh")
+def test_edit_modal_spreads_a_long_body_over_boxes_and_joins_it_back_whole() -> None:
+    body = "\n\n".join(f"Paragraph {i}: " + "y" * 900 + "." for i in range(6))  # ~5,500 characters
+    view = draft.edit_send_modal("d-1", "s", body, "a@b.c", "zh")
     View(**view).validate_json()
-    body = next(b for b in view["blocks"] if b.get("block_id") == draft.BLOCK_BODY)
-    assert len(body["element"]["initial_value"]) == draft.INPUT_MAX
-    assert "已被截断" in json.dumps(view, ensure_ascii=False)
+    boxes = [b for b in view["blocks"] if b.get("block_id", "").startswith(draft.BLOCK_BODY)]
+    assert len(boxes) >= 2 and boxes[0]["block_id"] == draft.BLOCK_BODY
+    assert all(len(b["element"]["initial_value"]) <= draft.INPUT_MAX for b in boxes)
+    assert "截断" not in json.dumps(view, ensure_ascii=False)  # nothing is cut any more
+    assert "分成下面" in json.dumps(view, ensure_ascii=False)
     assert view["title"]["text"] == "编辑并发送"
+    values = {
+        b["block_id"]: {
+            draft.ACTION_BODY: {"type": "plain_text_input", "value": b["element"]["initial_value"]}
+        }
+        for b in boxes
+    }
+    assert draft.joined_body(values) == body

@@ -37,7 +37,7 @@ from bot.blocks.common import (
     users_select,
 )
 from bot.i18n import has, t
-from bot.models import Inquiry, MessageRecord, Status, Tier
+from bot.models import Inquiry, MessageRecord, Status, Tier, Warning
 
 ACTION_CLAIM = "inquiry_claim"
 ACTION_RELEASE = "inquiry_release"
@@ -54,6 +54,10 @@ BLOCK_CLEAR_REASON = "clear_reason"
 ACTION_CLEAR_REASON = "reason"
 # Warnings that block Save and Send until a BOT_ADMINS member clears them.
 BLOCKING_WARNINGS = ("sanctions_possible_match", "embargoed_country")
+# Shown before any other warning, in this order, so a long list never hides them.
+SHOW_FIRST_WARNINGS = ("sanctions_possible_match", "embargoed_country", "spoofed_own_domain", "dmarc_fail")
+WARNINGS_SHOWN = 10
+WARNINGS_MAX_CHARS = 2400  # the warnings section's lines (section limit 3000, "+N more" after)
 
 SNOOZE_CHOICES: Mapping[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -184,15 +188,52 @@ def quote(text: str, limit: int = SNIPPET_LIMIT) -> str:
     return "\n".join(f">{ln}" for ln in lines)
 
 
-def _warning_lines(inq: Inquiry, lang: str) -> list[str]:
-    lines = []
-    for w in inq.triage.warnings[:10]:
+def ordered_warnings(warnings: Sequence[Warning]) -> list[Warning]:
+    """Warnings in the order a rep must read them: screening, embargo and spoofing first
+    (``SHOW_FIRST_WARNINGS`` order), then the red ones, then the rest (each as it came)."""
+
+    def rank(item: tuple[int, Warning]) -> tuple[int, int, int]:
+        i, w = item
+        n = len(SHOW_FIRST_WARNINGS)
+        first = SHOW_FIRST_WARNINGS.index(w.code) if w.code in SHOW_FIRST_WARNINGS else n
+        red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
+        return first, 0 if red else 1, i
+
+    return [w for _, w in sorted(enumerate(warnings), key=rank)]
+
+
+def warning_lines(
+    warnings: Sequence[Warning],
+    lang: str,
+    *,
+    max_lines: int = WARNINGS_SHOWN,
+    max_chars: int = WARNINGS_MAX_CHARS,
+    detail_limit: int = 300,
+) -> list[str]:
+    """One line per warning, most serious first; when they do not all fit (``max_lines``,
+    ``max_chars`` of text), a last line "+N more: code, code" names the rest."""
+    lines: list[str] = []
+    used = 0
+    ordered = ordered_warnings(warnings)
+    for w in ordered:
         red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
         key = f"warning.{w.code}"
         title = t(key, lang) if has(key) else esc(w.code, 80)
-        detail = f" — {esc(w.detail, 300)}" if w.detail else ""
-        lines.append(f"{'🔴' if red else '🟠'} *{title}*{detail}")
+        detail = f" — {esc(w.detail, detail_limit)}" if w.detail else ""
+        line = f"{'🔴' if red else '🟠'} *{title}*{detail}"
+        if len(lines) >= max_lines or used + len(line) > max_chars:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    rest = ordered[len(lines) :]
+    if rest:
+        codes = esc(", ".join(w.code for w in rest), 400)
+        lines.append(t("card.warnings_more", lang, n=len(rest), codes=codes))
     return lines
+
+
+def _warning_lines(inq: Inquiry, lang: str) -> list[str]:
+    return warning_lines(inq.triage.warnings, lang)
 
 
 def _routed(routed_to: str) -> str:

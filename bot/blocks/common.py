@@ -9,7 +9,7 @@ fallback. Only Slack-sourced ids become mentions (:func:`user_mention` checks th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -261,3 +261,117 @@ def check_unique_block_ids(blocks: Sequence[Block]) -> None:
         if bid in seen:
             raise ValueError(f"duplicate block_id {bid!r}")
         seen.add(bid)
+
+
+# -- long content: measuring, splitting at natural boundaries, packing into messages -----------
+
+# Slack answers ``msg_blocks_too_long`` when a message's blocks hold more than about 12,000
+# characters of text in total; we keep a margin.
+MAX_MESSAGE_TEXT = 11_000
+SPLIT_CHUNK = 2900  # a piece of long text per section (limit 3000), leaving room for a separator
+MAX_SEPARATOR = 50  # a whitespace run longer than this stays at the start of the next piece
+
+_TEXT_TYPES = ("plain_text", "mrkdwn")
+_SPACE = " \t\r\n"
+_SENTENCE_END = re.compile(r"[.!?;:](?=[ \t\r\n])|[。！？；]")
+
+
+def blocks_text_length(value: Any) -> int:
+    """Characters of text in every text object (``mrkdwn`` / ``plain_text``) inside ``value``:
+    section texts and fields, context elements, button and option labels, placeholders."""
+    if isinstance(value, dict):
+        text = value.get("text")
+        own = len(text) if value.get("type") in _TEXT_TYPES and isinstance(text, str) else 0
+        return own + sum(blocks_text_length(v) for k, v in value.items() if k != "text" or not own)
+    if isinstance(value, list | tuple):
+        return sum(blocks_text_length(v) for v in value)
+    return 0
+
+
+def escaped_cost(ch: str) -> int:
+    """How many characters ``ch`` takes once escaped by :func:`mrkdwn_escape`."""
+    return 5 if ch == "&" else 4 if ch in "<>" else 1
+
+
+def split_text(text: str, limit: int, cost: Callable[[str], int] | None = None) -> list[tuple[str, str]]:
+    """Cut ``text`` into ``(piece, separator)`` pairs whose pieces each cost at most ``limit``
+    (``cost`` per character, default 1), preferring a paragraph break, then a line break, then
+    a sentence end, then a space; only text without any of those is cut mid-word.
+
+    Nothing is lost: ``"".join(p + s for p, s in split_text(t, n)) == t``. The separator is the
+    whitespace run where the cut was made (``""`` after a hard cut or a CJK full stop).
+
+    >>> split_text("One. Two.\\n\\nThree.", 12)
+    [('One. Two.', '\\n\\n'), ('Three.', '')]
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    pieces: list[tuple[str, str]] = []
+    start, n = 0, len(text)
+    while start < n:
+        end, spent = start, 0
+        while end < n:
+            c = cost(text[end]) if cost is not None else 1
+            if spent + c > limit:
+                break
+            spent += c
+            end += 1
+        if end >= n:
+            pieces.append((text[start:], ""))
+            break
+        end = max(end, start + 1)  # one character always fits in a piece
+        cut, resume = _boundary(text, start, end)
+        pieces.append((text[start:cut], text[cut:resume]))
+        start = resume
+    return pieces
+
+
+def _boundary(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where to cut ``text[start:end]`` (a piece ends at ``cut``; the next begins at ``resume``)."""
+    lo = start + (end - start) // 2
+    cut = -1
+    for mark in ("\n\n", "\n"):
+        pos = text.rfind(mark, lo, end)
+        if pos > start:
+            cut = pos
+            break
+    if cut < 0:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, lo, end)]
+        if ends and ends[-1] > start:
+            cut = ends[-1]
+    if cut < 0:
+        pos = text.rfind(" ", lo, end)
+        if pos > start:
+            cut = pos
+    if cut < 0:
+        return end, end
+    while cut > start + 1 and text[cut - 1] in " \t\r":
+        cut -= 1
+    resume = cut
+    while resume < len(text) and text[resume] in _SPACE and resume - cut < MAX_SEPARATOR:
+        resume += 1
+    return cut, resume
+
+
+def pack_blocks(
+    blocks: Sequence[Block],
+    *,
+    budget: int = MAX_MESSAGE_TEXT,
+    max_blocks: int = MAX_BLOCKS_MESSAGE,
+    first_reserve: tuple[int, int] = (0, 0),
+    reserve: tuple[int, int] = (0, 0),
+) -> list[list[Block]]:
+    """Spread ``blocks`` over as few messages as possible, in order, each within ``budget``
+    characters of text and ``max_blocks`` blocks. ``first_reserve`` / ``reserve`` keep
+    ``(characters, blocks)`` free in the first / every later message for a heading."""
+    groups: list[list[Block]] = [[]]
+    size = 0
+    for b in blocks:
+        cost = blocks_text_length(b)
+        chars, count = first_reserve if len(groups) == 1 else reserve
+        if groups[-1] and (size + cost > budget - chars or len(groups[-1]) + 1 > max_blocks - count):
+            groups.append([])
+            size = 0
+        groups[-1].append(b)
+        size += cost
+    return groups if groups[-1] else groups[:-1]

@@ -1,7 +1,9 @@
 """Digests and statistics, rendered from plain data (lists of inquiries and numbers).
 
 The SLA engine decides *what* is overdue or due; these functions only lay it out.
-Each returns ``(fallback_text, blocks)`` within the 50-block message limit.
+Each returns ``(fallback_text, blocks)``, or a list of them (``*_messages``) when a long digest
+is split over several messages; every message stays within Slack's limits (50 blocks, 3,000
+characters per section, ``MAX_MESSAGE_TEXT`` characters of text in all).
 """
 
 from __future__ import annotations
@@ -13,20 +15,27 @@ from bot.blocks.card import TIER_BADGE, category_label
 from bot.blocks.common import (
     MAX_BLOCKS_MESSAGE,
     Block,
-    cap_blocks,
     context,
     esc,
     fallback_text,
     flag_emoji,
     header,
+    pack_blocks,
     section,
     slack_date,
+    split_text,
+    truncate,
     user_mention,
 )
 from bot.i18n import has, t
 from bot.models import Inquiry
 
-ITEMS_PER_SECTION = 8
+MAX_GROUP_ITEMS = 60  # per group; the rest is "…and N more" (the App Home lists them all)
+MAX_DIGEST_MESSAGES = 4
+GROUP_CHARS = 2800  # a group's lines per section (limit 3000)
+HEAD_RESERVE = (300, 1)  # a "(2/3)" heading on every later message
+
+Message = tuple[str, list[Block]]
 
 
 def inquiry_line(inq: Inquiry, lang: str, deadline: datetime | None = None) -> str:
@@ -44,13 +53,51 @@ def inquiry_line(inq: Inquiry, lang: str, deadline: datetime | None = None) -> s
     return " · ".join(parts)
 
 
+def _line_sections(heading: str, lines: Sequence[str]) -> list[Block]:
+    """``lines`` under ``heading``, as many sections as they need (none is cut)."""
+    sections: list[Block] = []
+    chunk: list[str] = []
+    used = 0
+    for line in lines:
+        if chunk and used + len(line) + 1 > GROUP_CHARS - len(heading):
+            sections.append(section(f"{heading}\n" + "\n".join(chunk)))
+            chunk, used = [], 0
+        chunk.append(line)
+        used += len(line) + 1
+    sections.append(section(f"{heading}\n" + "\n".join(chunk)))
+    return sections
+
+
 def _group(title: str, items: Sequence[Inquiry], lang: str, deadlines: Mapping[str, datetime]) -> list[Block]:
     if not items:
         return []
-    lines = [f"• {inquiry_line(i, lang, deadlines.get(i.id))}" for i in items[:ITEMS_PER_SECTION]]
-    if len(items) > ITEMS_PER_SECTION:
-        lines.append(t("common.more", lang, n=len(items) - ITEMS_PER_SECTION))
-    return [section(f"*{title}* ({len(items)})\n" + "\n".join(lines))]
+    lines = [f"• {inquiry_line(i, lang, deadlines.get(i.id))}" for i in items[:MAX_GROUP_ITEMS]]
+    if len(items) > MAX_GROUP_ITEMS:
+        lines.append(t("common.more", lang, n=len(items) - MAX_GROUP_ITEMS))
+    return _line_sections(f"*{title}* ({len(items)})", lines)
+
+
+def split_messages(fallback: str, head: list[Block], body: list[Block], lang: str) -> list[Message]:
+    """``head`` + ``body`` as one message, or as up to ``MAX_DIGEST_MESSAGES`` numbered ones
+    ("(2/3)") when it is too long for one; a last "…and N more" says what was left out."""
+    groups = pack_blocks([*head, *body], first_reserve=HEAD_RESERVE, reserve=HEAD_RESERVE)
+    if len(groups) > MAX_DIGEST_MESSAGES:
+        dropped = [b for g in groups[MAX_DIGEST_MESSAGES:] for b in g]
+        left = sum(str(b.get("text", {}).get("text", "")).count("\n• ") for b in dropped)
+        groups = groups[:MAX_DIGEST_MESSAGES]
+        groups[-1] = [*groups[-1], context(t("digest.sections_more", lang, n=left))]
+    if len(groups) == 1:
+        return [(fallback, groups[0])]
+    total = len(groups)
+    out: list[Message] = []
+    for n, group in enumerate(groups, 1):
+        label = f"({n}/{total})"
+        if n > 1:
+            group = [context(f"{esc(fallback, 250)} {label}"), *group]
+        else:
+            group = [*group, context(t("digest.continued", lang, total=total))]
+        out.append((fallback_text(f"{fallback} {label}"), group))
+    return out
 
 
 def followup_label(key: str, lang: str) -> str:
@@ -58,7 +105,7 @@ def followup_label(key: str, lang: str) -> str:
     return t(k, lang) if has(k) else esc(key, 60)
 
 
-def owner_digest_blocks(
+def owner_digest_messages(
     lang: str,
     overdue: Sequence[Inquiry],
     due_today: Sequence[Inquiry],
@@ -66,9 +113,10 @@ def owner_digest_blocks(
     unclaimed: Sequence[Inquiry],
     now: datetime,
     deadlines: Mapping[str, datetime] | None = None,
-) -> tuple[str, list[Block]]:
-    """A person's morning digest. ``followups`` maps a cadence key (e.g. ``"quotation_followup"``)
-    to the inquiries due for that follow-up."""
+) -> list[Message]:
+    """A person's morning digest, as one DM or several when long (each within Slack's limits).
+    ``followups`` maps a cadence key (e.g. ``"quotation_followup"``) to the inquiries due for
+    that follow-up."""
     dl = deadlines or {}
     n_follow = sum(len(v) for v in followups.values())
     summary = t(
@@ -79,7 +127,7 @@ def owner_digest_blocks(
         followups=n_follow,
         unclaimed=len(unclaimed),
     )
-    blocks: list[Block] = [
+    head: list[Block] = [
         header(t("digest.owner.title", lang)),
         context(summary, slack_date(now, "{date_long}")),
     ]
@@ -91,10 +139,61 @@ def owner_digest_blocks(
     body += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
     if not body:
         body = [section(t("digest.all_clear", lang))]
-    blocks += body
-    return fallback_text(f"{t('digest.owner.title', lang)}: {summary}"), cap_blocks(
-        blocks, MAX_BLOCKS_MESSAGE
-    )
+    return split_messages(f"{t('digest.owner.title', lang)}: {summary}", head, body, lang)
+
+
+def owner_digest_blocks(
+    lang: str,
+    overdue: Sequence[Inquiry],
+    due_today: Sequence[Inquiry],
+    followups: Mapping[str, Sequence[Inquiry]],
+    unclaimed: Sequence[Inquiry],
+    now: datetime,
+    deadlines: Mapping[str, datetime] | None = None,
+) -> tuple[str, list[Block]]:
+    """The first (or only) message of :func:`owner_digest_messages`."""
+    return owner_digest_messages(lang, overdue, due_today, followups, unclaimed, now, deadlines)[0]
+
+
+def team_digest_messages(
+    lang: str,
+    *,
+    open_count: int,
+    unclaimed: Sequence[Inquiry],
+    overdue: Sequence[Inquiry],
+    by_owner: Mapping[str, int],
+    now: datetime,
+    answered_within_sla: tuple[int, int] | None = None,
+    deadlines: Mapping[str, datetime] | None = None,
+    yesterday: str | None = None,
+) -> list[Message]:
+    """The team channel's digest (several messages when long). ``by_owner`` maps Slack user id
+    -> open inquiries; ``answered_within_sla`` is ``(within, answered)`` for yesterday, when
+    known; ``yesterday`` a ready mrkdwn paragraph about yesterday's mail."""
+    dl = deadlines or {}
+    summary = t("digest.team.summary", lang, open=open_count, unclaimed=len(unclaimed), overdue=len(overdue))
+    head: list[Block] = [
+        header(t("digest.team.title", lang)),
+        context(summary, slack_date(now, "{date_long}")),
+    ]
+    body: list[Block] = []
+    if yesterday:
+        body.append(section(truncate(yesterday, 2900)))
+    if answered_within_sla is not None:
+        within, answered = answered_within_sla
+        pct = round(100 * within / answered) if answered else 100
+        body.append(section(t("digest.team.sla", lang, within=within, answered=answered, pct=pct)))
+    body += _group(t("digest.overdue", lang), overdue, lang, dl)
+    body += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
+    if by_owner:
+        rows = [
+            f"• {user_mention(u)}: {n}"
+            for u, n in sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_GROUP_ITEMS]
+        ]
+        if len(by_owner) > MAX_GROUP_ITEMS:
+            rows.append(t("common.more", lang, n=len(by_owner) - MAX_GROUP_ITEMS))
+        body += _line_sections(f"*{t('digest.team.by_owner', lang)}*", rows)
+    return split_messages(f"{t('digest.team.title', lang)}: {summary}", head, body, lang)
 
 
 def team_digest_blocks(
@@ -108,27 +207,17 @@ def team_digest_blocks(
     answered_within_sla: tuple[int, int] | None = None,
     deadlines: Mapping[str, datetime] | None = None,
 ) -> tuple[str, list[Block]]:
-    """The team channel's digest. ``by_owner`` maps Slack user id -> open inquiries;
-    ``answered_within_sla`` is ``(within, answered)`` for yesterday, when known."""
-    dl = deadlines or {}
-    summary = t("digest.team.summary", lang, open=open_count, unclaimed=len(unclaimed), overdue=len(overdue))
-    blocks: list[Block] = [
-        header(t("digest.team.title", lang)),
-        context(summary, slack_date(now, "{date_long}")),
-    ]
-    if answered_within_sla is not None:
-        within, answered = answered_within_sla
-        pct = round(100 * within / answered) if answered else 100
-        blocks.append(section(t("digest.team.sla", lang, within=within, answered=answered, pct=pct)))
-    blocks += _group(t("digest.overdue", lang), overdue, lang, dl)
-    blocks += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
-    if by_owner:
-        rows = [
-            f"• {user_mention(u)}: {n}"
-            for u, n in sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-        ]
-        blocks.append(section(f"*{t('digest.team.by_owner', lang)}*\n" + "\n".join(rows)))
-    return fallback_text(f"{t('digest.team.title', lang)}: {summary}"), cap_blocks(blocks, MAX_BLOCKS_MESSAGE)
+    """The first (or only) message of :func:`team_digest_messages`."""
+    return team_digest_messages(
+        lang,
+        open_count=open_count,
+        unclaimed=unclaimed,
+        overdue=overdue,
+        by_owner=by_owner,
+        now=now,
+        answered_within_sla=answered_within_sla,
+        deadlines=deadlines,
+    )[0]
 
 
 def _counts(counts: Mapping[str, int], label: str = "") -> str:
@@ -180,6 +269,8 @@ def stats_text(
 
 
 def stats_blocks(lang: str, text: str) -> tuple[str, list[Block]]:
-    """Wrap :func:`stats_text` output in a message."""
+    """Wrap :func:`stats_text` output in a message (split over sections at line ends)."""
     title = text.splitlines()[0].strip("*") if text else t("stats.title", lang, days=0)
-    return fallback_text(title), [section(text)]
+    pieces = split_text(text, 2800) or [("", "")]
+    blocks = [section(p + sep) for p, sep in pieces][:MAX_BLOCKS_MESSAGE]
+    return fallback_text(title), blocks

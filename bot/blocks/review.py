@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from bot.blocks.card import (
     ACTION_FILTERED_RESCUE,
-    RED_WARNING_HINTS,
     country_name,
     latest_inbound,
     quote,
+    warning_lines,
 )
 from bot.blocks.common import (
     Block,
@@ -111,15 +111,9 @@ def review_card(inq: Inquiry, *, lang: str) -> tuple[str, list[Block]]:
     lines = [signal_line(s, lang) for s in held] or [esc(tr.reason, 300)]
     head = t("review.why", lang, score=f"{tr.risk.score:g}")
     blocks.append(section(f"*{head}*\n" + "\n".join(lines)))
-    others = [w for w in tr.warnings if w.code != LURE_SUSPECTED][:6]
-    if others:
-        warn = []
-        for w in others:
-            red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
-            key = f"warning.{w.code}"
-            label = t(key, lang) if has(key) else esc(w.code, 80)
-            detail = f" — {esc(w.detail, 200)}" if w.detail else ""
-            warn.append(f"{'🔴' if red else '🟠'} *{label}*{detail}")
+    others = [w for w in tr.warnings if w.code != LURE_SUSPECTED]
+    if others:  # the most serious first; "+N more" names what does not fit
+        warn = warning_lines(others, lang, max_lines=6, detail_limit=200)
         blocks.append(section(f"*{t('card.warnings', lang)}*\n" + "\n".join(warn)))
     latest = latest_inbound(inq)
     if latest is not None and latest.new_text.strip():

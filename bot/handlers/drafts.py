@@ -14,7 +14,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.blocks.draft import (
-    ACTION_BODY,
     ACTION_CONFIRM,
     ACTION_INSTRUCTION,
     ACTION_SUBJECT,
@@ -27,10 +26,11 @@ from bot.blocks.draft import (
     MODAL_CALLBACK_ID,
     REGENERATE_CALLBACK_ID,
     edit_send_modal,
+    joined_body,
     quote_risk_blocks,
     regenerate_modal,
 )
-from bot.drafting_flow import DraftingFlow, QuoteRisk
+from bot.drafting_flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
 from bot.errors import InquiryDeskError
 from bot.handlers.actions import explain, tell
 from bot.i18n import t
@@ -156,9 +156,15 @@ class DraftHandlers:
         values = view["state"]["values"]
         to = values[BLOCK_TO][ACTION_TO].get("value") or ""
         subject = values[BLOCK_SUBJECT][ACTION_SUBJECT].get("value") or ""
-        text = values[BLOCK_BODY][ACTION_BODY].get("value") or ""
-        if not to.strip() or "@" not in to:
-            ack(response_action="errors", errors={BLOCK_TO: "Enter at least one email address."})
+        text = joined_body(values)  # every box, in order: exactly what the member saw and edited
+        try:
+            parse_recipients(to)
+        except BadRecipient as e:
+            error = t("modal.bad_to", self.s.lang, addr=e.address[:80])
+            ack(response_action="errors", errors={BLOCK_TO: error})
+            return
+        except InquiryDeskError:
+            ack(response_action="errors", errors={BLOCK_TO: t("modal.no_to", self.s.lang)})
             return
         picked = (values.get(BLOCK_CONFIRM, {}).get(ACTION_CONFIRM) or {}).get("selected_options") or []
         confirmed = any(o.get("value") == "send_anyway" for o in picked)
