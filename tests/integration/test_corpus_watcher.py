@@ -22,6 +22,7 @@ import pytest
 from bot.app import Desktop
 from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.mail.parse import parse_email
+from bot.models import Lane
 from bot.watching import StoreMailSink
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
@@ -163,15 +164,19 @@ def test_every_corpus_message_becomes_a_card_or_a_filtered_record_through_the_wa
     posted = cards(slack_server)
     card_ts = [c.response["ts"] for c in posted]
     assert len(card_ts) == len(set(card_ts))
-    inquiries = [inq for inq in records if inq.triage.is_inquiry]
-    filtered = [inq for inq in records if not inq.triage.is_inquiry]
-    assert len(inquiries) + len(filtered) == len(records) > 0
-    assert len(posted) == len(inquiries), "exactly one top-level card per inquiry"
-    assert {inq.card_ts for inq in inquiries} == set(card_ts)
+    inquiries = [inq for inq in records if inq.triage.lane is Lane.INQUIRY]
+    held = [inq for inq in records if inq.triage.lane is Lane.REVIEW]
+    filtered = [inq for inq in records if inq.triage.lane is Lane.FILTERED]
+    assert len(inquiries) + len(held) + len(filtered) == len(records) > 0
+    assert all(inq.triage.is_inquiry for inq in inquiries) and not any(i.triage.is_inquiry for i in held)
+    assert len(posted) == len(inquiries) + len(held), "exactly one top-level card per inquiry or held mail"
+    assert {inq.card_ts for inq in (*inquiries, *held)} == set(card_ts)
+    for inq in (*held, *filtered):
+        assert inq.triage.reason.strip(), f"record {inq.id} has no reason"
+        assert inq.sla_started_at is None, f"{inq.id} off the inquiry lane has an SLA clock"
     for inq in filtered:
-        assert inq.triage.reason.strip(), f"filtered record {inq.id} has no reason"
         assert inq.card_ts is None
     print(
         f"\n{len(files)} corpus files, {len(expected_ids)} distinct messages, {len(records)} records: "
-        f"{len(inquiries)} cards, {len(filtered)} filtered"
+        f"{len(inquiries)} cards, {len(held)} check-first cards, {len(filtered)} filtered"
     )

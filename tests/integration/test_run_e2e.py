@@ -8,6 +8,7 @@ SIGTERM stops the process cleanly.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import Call, FakeSlack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,14 +124,18 @@ def test_sea_inquiry_gets_card_warning_and_breach_in_time(
             ),
         )
 
-        def card_posted() -> bool:
-            return any(
-                not c.params.get("thread_ts") and c.params.get("channel") == "CINQ"
+        def top_cards() -> list[Call]:
+            """Inquiry cards (the daily audit anchor is a top-level line in the channel too)."""
+            return [
+                c
                 for c in slack_server.calls("chat.postMessage")
-            )
+                if not c.params.get("thread_ts")
+                and c.params.get("channel") == "CINQ"
+                and "inquiry_claim" in json.dumps(c.blocks or [])
+            ]
 
-        t_card = _wait(card_posted, 20, "the card", proc) - appended
-        card = next(c for c in slack_server.calls("chat.postMessage") if not c.params.get("thread_ts"))
+        t_card = _wait(lambda: bool(top_cards()), 20, "the card", proc) - appended
+        card = top_cards()[0]
         card_ts = card.response["ts"]
 
         def thread_posts() -> list[str]:
@@ -162,7 +167,7 @@ def test_sea_inquiry_gets_card_warning_and_breach_in_time(
             ),
         )
         _wait(
-            lambda: sum(not c.params.get("thread_ts") for c in slack_server.calls("chat.postMessage")) >= 2,
+            lambda: len(top_cards()) >= 2,
             20,
             "the second card",
             proc,
@@ -178,9 +183,7 @@ def test_sea_inquiry_gets_card_warning_and_breach_in_time(
                 to="anna@licht.de",
             ),
         )
-        second_ts = [
-            c.response["ts"] for c in slack_server.calls("chat.postMessage") if not c.params.get("thread_ts")
-        ][1]
+        second_ts = top_cards()[1].response["ts"]
         _wait(
             lambda: any(
                 "✅" in c.params["text"]
