@@ -88,20 +88,39 @@ class Ingestor:
             self.prework.submit([(raw, self._hints_for(sender_of(raw))) for raw in raws])
 
     def deliver(self, folder: str, fetched: Fetched) -> IngestResult:
+        sent = folder in self.sent_folders
         verdict: Triage | None = None
+        auth: Sequence[str] = ()
         if self.prework is not None:
-            email, verdict, used = self.prework.take(fetched.raw)
-            if verdict is not None and used != self._hints(email):
-                verdict = None  # the store learnt about this sender since: triage again here
+            # Parse, triage and the trust headers run in a budgeted worker, never here.
+            hints = None if sent else self._hints_for(sender_of(fetched.raw))
+            outcome, used = self.prework.outcome(fetched.raw, hints)
+            email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
+            if outcome.complete and verdict is not None and not sent and used != self._hints(email):
+                # the store learnt about this sender since: work it again with what it knows now
+                outcome, _ = self.prework.outcome(fetched.raw, self._hints(email))
+                email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
         else:
             email = parse_email(fetched.raw)
+            if self.trust is not None and not sent:
+                auth = authentication_results(fetched.raw)
         self._keep_raw(email, fetched.raw)
-        if folder in self.sent_folders:
+        if sent:
             return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
-        auth = authentication_results(fetched.raw) if self.trust is not None else []
         return self.ingest(
-            email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth, verdict=verdict
+            email,
+            fetched.internaldate,
+            folder=folder,
+            uid=fetched.uid,
+            auth_results=auth if self.trust is not None else (),
+            verdict=verdict,
         )
+
+    def parse(self, raw: bytes) -> ParsedEmail:
+        """One mail parsed under the worker budget (in process when there is no worker pool)."""
+        if self.prework is None:
+            return parse_email(raw)
+        return self.prework.outcome(raw, None)[0].email
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
         if self.raw_dir is None:

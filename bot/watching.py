@@ -58,10 +58,8 @@ class StoreMailSink:
 
     def deliver(self, folder: str, fetched: FetchedMessage) -> None:
         if self.sent:
-            from bot.mail.parse import parse_email
-
             self.ingestor.record_sent(
-                parse_email(fetched.raw), fetched.internaldate, folder=folder, uid=fetched.uid
+                self.ingestor.parse(fetched.raw), fetched.internaldate, folder=folder, uid=fetched.uid
             )
         else:
             self.ingestor.deliver(folder, fetched)

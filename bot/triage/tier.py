@@ -47,7 +47,7 @@ _CURRENCY = (
     r"₹|INR|PHP|₱|SGD|S\$|MXN|BRL|R\$|TRY|₺|PLN|zł|RUB|₽|руб|KRW|₩|JPY|円|CHF"
 )
 _PRICE_RE = re.compile(
-    rf"(?:(?:{_CURRENCY})\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?(?:{_CURRENCY}))(?:\s?(?:/|per)\s?\w+)?",
+    rf"(?:(?:{_CURRENCY})\s?\d+(?:[.,]\d+)?|(?<!\d)\d+(?:[.,]\d+)?\s?(?:{_CURRENCY}))(?:\s?(?:/|per)\s?\w+)?",
     re.IGNORECASE,
 )
 _TARGET_PRICE_WORDS = re.compile(
