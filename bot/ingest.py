@@ -24,7 +24,7 @@ from bot.mail.parse import parse_email
 from bot.mail.subject import normalize_subject
 from bot.models import Category, Event, Inquiry, MessageRecord, ParsedEmail, Status, Triage, Warning
 from bot.outbox import Outbox
-from bot.prework import MIN_BATCH, Prework, sender_of
+from bot.prework import MIN_BATCH, Prework, for_triage, sender_of
 from bot.routing import Router
 from bot.store.atomic import atomic_write_bytes
 from bot.store.repo import Store
@@ -195,6 +195,7 @@ class Ingestor:
         """Trust warnings for one buyer mail; remembers its bank ids for the next one."""
         if self.trust is None:
             return ()
+        email = for_triage(email)  # the trust checks scan the text: its start, as triage does
         key = f"bank:{email.from_addr}"
         known = frozenset(self.store.get_meta(key, []) or [])
         warnings = self.trust.warnings(email, verdict, auth_results, known_bank_ids=known)

@@ -31,19 +31,20 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from bot.mail.parse import parse_email, parse_headers_only
-from bot.models import Category, Lane, Market, ParsedEmail, Triage
+from bot.models import Category, Lane, Market, ParsedEmail, Tier, Triage
 from bot.triage import ThreadHints, TriageConfig, triage, warm_up
+from bot.triage.engine import DEFAULT_SLA_HOURS
 from bot.trust.authresults import authentication_results
 
 log = logging.getLogger(__name__)
 
 MIN_BATCH = 8
-MAX_TRIAGE_CHARS = 50_000  # triage reads the start of a long mail; the whole text is still stored
+MAX_TRIAGE_CHARS = 20_000  # triage and trust read the start of a long mail; the whole text is still stored
 STARTUP_TIMEOUT_S = 120.0  # a new worker importing and warming up on a busy machine
 POLL_S = 0.02
 UNREAD_DEFECT = "could not be fully read"
@@ -79,7 +80,7 @@ def _positive(values: Any, name: str, default: float) -> float:
     return value
 
 
-_Plain = tuple[frozenset[str], dict[Market, float], dict[str, Market]]
+_Plain = TriageConfig  # with plain dicts for its mappings (see _plain)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,12 @@ class Outcome:
 
 def _plain(config: TriageConfig) -> _Plain:
     """A picklable copy of the config (its mappings may be read-only proxies)."""
-    return config.own_domains, dict(config.sla_hours), dict(config.market_overrides)
+    changes: dict[str, Any] = {
+        f.name: dict(value)
+        for f in fields(config)
+        if isinstance(value := getattr(config, f.name), Mapping) and not isinstance(value, dict)
+    }
+    return replace(config, **changes)
 
 
 def for_triage(email: ParsedEmail) -> ParsedEmail:
@@ -112,9 +118,7 @@ def work(raw: bytes, plain: _Plain | None, hints: ThreadHints) -> Outcome:
     email = parse_email(raw)
     verdict = None
     if plain is not None:
-        own, hours, overrides = plain
-        config = TriageConfig(own_domains=own, sla_hours=hours, market_overrides=overrides)
-        verdict = triage(for_triage(email), config, hints)
+        verdict = triage(for_triage(email), plain, hints)
     return Outcome(email, verdict, tuple(authentication_results(raw)))
 
 
@@ -138,19 +142,24 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
 
 def unread(raw: bytes, why: str, config: TriageConfig | None) -> Outcome:
     """What we keep of a mail a worker could not finish: a cheap, capped read of its headers,
-    a defect saying so, and a card (never filtered: nobody has read it)."""
+    a defect saying so, and a card (never filtered: nobody has read it). No triage runs here:
+    the verdict says the mail is unread."""
     email = parse_headers_only(raw, f"{UNREAD_DEFECT} ({why})")
     verdict = None
     if config is not None:
-        verdict = triage(email, config)
-        if not verdict.is_inquiry:
-            verdict = replace(
-                verdict,
-                is_inquiry=True,
-                category=Category.INQUIRY,
-                lane=Lane.INQUIRY,
-                reason=f"{UNREAD_DEFECT}: shown for a person to check ({why})",
-            )
+        market = Market.OTHER
+        verdict = Triage(
+            is_inquiry=True,
+            category=Category.INQUIRY,
+            reason=f"{UNREAD_DEFECT}: shown for a person to check ({why})",
+            language="und",
+            country=None,
+            market=market,
+            tier=Tier.C,
+            sla_hours=float(config.sla_hours.get(market, DEFAULT_SLA_HOURS[market])),
+            reasons=(f"{UNREAD_DEFECT} ({why}): not triaged",),
+            lane=Lane.INQUIRY,
+        )
     return Outcome(email, verdict, (), complete=False)
 
 

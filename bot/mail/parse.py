@@ -1,10 +1,13 @@
 """Turn raw message bytes into a :class:`bot.models.ParsedEmail`, whatever the bytes are.
 
-``parse_email`` never raises. It parses with ``email.policy.default`` inside guards and, per
-header and per part, falls back to ``compat32`` plus our own charset alias map
-(:mod:`bot.mail.charsets`). Everything that could not be read cleanly is listed in
-``ParsedEmail.defects``; the rest is kept. Time and memory are bounded: at most
-``MAX_PARTS`` MIME parts are walked, ``MAX_TEXT_CHARS`` of body text kept, header values capped.
+``parse_email`` never raises. It builds the MIME tree with ``compat32`` (cheap per part) and
+decodes each header with ``email.policy.default`` inside guards, falling back to our own
+decoder and charset alias map (:mod:`bot.mail.charsets`). Everything that could not be read
+cleanly is listed in ``ParsedEmail.defects``; the rest is kept. Time and memory are bounded:
+every header field is cut to ``MAX_HEADER_FIELD_BYTES`` in the raw bytes before the standard
+library sees it, each part's Content-Type is read once, at most ``MAX_PARTS`` MIME parts are
+walked, ``MAX_TEXT_CHARS`` of body text kept; a tree nested too deep for the standard library
+(``RecursionError``) is read for its headers alone, so From and Subject survive.
 
 Example::
 
@@ -19,6 +22,7 @@ import contextlib
 import email
 import email.utils
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -35,9 +39,12 @@ MAX_PARTS = 2000
 MAX_TEXT_CHARS = 200_000
 MAX_TEXT_PART_BYTES = 4 * 1024 * 1024  # bytes of one text part we decode
 MAX_HTML_CHARS = 500_000  # HTML handed to html2text
+MAX_REPLY_SCAN_CHARS = 50_000  # text searched for the start of the quoted history
 MAX_HEADER_CHARS = 2000  # each decoded header value we keep
 MAX_HEADER_PARSE = 16_000  # raw header value handed to the parsers
 MAX_HEADER_FIELD_BYTES = 16_000  # one header field (folded lines included) in the raw bytes
+MAX_PART_BYTES = 6 * 1024 * 1024  # raw bytes of one part body handed to the parser (base64 of 4 MB)
+MAX_BOUNDARIES = 300  # more, and the tree is read for its top headers only (see _parse)
 MAX_HEADER_BLOCK_BYTES = 256 * 1024  # the top header block read alone when the MIME tree is too deep
 MAX_HEADERS = 500
 MAX_ADDRESSES = 500
@@ -146,10 +153,14 @@ def cap_header_fields(data: bytes, limit: int = MAX_HEADER_FIELD_BYTES) -> tuple
         starts.append(line_end + 1)
         at = data.find(b"\n--", line_end)
     cuts: list[tuple[int, int]] = []  # (start, end) byte ranges to drop
+    covered = 0  # blocks may run into each other: scan each byte range once
     for start in starts:
+        if start < covered:
+            continue
         end = data.find(b"\n\n", start)
         if end < 0:
             end = len(data)
+        covered = end
         if end - start <= limit:
             continue  # no field in this block can be longer than the block
         pos = start
@@ -172,13 +183,38 @@ def cap_header_fields(data: bytes, limit: int = MAX_HEADER_FIELD_BYTES) -> tuple
     return b"".join(pieces), len(cuts)
 
 
+_BOUNDARY_RE = re.compile(rb"boundary\s*=", re.I)
+
+
+def cap_part_bodies(data: bytes, limit: int = MAX_PART_BYTES) -> tuple[bytes, int]:
+    """``data`` with every stretch longer than ``limit`` bytes that has no ``--boundary``-like
+    line in it cut to its first ``limit`` bytes (at a line end); and how many were cut. Only
+    the start of a huge part is decoded anyway, and the parser holds every line of it."""
+    if len(data) <= limit:
+        return data, 0
+    marks = [0]
+    at = data.find(b"\n--")
+    while at >= 0:
+        marks.append(at + 1)
+        at = data.find(b"\n--", at + 3)
+    marks.append(len(data))
+    pieces: list[bytes] = []
+    last = 0
+    for start, end in itertools.pairwise(marks):
+        if end - start > limit:
+            keep = data.rfind(b"\n", start, start + limit) + 1 or start + limit
+            pieces.append(data[last:keep])
+            last = end
+    if not pieces:
+        return data, 0
+    pieces.append(data[last:])
+    return b"".join(pieces), len(pieces) - 1
+
+
 def _message_from_bytes(data: bytes, defects: _Defects) -> Message:
-    try:
-        return email.message_from_bytes(data, policy=policy.default)
-    except RecursionError:  # compat32 would recurse as deep: the caller reads the headers alone
-        raise
-    except Exception as exc:
-        defects.add(f"policy.default parse failed ({type(exc).__name__}); used compat32")
+    """The MIME tree, built with compat32: policy.default would parse each part's Content-Type
+    into a tree several times while building it (seconds for thousands of parts). Headers are
+    decoded with policy.default afterwards, one by one (see :func:`decode_header`)."""
     return email.message_from_bytes(data, policy=policy.compat32)
 
 
@@ -194,6 +230,14 @@ def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
     data, cut = cap_header_fields(data)
     if cut:
         defects.add(f"{cut} header field(s) longer than {MAX_HEADER_FIELD_BYTES} bytes: truncated")
+    data, cut = cap_part_bodies(data)
+    if cut:
+        defects.add(f"{cut} part body(ies) longer than {MAX_PART_BYTES} bytes: parsed the start only")
+    if len(_BOUNDARY_RE.findall(data)) > MAX_BOUNDARIES:
+        # The standard library checks every line against every open boundary: nested this
+        # deep it would take seconds, then fail with RecursionError anyway.
+        defects.add(f"more than {MAX_BOUNDARIES} MIME boundaries")
+        return _headers_only(raw, data, content_hash, defects)
     try:
         return _from_message(_message_from_bytes(data, defects), raw, content_hash, defects)
     except RecursionError:
@@ -249,7 +293,7 @@ def _from_message(msg: Message, raw: bytes, content_hash: str, defects: _Defects
     body = _Body(defects)
     root_type = body.walk(msg)
     text = body.text()
-    reply = split_reply(text, body.html_main)
+    reply = split_reply(text[:MAX_REPLY_SCAN_CHARS], body.html_main)
     new_text = reply.new_text
     if not new_text and text.strip():
         new_text = text.strip()
@@ -586,7 +630,7 @@ class _Body:
             boundary = candidate.encode("utf-8", errors="surrogateescape").replace(b'"', b"")
             data = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\n\n' + body
             try:
-                fixed = email.message_from_bytes(data, policy=policy.default)
+                fixed = email.message_from_bytes(data, policy=policy.compat32)
                 payload_list = fixed.get_payload() if fixed.is_multipart() else None
             except Exception:
                 continue
