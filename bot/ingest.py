@@ -93,7 +93,8 @@ class Ingestor:
         auth: Sequence[str] = ()
         if self.prework is not None:
             # Parse, triage and the trust headers run in a budgeted worker, never here.
-            hints = None if sent else self._hints_for(sender_of(fetched.raw))
+            ahead = self.prework.submitted(fetched.raw)
+            hints = None if sent else ThreadHints() if ahead else self._hints_for(sender_of(fetched.raw))
             outcome, used = self.prework.outcome(fetched.raw, hints)
             email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
             if outcome.complete and verdict is not None and not sent and used != self._hints(email):

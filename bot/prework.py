@@ -59,7 +59,7 @@ class Budget:
     memory_mb: float = 512.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Budget:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Budget:
         values = os.environ if env is None else env
         cpu = _positive(values, "MAIL_CPU_BUDGET_SECONDS", cls.cpu_seconds)
         wall = _positive(values, "MAIL_WALL_BUDGET_SECONDS", max(cls.wall_seconds, 5 * cpu))
@@ -270,13 +270,23 @@ class WorkerPool:
 
     def run(self, raw: bytes, plain: _Plain | None, hints: ThreadHints) -> Outcome | str:
         self.start()
-        worker = self._idle.get()
+        while True:
+            if self._closed:
+                return "closed"
+            try:
+                worker = self._idle.get(timeout=1)
+                break
+            except queue.Empty:
+                continue
         try:
             result = worker.run((raw, plain, hints), self.budget)
         except WorkerLost as e:
             result = f"died ({e})"
         if isinstance(result, Outcome):
-            self._idle.put(worker)
+            if self._closed:
+                worker.stop()
+            else:
+                self._idle.put(worker)
             return result
         worker.kill()
         with self._lock:
@@ -295,6 +305,14 @@ class WorkerPool:
                 return
 
 
+def workers_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``MAIL_WORKERS`` (default 2)."""
+    text = str((os.environ if env is None else env).get("MAIL_WORKERS", "") or "2").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"MAIL_WORKERS must be a whole number of processes (1 or more), not {text!r}")
+    return int(text)
+
+
 _shared: WorkerPool | None = None
 _shared_lock = threading.Lock()
 
@@ -304,7 +322,7 @@ def shared_pool() -> WorkerPool:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = WorkerPool(int(os.environ.get("MAIL_WORKERS", "") or 2))
+            _shared = WorkerPool(workers_from_env())
             atexit.register(_shared.close)
         return _shared
 
@@ -382,6 +400,11 @@ class Prework:
                 if key not in self._futures:
                     future = self._threads.submit(self._run, raw, self._plain, hints)
                     self._futures[key] = (hints, future)
+
+    def submitted(self, raw: bytes) -> bool:
+        """Whether ``raw`` is being worked ahead (its hints were given with the batch)."""
+        with self._lock:
+            return bool(self._futures) and raw_key(raw) in self._futures
 
     def take(
         self, raw: bytes, hints: ThreadHints | None = None

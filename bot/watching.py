@@ -118,6 +118,8 @@ def start_watchers(
         plan = FolderPlan((config.imap.folder,), config.imap.sent_folder, config.imap.drafts_folder, None)
     if plan.sent:
         ingestor.sent_folders = ingestor.sent_folders | {plan.sent}
+    if ingestor.prework is not None:
+        ingestor.prework.start()  # warm workers before the first mail arrives
     threads = []
     for folder in plan.watched:
         sent = folder == plan.sent

@@ -23,7 +23,7 @@ from bot.ingest import Ingestor
 from bot.mail.imap_source import FetchedMessage
 from bot.mail.parse import cap_header_fields, parse_email
 from bot.outbox import Outbox
-from bot.prework import UNREAD_DEFECT, Budget, Prework, WorkerPool
+from bot.prework import UNREAD_DEFECT, Budget, Prework, WorkerPool, workers_from_env
 from bot.store.repo import Store
 from bot.triage import TriageConfig
 from bot.triage.language import detect_language
@@ -158,6 +158,13 @@ def test_a_worker_over_its_memory_budget_is_killed_and_replaced() -> None:
         assert prework.pool.kills == 1
     finally:
         prework.close()
+
+
+def test_workers_from_the_environment() -> None:
+    assert workers_from_env({}) == 2
+    assert workers_from_env({"MAIL_WORKERS": "3"}) == 3
+    with pytest.raises(ValueError, match="MAIL_WORKERS"):
+        workers_from_env({"MAIL_WORKERS": "0"})
 
 
 def test_budget_from_the_environment() -> None:
