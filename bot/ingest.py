@@ -92,15 +92,15 @@ class Ingestor:
         verdict: Triage | None = None
         auth: Sequence[str] = ()
         if self.prework is not None:
-            # Parse, triage and the trust headers run in a budgeted worker, never here.
+            # Parse, triage and the trust headers run in a budgeted worker, not in this thread.
             ahead = self.prework.submitted(fetched.raw)
             hints = None if sent else ThreadHints() if ahead else self._hints_for(sender_of(fetched.raw))
             outcome, used = self.prework.outcome(fetched.raw, hints)
             email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
             if outcome.complete and verdict is not None and not sent and used != self._hints(email):
-                # the store learnt about this sender since: work it again with what it knows now
-                outcome, _ = self.prework.outcome(fetched.raw, self._hints(email))
-                email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
+                # The store learnt about this sender since the batch was sent ahead: triage
+                # again with what it knows now (bounded: the text is cut, the patterns linear).
+                verdict = self.prework.retriage(email, self._hints(email))
         else:
             email = parse_email(fetched.raw)
             if self.trust is not None and not sent:
