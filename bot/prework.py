@@ -47,6 +47,7 @@ MIN_BATCH = 8
 MAX_TRIAGE_CHARS = 20_000  # triage and trust read the start of a long mail; the whole text is still stored
 STARTUP_TIMEOUT_S = 120.0  # a new worker importing and warming up on a busy machine
 POLL_S = 0.02
+RECYCLE_AT = 0.6  # of the memory budget: a worker this big after a mail is replaced, idle
 UNREAD_DEFECT = "could not be fully read"
 
 
@@ -56,7 +57,7 @@ class Budget:
 
     cpu_seconds: float = 2.0
     wall_seconds: float = 10.0
-    memory_mb: float = 512.0
+    memory_mb: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Budget:
@@ -181,7 +182,7 @@ class _Worker:
         child.close()
         self.ready = False
 
-    def _usage(self) -> tuple[float, float] | None:
+    def usage(self) -> tuple[float, float] | None:
         """CPU seconds and resident MB of the process so far (Linux /proc), None elsewhere."""
         try:
             with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
@@ -206,7 +207,7 @@ class _Worker:
     def run(self, job: tuple[bytes, _Plain | None, ThreadHints], budget: Budget) -> Outcome | str:
         """The worker's outcome, or why it was stopped ("cpu", "wall", "memory", "died")."""
         self.wait_ready()
-        before = self._usage()
+        before = self.usage()
         started = time.monotonic()
         try:
             self.conn.send(job)
@@ -223,7 +224,7 @@ class _Worker:
                 return "died"
             if time.monotonic() - started > budget.wall_seconds:
                 return "wall"
-            now = self._usage()
+            now = self.usage()
             if now is not None and before is not None:
                 if now[0] - before[0] > budget.cpu_seconds:
                     return "cpu"
@@ -260,6 +261,7 @@ class WorkerPool:
         self._started = 0
         self._closed = False
         self.kills = 0
+        self.recycled = 0
 
     def start(self) -> None:
         """Spawn the workers now (they warm up in the background)."""
@@ -283,8 +285,15 @@ class WorkerPool:
         except WorkerLost as e:
             result = f"died ({e})"
         if isinstance(result, Outcome):
+            usage = worker.usage()
             if self._closed:
                 worker.stop()
+            elif usage is not None and usage[1] > RECYCLE_AT * self.budget.memory_mb:
+                # Python seldom gives memory back: start afresh before the next mail needs it.
+                worker.stop()
+                with self._lock:
+                    self.recycled += 1
+                    self._idle.put(_Worker(self._ctx))
             else:
                 self._idle.put(worker)
             return result

@@ -112,6 +112,26 @@ def test_deep_nesting_keeps_sender_subject_and_says_it_was_not_fully_read() -> N
     assert any("nested too deep" in d for d in email.defects)
 
 
+def test_recursion_error_reads_the_headers_alone() -> None:
+    depth = 280  # under MAX_BOUNDARIES: the standard library itself is tried, and recurses
+    head = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(depth)
+    )
+    raw = b"From: Anna Buyer <anna@licht.de>\nSubject: deep RFQ\n" + head + b"Content-Type: text/plain\n\nx"
+    import inspect
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 120)  # 280 levels are too deep for the parser
+    try:
+        email = parse_email(raw)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert (email.from_addr, email.from_name, email.subject) == ("anna@licht.de", "Anna Buyer", "deep RFQ")
+    assert any("nested too deep" in d for d in email.defects)
+    assert not any("boundaries" in d for d in email.defects)
+
+
 def test_a_mail_over_budget_is_killed_kept_shown_and_the_next_is_read(tmp_path: Path) -> None:
     store = Store(tmp_path, shards=4)
     outbox = Outbox(store)
