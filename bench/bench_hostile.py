@@ -119,6 +119,7 @@ def main() -> int:
             Row("peak worker memory (VmHWM)", f"{peak:.0f} MB", f"< {WORKER_MB:g} MB", peak < WORKER_MB)
         )
         rows.append(Row("workers killed over the budget", str(prework.pool.kills)))
+        rows.append(Row("workers replaced after a mail for their memory", str(prework.pool.recycled)))
         store.close()
     finally:
         prework.close()
