@@ -24,6 +24,7 @@ import email.utils
 import hashlib
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
@@ -139,19 +140,35 @@ def _normalise_newlines(text: str) -> str:
 _FIELD_RE = re.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
 
 
+def _part_starts(data: bytes) -> Iterator[int]:
+    """0, then the start of the line after each line that begins with ``--`` (lazily: a
+    hostile message can hold millions of them)."""
+    yield 0
+    at = data.find(b"\n--")
+    while at >= 0:
+        line_end = data.find(b"\n", at + 1)
+        if line_end < 0:
+            return
+        yield line_end + 1
+        at = data.find(b"\n--", line_end)
+
+
+def _dash_lines(data: bytes) -> Iterator[int]:
+    """0, the start of each line that begins with ``--``, then ``len(data)`` (lazily)."""
+    yield 0
+    at = data.find(b"\n--")
+    while at >= 0:
+        yield at + 1
+        at = data.find(b"\n--", at + 3)
+    yield len(data)
+
+
 def cap_header_fields(data: bytes, limit: int = MAX_HEADER_FIELD_BYTES) -> tuple[bytes, int]:
     """``data`` (LF line ends) with every header field longer than ``limit`` bytes cut to
     ``limit``, in the top header block and in each block after a ``--boundary`` line; and how
     many were cut. The standard library re-parses a header on every access, so a 1 MB field
     would cost minutes; nothing else changes, and data without long fields is returned as is."""
-    starts = [0]
-    at = data.find(b"\n--")
-    while at >= 0:
-        line_end = data.find(b"\n", at + 1)
-        if line_end < 0:
-            break
-        starts.append(line_end + 1)
-        at = data.find(b"\n--", line_end)
+    starts = _part_starts(data)
     cuts: list[tuple[int, int]] = []  # (start, end) byte ranges to drop
     covered = 0  # blocks may run into each other: scan each byte range once
     for start in starts:
@@ -186,21 +203,20 @@ def cap_header_fields(data: bytes, limit: int = MAX_HEADER_FIELD_BYTES) -> tuple
 _BOUNDARY_RE = re.compile(rb"boundary\s*=", re.I)
 
 
+def _more_than(pattern: re.Pattern[bytes], data: bytes, limit: int) -> bool:
+    """Whether ``pattern`` occurs more than ``limit`` times (stops counting there)."""
+    return any(n > limit for n, _ in enumerate(pattern.finditer(data), start=1))
+
+
 def cap_part_bodies(data: bytes, limit: int = MAX_PART_BYTES) -> tuple[bytes, int]:
     """``data`` with every stretch longer than ``limit`` bytes that has no ``--boundary``-like
     line in it cut to its first ``limit`` bytes (at a line end); and how many were cut. Only
     the start of a huge part is decoded anyway, and the parser holds every line of it."""
     if len(data) <= limit:
         return data, 0
-    marks = [0]
-    at = data.find(b"\n--")
-    while at >= 0:
-        marks.append(at + 1)
-        at = data.find(b"\n--", at + 3)
-    marks.append(len(data))
     pieces: list[bytes] = []
     last = 0
-    for start, end in itertools.pairwise(marks):
+    for start, end in itertools.pairwise(_dash_lines(data)):
         if end - start > limit:
             keep = data.rfind(b"\n", start, start + limit) + 1 or start + limit
             pieces.append(data[last:keep])
@@ -233,7 +249,7 @@ def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
     data, cut = cap_part_bodies(data)
     if cut:
         defects.add(f"{cut} part body(ies) longer than {MAX_PART_BYTES} bytes: parsed the start only")
-    if len(_BOUNDARY_RE.findall(data)) > MAX_BOUNDARIES:
+    if _more_than(_BOUNDARY_RE, data, MAX_BOUNDARIES):
         # The standard library checks every line against every open boundary: nested this
         # deep it would take seconds, then fail with RecursionError anyway.
         defects.add(f"more than {MAX_BOUNDARIES} MIME boundaries")
