@@ -39,7 +39,7 @@ MAX_PARSE_BYTES = 40 * 1024 * 1024  # a larger message is parsed from its first 
 MAX_PARTS = 2000
 MAX_TEXT_CHARS = 200_000
 MAX_TEXT_PART_BYTES = 4 * 1024 * 1024  # bytes of one text part we decode
-MAX_HTML_CHARS = 500_000  # HTML handed to html2text
+MAX_HTML_CHARS = 250_000  # HTML handed to html2text (pure Python: about 1 s per 300 kB of markup)
 MAX_REPLY_SCAN_CHARS = 50_000  # text searched for the start of the quoted history
 MAX_HEADER_CHARS = 2000  # each decoded header value we keep
 MAX_HEADER_PARSE = 16_000  # raw header value handed to the parsers
@@ -574,11 +574,11 @@ class _Body:
         if self.plain_main and self.plain_main.strip():
             text = self.plain_main
         elif self.html_main:
-            text = html_to_text(self.html_main[:MAX_HTML_CHARS])
+            text = self._html(self.html_main)
         elif self.plain_embedded:
             text = self.plain_embedded
         elif self.html_embedded:
-            text = html_to_text(self.html_embedded[:MAX_HTML_CHARS])
+            text = self._html(self.html_embedded)
         else:
             text = ""
         text = _normalise_newlines(text).replace("\x00", "")
@@ -586,6 +586,11 @@ class _Body:
             self.defects.add(f"body text longer than {MAX_TEXT_CHARS} characters: truncated")
             text = text[:MAX_TEXT_CHARS]
         return text.strip("\n")
+
+    def _html(self, html: str) -> str:
+        if len(html) > MAX_HTML_CHARS:
+            self.defects.add(f"HTML longer than {MAX_HTML_CHARS} characters: converted the start only")
+        return html_to_text(html[:MAX_HTML_CHARS])
 
     def walk(self, root: Message) -> str:
         """Collect the tree's text and attachments; returns the root's content type."""
