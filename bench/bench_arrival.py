@@ -103,6 +103,8 @@ def main() -> int:
         }
     )
     desk = build(config, token_verification=False, min_interval=args.min_interval)
+    if desk.ingestor.prework is not None:  # as start_watchers does: warm mail workers
+        desk.ingestor.prework.start()
     states: list[str] = []
     sink = StampingSink(desk.store, desk.ingestor)
     watcher = MailboxWatcher(

@@ -35,7 +35,7 @@ from bot.models import (
     Warning,
 )
 from bot.outbox import Outbox
-from bot.prework import MIN_BATCH, Prework, sender_of
+from bot.prework import MIN_BATCH, Prework, for_triage, sender_of
 from bot.routing import Router
 from bot.store.atomic import atomic_write_bytes, private_dir
 from bot.store.repo import Store
@@ -107,20 +107,37 @@ class Ingestor:
             self.prework.submit([(raw, self._hints_for(sender_of(raw))) for raw in raws])
 
     def deliver(self, folder: str, fetched: Fetched) -> IngestResult:
+        sent = folder in self.sent_folders
         verdict: Triage | None = None
+        auth: Sequence[str] = ()
+        complete = True
         if self.prework is not None:
-            email, verdict, used = self.prework.take(fetched.raw)
-            if verdict is not None and used != self._hints(email):
-                verdict = None  # the store learnt about this sender since: triage again here
+            # Parse, triage and the trust headers run in a budgeted worker, not in this thread.
+            ahead = self.prework.submitted(fetched.raw)
+            hints = None if sent else ThreadHints() if ahead else self._hints_for(sender_of(fetched.raw))
+            outcome, used = self.prework.outcome(fetched.raw, hints)
+            email, verdict, auth = outcome.email, outcome.verdict, outcome.auth_results
+            complete = outcome.complete
+            if outcome.complete and verdict is not None and not sent and used != self._hints(email):
+                # The store learnt about this sender since the batch was sent ahead: triage
+                # again with what it knows now (bounded: the text is cut, the patterns linear).
+                verdict = self.prework.retriage(email, self._hints(email))
         else:
             email = parse_email(fetched.raw)
+            if self.trust is not None and not sent:
+                auth = authentication_results(fetched.raw)
         self._keep_raw(email, fetched.raw)
-        if folder in self.sent_folders:
+        if sent:
             return self.record_sent(email, fetched.internaldate, folder=folder, uid=fetched.uid)
-        auth = authentication_results(fetched.raw) if self.trust is not None else []
-        verdict = self._second_look(email, verdict)
+        if complete:  # never ask about (or re-triage here) a mail a worker could not finish
+            verdict = self._second_look(email, verdict)
         return self.ingest(
-            email, fetched.internaldate, folder=folder, uid=fetched.uid, auth_results=auth, verdict=verdict
+            email,
+            fetched.internaldate,
+            folder=folder,
+            uid=fetched.uid,
+            auth_results=auth if self.trust is not None else (),
+            verdict=verdict,
         )
 
     def _second_look(self, email: ParsedEmail, verdict: Triage | None) -> Triage | None:
@@ -132,6 +149,12 @@ class Ingestor:
             return verdict
         ahead = verdict if verdict is not None else triage(email, self.config, self._hints(email))
         return self.second_opinion.consider(email, ahead, self.config.thresholds)
+
+    def parse(self, raw: bytes) -> ParsedEmail:
+        """One mail parsed under the worker budget (in process when there is no worker pool)."""
+        if self.prework is None:
+            return parse_email(raw)
+        return self.prework.outcome(raw, None)[0].email
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
         if self.raw_dir is None:
@@ -209,6 +232,7 @@ class Ingestor:
         """Trust warnings for one buyer mail; remembers its bank ids for the next one."""
         if self.trust is None:
             return ()
+        email = for_triage(email)  # the trust checks scan the text: its start, as triage does
         key = f"bank:{email.from_addr}"
         known = frozenset(self.store.get_meta(key, []) or [])
         warnings = self.trust.warnings(email, verdict, auth_results, known_bank_ids=known)

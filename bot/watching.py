@@ -58,10 +58,8 @@ class StoreMailSink:
 
     def deliver(self, folder: str, fetched: FetchedMessage) -> None:
         if self.sent:
-            from bot.mail.parse import parse_email
-
             self.ingestor.record_sent(
-                parse_email(fetched.raw), fetched.internaldate, folder=folder, uid=fetched.uid
+                self.ingestor.parse(fetched.raw), fetched.internaldate, folder=folder, uid=fetched.uid
             )
         else:
             self.ingestor.deliver(folder, fetched)
@@ -121,6 +119,8 @@ def start_watchers(
         plan = FolderPlan((config.imap.folder,), config.imap.sent_folder, config.imap.drafts_folder, None)
     if plan.sent:
         ingestor.sent_folders = ingestor.sent_folders | {plan.sent}
+    if ingestor.prework is not None:
+        ingestor.prework.start()  # warm workers before the first mail arrives
     threads = []
     for folder in plan.watched:
         sent = folder == plan.sent

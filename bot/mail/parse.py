@@ -1,10 +1,13 @@
 """Turn raw message bytes into a :class:`bot.models.ParsedEmail`, whatever the bytes are.
 
-``parse_email`` never raises. It parses with ``email.policy.default`` inside guards and, per
-header and per part, falls back to ``compat32`` plus our own charset alias map
-(:mod:`bot.mail.charsets`). Everything that could not be read cleanly is listed in
-``ParsedEmail.defects``; the rest is kept. Time and memory are bounded: at most
-``MAX_PARTS`` MIME parts are walked, ``MAX_TEXT_CHARS`` of body text kept, header values capped.
+``parse_email`` never raises. It builds the MIME tree with ``compat32`` (cheap per part) and
+decodes each header with ``email.policy.default`` inside guards, falling back to our own
+decoder and charset alias map (:mod:`bot.mail.charsets`). Everything that could not be read
+cleanly is listed in ``ParsedEmail.defects``; the rest is kept. Time and memory are bounded:
+every header field is cut to ``MAX_HEADER_FIELD_BYTES`` in the raw bytes before the standard
+library sees it, each part's Content-Type is read once, at most ``MAX_PARTS`` MIME parts are
+walked, ``MAX_TEXT_CHARS`` of body text kept; a tree nested too deep for the standard library
+(``RecursionError``) is read for its headers alone, so From and Subject survive.
 
 Example::
 
@@ -15,10 +18,14 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.utils
 import hashlib
+import itertools
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import Message
@@ -32,9 +39,14 @@ MAX_PARSE_BYTES = 40 * 1024 * 1024  # a larger message is parsed from its first 
 MAX_PARTS = 2000
 MAX_TEXT_CHARS = 200_000
 MAX_TEXT_PART_BYTES = 4 * 1024 * 1024  # bytes of one text part we decode
-MAX_HTML_CHARS = 500_000  # HTML handed to html2text
+MAX_HTML_CHARS = 250_000  # HTML handed to html2text (pure Python: about 1 s per 300 kB of markup)
+MAX_REPLY_SCAN_CHARS = 50_000  # text searched for the start of the quoted history
 MAX_HEADER_CHARS = 2000  # each decoded header value we keep
 MAX_HEADER_PARSE = 16_000  # raw header value handed to the parsers
+MAX_HEADER_FIELD_BYTES = 16_000  # one header field (folded lines included) in the raw bytes
+MAX_PART_BYTES = 6 * 1024 * 1024  # raw bytes of one part body handed to the parser (base64 of 4 MB)
+MAX_BOUNDARIES = 300  # more, and the tree is read for its top headers only (see _parse)
+MAX_HEADER_BLOCK_BYTES = 256 * 1024  # the top header block read alone when the MIME tree is too deep
 MAX_HEADERS = 500
 MAX_ADDRESSES = 500
 MAX_DEFECTS = 100
@@ -124,11 +136,101 @@ def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# A header field: a line that starts a field, and its folded continuation lines.
+_FIELD_RE = re.compile(rb"[^\n]*(?:\n[ \t][^\n]*)*")
+
+
+def _part_starts(data: bytes) -> Iterator[int]:
+    """0, then the start of the line after each line that begins with ``--`` (lazily: a
+    hostile message can hold millions of them)."""
+    yield 0
+    at = data.find(b"\n--")
+    while at >= 0:
+        line_end = data.find(b"\n", at + 1)
+        if line_end < 0:
+            return
+        yield line_end + 1
+        at = data.find(b"\n--", line_end)
+
+
+def _dash_lines(data: bytes) -> Iterator[int]:
+    """0, the start of each line that begins with ``--``, then ``len(data)`` (lazily)."""
+    yield 0
+    at = data.find(b"\n--")
+    while at >= 0:
+        yield at + 1
+        at = data.find(b"\n--", at + 3)
+    yield len(data)
+
+
+def cap_header_fields(data: bytes, limit: int = MAX_HEADER_FIELD_BYTES) -> tuple[bytes, int]:
+    """``data`` (LF line ends) with every header field longer than ``limit`` bytes cut to
+    ``limit``, in the top header block and in each block after a ``--boundary`` line; and how
+    many were cut. The standard library re-parses a header on every access, so a 1 MB field
+    would cost minutes; nothing else changes, and data without long fields is returned as is."""
+    starts = _part_starts(data)
+    cuts: list[tuple[int, int]] = []  # (start, end) byte ranges to drop
+    covered = 0  # blocks may run into each other: scan each byte range once
+    for start in starts:
+        if start < covered:
+            continue
+        end = data.find(b"\n\n", start)
+        if end < 0:
+            end = len(data)
+        covered = end
+        if end - start <= limit:
+            continue  # no field in this block can be longer than the block
+        pos = start
+        while pos < end:
+            m = _FIELD_RE.match(data, pos, end)
+            stop = m.end() if m is not None else end
+            if stop - pos > limit:
+                cuts.append((pos + limit, stop))
+            pos = stop + 1
+    if not cuts:
+        return data, 0
+    pieces: list[bytes] = []
+    last = 0
+    for cut_from, cut_to in sorted(set(cuts)):
+        if cut_from < last:
+            continue
+        pieces.append(data[last:cut_from])
+        last = cut_to
+    pieces.append(data[last:])
+    return b"".join(pieces), len(cuts)
+
+
+_BOUNDARY_RE = re.compile(rb"boundary\s*=", re.I)
+
+
+def _more_than(pattern: re.Pattern[bytes], data: bytes, limit: int) -> bool:
+    """Whether ``pattern`` occurs more than ``limit`` times (stops counting there)."""
+    return any(n > limit for n, _ in enumerate(pattern.finditer(data), start=1))
+
+
+def cap_part_bodies(data: bytes, limit: int = MAX_PART_BYTES) -> tuple[bytes, int]:
+    """``data`` with every stretch longer than ``limit`` bytes that has no ``--boundary``-like
+    line in it cut to its first ``limit`` bytes (at a line end); and how many were cut. Only
+    the start of a huge part is decoded anyway, and the parser holds every line of it."""
+    if len(data) <= limit:
+        return data, 0
+    pieces: list[bytes] = []
+    last = 0
+    for start, end in itertools.pairwise(_dash_lines(data)):
+        if end - start > limit:
+            keep = data.rfind(b"\n", start, start + limit) + 1 or start + limit
+            pieces.append(data[last:keep])
+            last = end
+    if not pieces:
+        return data, 0
+    pieces.append(data[last:])
+    return b"".join(pieces), len(pieces) - 1
+
+
 def _message_from_bytes(data: bytes, defects: _Defects) -> Message:
-    try:
-        return email.message_from_bytes(data, policy=policy.default)
-    except Exception as exc:
-        defects.add(f"policy.default parse failed ({type(exc).__name__}); used compat32")
+    """The MIME tree, built with compat32: policy.default would parse each part's Content-Type
+    into a tree several times while building it (seconds for thousands of parts). Headers are
+    decoded with policy.default afterwards, one by one (see :func:`decode_header`)."""
     return email.message_from_bytes(data, policy=policy.compat32)
 
 
@@ -139,8 +241,57 @@ def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
         data = data[:MAX_PARSE_BYTES]
         defects.add(f"message larger than {MAX_PARSE_BYTES} bytes: parsed the start only")
     # LF, CRLF and CR-only messages all become LF (the parser and our text both expect one kind).
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    msg = _message_from_bytes(data, defects)
+    data = data.replace(b"\r\n", b"\n")
+    data = data.replace(b"\r", b"\n")
+    data, cut = cap_header_fields(data)
+    if cut:
+        defects.add(f"{cut} header field(s) longer than {MAX_HEADER_FIELD_BYTES} bytes: truncated")
+    data, cut = cap_part_bodies(data)
+    if cut:
+        defects.add(f"{cut} part body(ies) longer than {MAX_PART_BYTES} bytes: parsed the start only")
+    if _more_than(_BOUNDARY_RE, data, MAX_BOUNDARIES):
+        # The standard library checks every line against every open boundary: nested this
+        # deep it would take seconds, then fail with RecursionError anyway.
+        defects.add(f"more than {MAX_BOUNDARIES} MIME boundaries")
+        return _headers_only(raw, data, content_hash, defects)
+    try:
+        return _from_message(_message_from_bytes(data, defects), raw, content_hash, defects)
+    except RecursionError:
+        return _headers_only(raw, data, content_hash, defects)
+
+
+def _headers_only(raw: bytes, data: bytes, content_hash: str, defects: _Defects) -> ParsedEmail:
+    """The MIME tree is nested too deep for the standard library: read the top header block
+    alone (so From, Subject, Message-ID and Date survive) and keep no body."""
+    defects.add("MIME structure nested too deep: could not be fully read, only the headers were")
+    return _from_message(_header_block(data, MAX_HEADER_BLOCK_BYTES), raw, content_hash, defects)
+
+
+def _header_block(data: bytes, limit: int) -> Message:
+    """The top header block of ``data`` (LF line ends, fields capped) as a message with no body."""
+    end = data.find(b"\n\n", 0, limit)
+    block = data[: end if end >= 0 else limit]
+    msg = email.message_from_bytes(block + b"\n\n", policy=policy.compat32)
+    msg.set_payload("")
+    return msg
+
+
+def parse_headers_only(raw: bytes, defect: str) -> ParsedEmail:
+    """A cheap, bounded read of a message whose full parse was given up: its first 64 kB of
+    headers, each field cut to 4,000 bytes, and no body; ``defect`` says why. Never raises."""
+    data = _as_bytes(raw)
+    content_hash = hashlib.sha256(data).hexdigest()
+    defects = _Defects()
+    defects.add(defect)
+    try:
+        head = data[:65536].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        head, _ = cap_header_fields(head, 4000)
+        return _from_message(_header_block(head, 65536), data, content_hash, defects)
+    except Exception as exc:
+        return _minimal(b"", content_hash, f"{defect}; headers unreadable ({type(exc).__name__})")
+
+
+def _from_message(msg: Message, raw: bytes, content_hash: str, defects: _Defects) -> ParsedEmail:
 
     headers = _headers(msg, defects)
     raw_headers = _raw_headers(msg)
@@ -156,9 +307,9 @@ def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
     date, offset = _date(raw_headers.get("date"), defects)
 
     body = _Body(defects)
-    body.walk(msg)
+    root_type = body.walk(msg)
     text = body.text()
-    reply = split_reply(text, body.html_main)
+    reply = split_reply(text[:MAX_REPLY_SCAN_CHARS], body.html_main)
     new_text = reply.new_text
     if not new_text and text.strip():
         new_text = text.strip()
@@ -176,7 +327,7 @@ def _parse(raw: bytes, content_hash: str) -> ParsedEmail:
         cc=tuple(addr for _, addr in _addresses(msg, "cc", defects)),
         date=date,
         date_utc_offset_minutes=offset,
-        content_type=_content_type(msg),
+        content_type=root_type,
         headers=headers,
         text=text,
         new_text=new_text,
@@ -218,8 +369,8 @@ def decode_header(name: str, value: str) -> str:
     modern parser raises or leaves undecoded/replaced text behind. Never raises."""
     value = value[:MAX_HEADER_PARSE]
     ours = charsets.decode_header_value(value, MAX_HEADER_CHARS).strip()
-    try:
-        modern = str(policy.default.header_fetch_parse(name, value))
+    try:  # policy.default builds a parse tree: give it no more than we keep (and some slack)
+        modern = str(policy.default.header_fetch_parse(name, value[: 2 * MAX_HEADER_CHARS]))
     except Exception:
         return ours
     if (
@@ -340,14 +491,53 @@ def _date(value: str | None, defects: _Defects) -> tuple[datetime | None, int | 
         return None, None
 
 
-def _content_type(part: Message) -> str:
+@dataclass(frozen=True)
+class _PartInfo:
+    """What the body walk needs of one part's headers, worked out once per part."""
+
+    ctype: str
+    disposition: str | None
+    charset: str | None
+    name: object  # get_filename() or the Content-Type name (a str, an RFC 2231 triple or None)
+
+
+def _part_info(part: Message, defects: _Defects) -> _PartInfo:
+    """Read a part's Content-Type and Content-Disposition once, from their raw values, with the
+    cheap compat32 parameter parser (policy.default builds a parse tree on every access)."""
+    proxy = Message(policy=policy.compat32)
+    ctype_raw = _raw_header(part, "content-type")
+    disp_raw = _raw_header(part, "content-disposition")
+    with contextlib.suppress(Exception):
+        proxy.set_default_type(part.get_default_type())
+    ctype = "text/plain"
+    charset: str | None = None
+    disposition: str | None = None
+    name: object = None
     try:
-        ctype = str(part.get_content_type())
+        if _has_header(part, "content-type"):
+            proxy["Content-Type"] = " ".join(ctype_raw.split())
+        if _has_header(part, "content-disposition"):
+            proxy["Content-Disposition"] = " ".join(disp_raw.split())
+        ctype = str(proxy.get_content_type())
+        label = proxy.get_content_charset()
+        charset = label if isinstance(label, str) else None
+        value = proxy.get_content_disposition()
+        disposition = value.lower() if isinstance(value, str) else None
     except Exception:
-        raw = _raw_header(part, "content-type")
-        match = re.match(r"\s*([\w.+-]+/[\w.+-]+)", raw)
+        match = re.match(r"\s*([\w.+-]+/[\w.+-]+)", ctype_raw)
         ctype = match.group(1).lower() if match else "text/plain"
-    return ctype[:100]
+        match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", ctype_raw, re.I)
+        charset = match.group(1) if match else None
+        disposition = disp_raw.strip().lower().split(";", 1)[0].strip() or None
+    try:
+        name = proxy.get_filename() or proxy.get_param("name")
+    except Exception as exc:
+        defects.add(f"attachment name unreadable ({type(exc).__name__})")
+    return _PartInfo(ctype=ctype[:100], disposition=disposition, charset=charset, name=name)
+
+
+def _has_header(part: Message, name: str) -> bool:
+    return any(key.strip().lower() == name for key, _ in _raw_items(part))
 
 
 def _raw_header(part: Message, name: str) -> str:
@@ -370,16 +560,25 @@ class _Body:
         self.html_main: str | None = None
         self.plain_embedded: str | None = None
         self.html_embedded: str | None = None
+        self._infos: dict[int, tuple[Message, _PartInfo]] = {}
+
+    def info(self, part: Message) -> _PartInfo:
+        """The part's header facts, read once (the part is kept so its id stays unique)."""
+        found = self._infos.get(id(part))
+        if found is None:
+            found = (part, _part_info(part, self.defects))
+            self._infos[id(part)] = found
+        return found[1]
 
     def text(self) -> str:
         if self.plain_main and self.plain_main.strip():
             text = self.plain_main
         elif self.html_main:
-            text = html_to_text(self.html_main[:MAX_HTML_CHARS])
+            text = self._html(self.html_main)
         elif self.plain_embedded:
             text = self.plain_embedded
         elif self.html_embedded:
-            text = html_to_text(self.html_embedded[:MAX_HTML_CHARS])
+            text = self._html(self.html_embedded)
         else:
             text = ""
         text = _normalise_newlines(text).replace("\x00", "")
@@ -388,7 +587,14 @@ class _Body:
             text = text[:MAX_TEXT_CHARS]
         return text.strip("\n")
 
-    def walk(self, root: Message) -> None:
+    def _html(self, html: str) -> str:
+        if len(html) > MAX_HTML_CHARS:
+            self.defects.add(f"HTML longer than {MAX_HTML_CHARS} characters: converted the start only")
+        return html_to_text(html[:MAX_HTML_CHARS])
+
+    def walk(self, root: Message) -> str:
+        """Collect the tree's text and attachments; returns the root's content type."""
+        root_type = self.info(root).ctype
         stack: list[tuple[Message, bool]] = [(root, False)]
         count = 0
         while stack:
@@ -396,8 +602,8 @@ class _Body:
             count += 1
             if count > MAX_PARTS:
                 self.defects.add(f"more than {MAX_PARTS} MIME parts: the rest ignored")
-                return
-            ctype = _content_type(part)
+                return root_type
+            ctype = self.info(part).ctype
             children = self._children(part)
             if children is None and ctype.startswith("multipart/"):
                 children = self._recover_multipart(part)
@@ -411,6 +617,7 @@ class _Body:
                 continue
             self._leaf(part, ctype, embedded)
             self._part_defects(part)  # after decoding: base64 problems are found then
+        return root_type
 
     def _children(self, part: Message) -> list[Message] | None:
         try:
@@ -444,7 +651,7 @@ class _Body:
             boundary = candidate.encode("utf-8", errors="surrogateescape").replace(b'"', b"")
             data = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\n\n' + body
             try:
-                fixed = email.message_from_bytes(data, policy=policy.default)
+                fixed = email.message_from_bytes(data, policy=policy.compat32)
                 payload_list = fixed.get_payload() if fixed.is_multipart() else None
             except Exception:
                 continue
@@ -461,22 +668,10 @@ class _Body:
         return self._disposition(part) == "attachment" or bool(self._filename(part))
 
     def _disposition(self, part: Message) -> str | None:
-        try:
-            value = part.get_content_disposition()
-            return value.lower() if isinstance(value, str) else None
-        except Exception:
-            raw = _raw_header(part, "content-disposition").strip().lower()
-            return raw.split(";", 1)[0].strip() or None
+        return self.info(part).disposition
 
     def _filename(self, part: Message) -> str:
-        name: object = None
-        try:
-            name = part.get_filename()
-            if not name:
-                name = part.get_param("name")
-        except Exception as exc:
-            self.defects.add(f"attachment name unreadable by policy.default ({type(exc).__name__})")
-            name = None
+        name = self.info(part).name
         if isinstance(name, tuple):  # compat32 RFC 2231 triple
             try:
                 name = email.utils.collapse_rfc2231_value(name)
@@ -552,12 +747,7 @@ class _Body:
             self.html_embedded = text
 
     def _charset_label(self, part: Message) -> str | None:
-        try:
-            label = part.get_content_charset()
-        except Exception:
-            match = re.search(r"charset\s*=\s*\"?([^\";\s]+)", _raw_header(part, "content-type"), re.I)
-            label = match.group(1) if match else None
-        return label if isinstance(label, str) else None
+        return self.info(part).charset
 
     def _decode_text(self, part: Message, ctype: str) -> str:
         payload = self._payload_bytes(part)

@@ -15,7 +15,13 @@ from bot.triage.markets import COUNTRY_LANGUAGE
 
 UNDETERMINED = "und"
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+|[\w.-]+\.(?:com|net|org)\b", re.IGNORECASE)
+# Linear on any input: each alternative starts only where its run starts (look-behinds), and
+# repeats are capped; the text is also cut to MAX_SCAN_CHARS before it is scanned.
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S{1,2000}|(?<!\S)[^\s@]{1,2000}@\S{1,2000}|(?<![\w.-])[\w.-]{1,2000}\.(?:com|net|org)\b",
+    re.IGNORECASE,
+)
+MAX_SCAN_CHARS = 16_000  # the language is decided from the first 4,000 characters after URLs go
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 # Vietnamese-specific letters: Latin Extended Additional (ạ ả ấ ... ỹ) plus ơ ư (and capitals).
@@ -632,7 +638,7 @@ def detect_language(
     Hints are used when the text is short or ambiguous: the thread's language first, then the
     country (e.g. from the signature) and the sender's ccTLD country.
     """
-    clean = unicodedata.normalize("NFC", _URL_RE.sub(" ", text or ""))[:4000]
+    clean = unicodedata.normalize("NFC", _URL_RE.sub(" ", (text or "")[:MAX_SCAN_CHARS]))[:4000]
     counts = _script_counts(clean)
     if counts["kana"] >= 2 or (counts["kana"] >= 1 and counts["han"] >= 1 and counts["hangul"] == 0):
         return "ja", "script: kana"

@@ -10,8 +10,6 @@ header whose authserv-id is ``AUTHSERV_ID`` counts when that is configured, else
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,19 +32,53 @@ class AuthVerdict:
     header_from: str = ""
 
 
+MAX_VALUES = 20  # Authentication-Results headers read, top down
+MAX_VALUE_CHARS = 4000  # of each (real ones are under 2 kB); authres parses in quadratic time
+MAX_HEAD_BYTES = 256 * 1024  # of the raw message searched for the header block
+
+
 def authentication_results(raw: bytes) -> list[str]:
-    """Every ``Authentication-Results`` value of ``raw``, top to bottom, unfolded. Never raises."""
+    """Every ``Authentication-Results`` value of ``raw``, top to bottom, unfolded (at most
+    ``MAX_VALUES``, each cut to ``MAX_VALUE_CHARS`` at a ``;``). Only the top header block is
+    read. Never raises."""
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-        values = msg.get_all("Authentication-Results") or []
-        return [" ".join(str(v).split()) for v in values]
+        head = raw[:MAX_HEAD_BYTES].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        end = head.find(b"\n\n")
+        if end >= 0:
+            head = head[:end]
+        text = head.decode("ascii", errors="surrogateescape")
+        values: list[str] = []
+        current: list[str] | None = None
+        for line in text.split("\n"):
+            if line[:1] in (" ", "\t"):
+                if current is not None and sum(map(len, current)) <= MAX_VALUE_CHARS:
+                    current.append(line)
+                continue
+            if current is not None:
+                values.append(_cap(" ".join(" ".join(current).split())))
+                current = None
+            if len(values) >= MAX_VALUES:
+                break
+            name, colon, value = line.partition(":")
+            if colon and name.strip().lower() == "authentication-results":
+                current = [value[: MAX_VALUE_CHARS + 1]]
+        if current is not None and len(values) < MAX_VALUES:
+            values.append(_cap(" ".join(" ".join(current).split())))
+        return values
     except Exception:
         return []
 
 
+def _cap(value: str) -> str:
+    if len(value) <= MAX_VALUE_CHARS:
+        return value
+    cut = value[:MAX_VALUE_CHARS]
+    return cut[: cut.rfind(";")] if ";" in cut else cut
+
+
 def _parse(value: str) -> AuthVerdict | None:
     try:
-        header = authres.AuthenticationResultsHeader.parse_value(value)
+        header = authres.AuthenticationResultsHeader.parse_value(_cap(value))
     except Exception:
         return None
     by_method: dict[str, list[str]] = {"dmarc": [], "spf": [], "dkim": []}
@@ -73,7 +105,9 @@ def trusted_verdict(values: Sequence[str], authserv_id: str | None = None) -> Au
     given, else the topmost header of all. ``None`` when there is none (or it cannot be parsed)."""
     if authserv_id:
         wanted = authserv_id.strip().lower()
-        for value in values:
+        for value in values[:MAX_VALUES]:
+            if not value.strip().lower().startswith(wanted):
+                continue  # the authserv-id comes first: no need to parse the rest
             verdict = _parse(value)
             if verdict is not None and verdict.authserv_id == wanted:
                 return verdict
