@@ -28,7 +28,7 @@ from bot.errors import ConfigError
 from bot.handlers.commands import CommandHandler
 from bot.ingest import IngestResult
 from bot.models import Attachment, Lane, ParsedEmail, RiskSignal, Status
-from bot.prework import _plain, _work
+from bot.prework import _plain, work
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.lanes import Thresholds, with_signals
 from tests.factories import make_email
@@ -397,7 +397,8 @@ def test_thresholds_reach_the_prework_processes() -> None:
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}), thresholds=Thresholds(-5.0, 5.0))
     plain = pickle.loads(pickle.dumps(_plain(config)))
     buyer = next(p for p in SAMPLES if p.name.startswith("01-"))
-    _, verdict = _work(buyer.read_bytes(), plain, ThreadHints())
+    verdict = work(buyer.read_bytes(), plain, ThreadHints()).verdict
+    assert verdict is not None
     assert verdict.lane is Lane.REVIEW and not verdict.is_inquiry
 
 
