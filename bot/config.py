@@ -404,6 +404,12 @@ def load_config(env: Mapping[str, str]) -> Config:
     if not review_at < filter_at:
         r.problems.append(f"REVIEW_AT ({review_at:g}) must be below FILTER_AT ({filter_at:g})")
     _check_ids(r)
+    # The per-mail worker budget (read by bot.prework when the pool starts): checked here so a
+    # typo is one clear line from run and doctor alike, not an error when the first mail comes.
+    r.parsed("MAIL_WORKERS", 2, _positive_int, "a whole number of worker processes (1 or more)")
+    r.parsed("MAIL_CPU_BUDGET_SECONDS", 2.0, _positive_float, "a positive number of seconds")
+    r.parsed("MAIL_WALL_BUDGET_SECONDS", 10.0, _positive_float, "a positive number of seconds")
+    r.parsed("MAIL_MEMORY_BUDGET_MB", 300.0, _positive_float, "a positive number of megabytes")
     config = Config(
         data_dir=Path(r.text("DATA_DIR", "./data")),
         own_domains=frozenset(d.lower().lstrip("@") for d in _csv(r.raw("OWN_DOMAINS"))),

@@ -166,3 +166,15 @@ def test_bot_admins_must_be_member_ids() -> None:
     text = str(e.value)
     assert "BOT_ADMINS: 'anna@brightway-led.com' is not a user id" in text
     assert "BOT_ADMINS: 'C0SALES' is a channel id" in text
+
+
+def test_mail_worker_budget_settings_are_checked_with_the_rest() -> None:
+    from bot.config import load_config as _load
+    from bot.errors import ConfigError as _Err
+
+    with pytest.raises(_Err) as err:
+        _load({"MAIL_CPU_BUDGET_SECONDS": "abc", "MAIL_WORKERS": "0", "MAIL_MEMORY_BUDGET_MB": "-5"})
+    text = str(err.value)
+    assert "MAIL_WORKERS='0'" in text and "MAIL_CPU_BUDGET_SECONDS='abc'" in text
+    assert "MAIL_MEMORY_BUDGET_MB='-5'" in text
+    _load({"MAIL_CPU_BUDGET_SECONDS": "1.5", "MAIL_WORKERS": "3"})
