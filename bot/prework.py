@@ -36,9 +36,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from bot.mail.parse import parse_email, parse_headers_only
-from bot.models import Category, Lane, Market, ParsedEmail, Tier, Triage
+from bot.models import Category, Lane, Market, ParsedEmail, RiskSignal, Tier, Triage
 from bot.triage import ThreadHints, TriageConfig, triage, warm_up
 from bot.triage.engine import DEFAULT_SLA_HOURS
+from bot.triage.lanes import combine, decide
 from bot.trust.authresults import authentication_results
 
 log = logging.getLogger(__name__)
@@ -144,13 +145,13 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
 def unread(raw: bytes, why: str, config: TriageConfig | None) -> Outcome:
     """What we keep of a mail a worker could not finish: a cheap, capped read of its headers,
     a defect saying so, and a card (never filtered: nobody has read it). No triage runs here:
-    the verdict says the mail is unread."""
+    the verdict says the mail is unread, held on a "check first" card."""
     email = parse_headers_only(raw, f"{UNREAD_DEFECT} ({why})")
     verdict = None
     if config is not None:
         market = Market.OTHER
         verdict = Triage(
-            is_inquiry=True,
+            is_inquiry=False,
             category=Category.INQUIRY,
             reason=f"{UNREAD_DEFECT}: shown for a person to check ({why})",
             language="und",
@@ -159,7 +160,13 @@ def unread(raw: bytes, why: str, config: TriageConfig | None) -> Outcome:
             tier=Tier.C,
             sla_hours=float(config.sla_hours.get(market, DEFAULT_SLA_HOURS[market])),
             reasons=(f"{UNREAD_DEFECT} ({why}): not triaged",),
-            lane=Lane.INQUIRY,
+            lane=Lane.REVIEW,
+        )
+        # Held for a person on a "check first" card: nobody has read it, so no SLA clock pushes
+        # a rep to answer it; *Real buyer* starts the clock. The signal keeps it there when the
+        # desk adds what it learnt about the sender.
+        verdict = decide(
+            verdict, combine([RiskSignal("unread_mail", config.thresholds.review_at, why)]), config.thresholds
         )
     return Outcome(email, verdict, (), complete=False)
 

@@ -22,6 +22,7 @@ from bot.app import Desktop
 from bot.ingest import Ingestor
 from bot.mail.imap_source import FetchedMessage
 from bot.mail.parse import cap_header_fields, parse_email
+from bot.models import Lane
 from bot.outbox import Outbox
 from bot.prework import UNREAD_DEFECT, Budget, Prework, WorkerPool, workers_from_env
 from bot.store.repo import Store
@@ -149,7 +150,8 @@ def test_a_mail_over_budget_is_killed_kept_shown_and_the_next_is_read(tmp_path: 
 
         kept = store.require(bad.inquiry_id or "")
         assert kept.buyer_addr == SENDER and kept.subject == "RFQ big"
-        assert kept.triage.is_inquiry  # shown for a person to check, never filtered unseen
+        # Shown for a person to check on a "check first" card (no SLA clock), never filtered unseen.
+        assert kept.triage.lane is Lane.REVIEW and kept.sla_started_at is None
         assert any(UNREAD_DEFECT in d and "CPU budget" in d for d in kept.messages[0].defects)
         assert bad_s < PER_MAIL_S
 
@@ -158,7 +160,7 @@ def test_a_mail_over_budget_is_killed_kept_shown_and_the_next_is_read(tmp_path: 
         assert read.triage.is_inquiry
         assert not any(UNREAD_DEFECT in d for d in read.messages[0].defects)
         assert {item.key for item in outbox.due(datetime.now(UTC) + timedelta(hours=1))} == {
-            f"card:{kept.id}",
+            f"review:{kept.id}",
             f"card:{read.id}",
         }
     finally:

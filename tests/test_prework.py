@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.ingest import Ingestor
+from bot.models import Lane
 from bot.outbox import Outbox
 from bot.prework import Prework, sender_of
 from bot.store.repo import Store
@@ -70,7 +71,7 @@ def test_workers_killed_mid_batch_lose_no_mail(tmp_path: Path) -> None:
         assert email.message_id and email.from_addr
         assert verdict is not None
         if any("could not be fully read" in d for d in email.defects):
-            assert verdict.is_inquiry  # unread mail is shown, never filtered unseen
+            assert verdict.lane is Lane.REVIEW  # unread mail is held for a check, never filtered unseen
     assert prework.pool.kills >= 1
     prework.close()
 

@@ -19,6 +19,7 @@ import pytest
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set
 from bot.app import Desktop
 from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.models import Lane
 from bot.prework import UNREAD_DEFECT, Budget, Prework
 from bot.watching import StoreMailSink
 from tests.fakes.slack_server import FakeSlack
@@ -143,6 +144,7 @@ def test_a_killed_worker_does_not_stop_the_watcher_and_the_mail_is_kept(
         big_id = desktop.store.find_by_message_id("<hostile-big@hostile-buyer.example>")
         big = desktop.store.require(big_id or "")
         assert big.buyer_addr == SENDER and big.subject == "RFQ big" and big.card_ts
+        assert big.triage.lane is Lane.REVIEW and big.sla_started_at is None  # held for a check
         assert any(UNREAD_DEFECT in d and "CPU budget" in d for d in big.messages[0].defects)
         good = desktop.store.require(desktop.store.find_by_message_id(GOOD_MID) or "")
         assert good.triage.is_inquiry and good.card_ts
