@@ -26,8 +26,8 @@ from bot.triage.signals.headers import (
     recipient_signals,
     thread_signals,
 )
-from bot.triage.signals.text import body_of, whole_of
-from bot.triage.tier import find_quantity
+from bot.triage.signals.text import whole_of
+from bot.triage.tier import find_quantity, grade_text
 
 if TYPE_CHECKING:
     from bot.triage.engine import TriageConfig
@@ -60,7 +60,7 @@ def assess(email: ParsedEmail, config: TriageConfig) -> Risk:
     profile_spec = config.profile.spec_in(text)
     signals += content_signals(
         email,
-        quantity=find_quantity(body_of(email), config.profile),
+        quantity=find_quantity(grade_text(email), config.profile),
         spec=_spec(text) or (profile_spec[1] if profile_spec else None),
         products=config.product_terms_in(text),
     )

@@ -14,6 +14,7 @@ patterns come from its profile (:class:`~bot.triage.profile.ProductProfile`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -317,6 +318,15 @@ def _value(number: str) -> float:
     return float(m.group(0).replace(",", ".")) * scale if m else 0.0
 
 
+def grade_text(email: ParsedEmail) -> str:
+    """The normalised subject and new text the tier rules read (the risk signals read the same,
+    so :func:`find_quantity`'s cache serves both)."""
+    body = _norm((email.new_text or email.text or "")[:SCAN_CHARS])
+    subject = _norm((email.subject or "")[:500])
+    return f"{subject}\n{body}"
+
+
+@functools.lru_cache(maxsize=8)
 def find_quantity(text: str, profile: ProductProfile = EMPTY_PROFILE) -> str | None:
     """The first order quantity in ``text`` ("2,000 pcs", "1x40HQ", "MOQ 500", "600 x", "5万 个",
     "300 dining chairs" when "chair" is one of the team's products), or None."""
@@ -389,9 +399,8 @@ def grade(
 ) -> tuple[Tier, list[str]]:
     """Tier and reasons for an inquiry. ``language`` is accepted for callers and future rules;
     ``profile`` adds the team's product words (quantities of them) and spec patterns."""
-    body = _norm((email.new_text or email.text or "")[:SCAN_CHARS])
-    subject = _norm((email.subject or "")[:500])
-    text = f"{subject}\n{body}"
+    text = grade_text(email)
+    body = text.split("\n", 1)[1]
     signature = _norm((email.signature or "")[:2000])
     reasons: list[str] = []
 
