@@ -24,7 +24,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +35,11 @@ BOT_USER_ID = "UBOT"
 TEAM_ID = "T1"
 BOT_ID = "B1"
 DEFAULT_TZ = "Asia/Shanghai"
+# What a token installed from manifest.yml is granted: sent as ``x-oauth-scopes`` on every answer.
+GRANTED_SCOPES = (
+    "channels:read,groups:read,chat:write,channels:history,groups:history,im:history,"
+    "commands,files:write,im:write,users:read"
+)
 
 # Form-encoded params that slack_sdk serialises as JSON strings.
 _JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata", "unfurl", "user_auth_blocks"})
@@ -90,6 +95,9 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.channels: dict[str, str] = {"CINQ": "inquiries"}  # id -> name, for conversations.list
+        self.scopes = GRANTED_SCOPES  # the bot token's scopes, answered in ``x-oauth-scopes``
+        # Socket Mode: apps.connections.open answers with socket_url() (see tests/fakes/socket_server.py).
+        self.socket_url: Callable[[], str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -239,7 +247,9 @@ class FakeSlack:
 
         response = self._answer(method, params, headers)
         self._record(method, params, headers, now, http_method, 200, response)
-        self._send_json(req, 200, response)
+        token = headers.get("authorization", "").removeprefix("Bearer ") or str(params.get("token", ""))
+        extra = {"x-oauth-scopes": self.scopes} if token.startswith("xoxb-") else {}
+        self._send(req, 200, json.dumps(response).encode(), extra_headers=extra)
 
     def _record(
         self,
@@ -271,6 +281,15 @@ class FakeSlack:
         if error is not None:
             return {"ok": False, "error": error}
 
+        token = auth.removeprefix("Bearer ") or str(p.get("token", ""))
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            if self.socket_url is None:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.socket_url()}
+        if token.startswith("xapp-"):  # an app-level token opens connections, nothing else
+            return {"ok": False, "error": "not_allowed_token_type"}
         if method == "auth.test":
             return {
                 "ok": True,
