@@ -106,7 +106,9 @@ class Bot:
         while not predicate():
             assert self.proc is not None
             if self.proc.poll() is not None:
-                pytest.fail(f"the bot exited ({self.proc.returncode}) waiting for {what}:\n{self.log.read_text()}")
+                pytest.fail(
+                    f"the bot exited ({self.proc.returncode}) waiting for {what}:\n{self.log.read_text()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.05)
@@ -270,7 +272,8 @@ def test_the_desk_end_to_end(
 
         # Two members claim at the same moment: one owner, the other is told who.
         claims = [
-            block_actions(user, click(card.blocks, "inquiry_claim"), ts=card_ts) for user in ("UALICE", "UBOB")
+            block_actions(user, click(card.blocks, "inquiry_claim"), ts=card_ts)
+            for user in ("UALICE", "UBOB")
         ]
         transport.interactive(claims)
 
@@ -303,7 +306,10 @@ def test_the_desk_end_to_end(
         )
         home = next(c for c in slack_server.calls("views.publish") if c.params.get("user_id") == winner)
         buttons = [
-            e for b in home.params["view"]["blocks"] for e in b.get("elements", []) if e.get("type") == "button"
+            e
+            for b in home.params["view"]["blocks"]
+            for e in b.get("elements", [])
+            if e.get("type") == "button"
         ]
         assert any(e.get("value") == inq_id for e in buttons), "the owner's inquiry is on the Home"
 
@@ -359,7 +365,9 @@ def _socket_faults(
     bot.wait(lambda: notes("before-the-drop"), "the first note")
 
     dropped = server.drop()
-    after_drop = server.send_command(dict(urllib.parse.parse_qsl(slash_body(f"note {inq_id} during-the-drop", owner))))
+    after_drop = server.send_command(
+        dict(urllib.parse.parse_qsl(slash_body(f"note {inq_id} during-the-drop", owner)))
+    )
     fresh = server.wait_links(links + 1)
     assert server.wait_ack(after_drop, timeout=15)["payload"]["text"]
     bot.wait(lambda: notes("during-the-drop"), "the note sent while the socket was down")

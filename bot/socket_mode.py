@@ -1,0 +1,141 @@
+"""Keeps the bot's Socket Mode connection to Slack up: first connect, watchdog, reconnects.
+
+slack_sdk's builtin client already reconnects on a dropped WebSocket, a stale ping and a
+``disconnect`` envelope, each time on a fresh URL from ``apps.connections.open``. What it does not
+do, and :class:`SocketLink` adds:
+
+- at start-up, a refused app token (``invalid_auth``, an ``xoxb-`` given as ``SLACK_APP_TOKEN``…)
+  is a configuration error with a clear message, while Slack being down or unreachable is not:
+  the mailbox keeps flowing into the store and the link keeps trying (capped backoff);
+- a watchdog: when the client reports no live connection (its own reconnect gave up, or failed
+  while Slack was down), the handler is closed and a new one built (python-slack-sdk #1379,
+  #1701 in the pitfalls).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# apps.connections.open errors that no retry will cure: the operator must change the token.
+REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "not_allowed_token_type",
+        "account_inactive",
+        "token_revoked",
+        "no_permission",
+    }
+)
+
+
+class Handler(Protocol):
+    client: Any
+
+    def connect(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _builtin(app: App, app_token: str) -> Handler:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler: Handler = SocketModeHandler(app, app_token)
+    return handler
+
+
+class SocketLink:
+    """One Socket Mode connection, kept up until ``stop`` is set."""
+
+    def __init__(
+        self,
+        app: App,
+        app_token: str,
+        *,
+        watch_seconds: float = 30.0,
+        max_backoff: float = 60.0,
+        factory: Callable[[App, str], Handler] = _builtin,
+    ) -> None:
+        self.app = app
+        self.app_token = app_token
+        self.watch_seconds = watch_seconds
+        self.max_backoff = max_backoff
+        self.factory = factory
+        self.handler: Handler | None = None
+        self.connects = 0  # handlers built and connected (1 after a clean start)
+
+    def start(self) -> bool:
+        """Connect once; ``False`` when Slack is unavailable (``run`` keeps trying).
+
+        Raises :class:`ConfigError` when Slack refuses the app token."""
+        return self._connect()
+
+    def _connect(self) -> bool:
+        handler = self.factory(self.app, self.app_token)
+        try:
+            handler.connect()
+        except SlackApiError as e:
+            self._discard(handler)
+            error = str(e.response.get("error", "")) if hasattr(e.response, "get") else ""
+            if error in REFUSED:
+                raise ConfigError(
+                    [
+                        f"SLACK_APP_TOKEN was refused by Slack (apps.connections.open: {error}): use the "
+                        "app-level token (xapp-…) with the connections:write scope, from Basic Information "
+                        "→ App-Level Tokens"
+                    ]
+                ) from e
+            log.warning("Socket Mode: Slack could not open a connection (%s); will retry", error or e)
+            return False
+        except (SlackClientError, OSError) as e:
+            self._discard(handler)
+            log.warning("Socket Mode: cannot reach Slack (%s); will retry", type(e).__name__)
+            return False
+        self.handler = handler
+        self.connects += 1
+        log.info("connected to Slack in Socket Mode")
+        return True
+
+    @staticmethod
+    def _discard(handler: Handler) -> None:
+        try:
+            handler.close()
+        except Exception:  # a half-built handler may fail to close; nothing to keep of it
+            log.debug("closing a failed Socket Mode handler raised", exc_info=True)
+
+    def connected(self) -> bool:
+        return self.handler is not None and bool(self.handler.client.is_connected())
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch the connection until ``stop``; rebuild it whenever it is gone."""
+        backoff = 1.0
+        while True:
+            if self.connected():
+                backoff = 1.0
+                wait = self.watch_seconds
+            else:
+                if self.handler is not None:
+                    log.warning("Socket Mode connection lost: reconnecting")
+                    self._discard(self.handler)
+                    self.handler = None
+                try:
+                    ok = self._connect()
+                except ConfigError as e:  # the token was revoked while running: say so, keep trying
+                    log.error("%s", e)
+                    ok = False
+                wait = self.watch_seconds if ok else backoff
+                backoff = 1.0 if ok else min(backoff * 2, self.max_backoff)
+            if stop.wait(wait):
+                break
+        if self.handler is not None:
+            self._discard(self.handler)
+            self.handler = None
