@@ -313,6 +313,9 @@ def check_store(config: Config, out: TextIO) -> bool:
 
     if not (config.data_dir / "store" / "meta.json").is_file():  # open nothing, create nothing
         parent = _nearest_existing(config.data_dir)
+        if not parent.is_dir():
+            _line(out, False, f"DATA_DIR {config.data_dir}", f"cannot be created: {parent} is a file")
+            return False
         if not os.access(parent, os.W_OK | os.X_OK):
             _line(out, False, f"DATA_DIR {config.data_dir}", f"cannot be created: {parent} is not writable")
             return False
