@@ -96,7 +96,8 @@ def called_methods() -> dict[str, set[str]]:
                 continue
             attr = node.func.attr
             first = node.args[0] if node.args else None
-            literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+            is_text = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            literal = first.value if is_text and isinstance(first, ast.Constant) else None
             names: set[str] = set()
             if attr in methods:
                 names = methods[attr]

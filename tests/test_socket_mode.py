@@ -77,7 +77,8 @@ def test_the_watchdog_rebuilds_a_connection_the_client_gave_up_on(
         socket_mode.wait_links(1)
         dropped = socket_mode.drop()
         fresh = socket_mode.wait_links(2, timeout=10)
-        assert fresh.ticket != dropped.ticket and link.connects == 2
+        assert fresh.ticket != dropped.ticket
+        wait_until(lambda: link.connects == 2, what="the watchdog's new handler")
         assert "/inquiries" in _help(socket_mode)
     finally:
         stop.set()

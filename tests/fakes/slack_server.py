@@ -201,6 +201,16 @@ class FakeSlack:
         """Calls Slack processed (HTTP 200), in arrival order."""
         return [c for c in self.attempts(method) if c.status == 200]
 
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The current params (after updates) of every message posted in the thread ``ts``."""
+        with self._lock:
+            found = [
+                (float(t), m)
+                for (ch, t), m in self.messages.items()
+                if ch == channel and m.get("thread_ts") == ts
+            ]
+        return [dict(m) for _, m in sorted(found, key=lambda x: x[0])]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Poll until ``count`` processed calls of ``method`` arrived; raise ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout

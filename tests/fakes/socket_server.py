@@ -6,9 +6,11 @@ out a single-use URL ``ws://127.0.0.1:PORT/link?ticket=N``; on connect the serve
 ``hello``; the test sends envelopes (``interactive``, ``slash_commands``, ``events_api``) and
 reads the acks (``{"envelope_id": …, "payload": …}``) the bot sends back.
 
-Like Slack, an envelope that was sent but not acknowledged when its connection closed is sent
-again on the next connection with ``retry_attempt`` raised and ``retry_reason`` set, so a
-dropped connection loses nothing. Faults: :meth:`drop` closes the live connection from the
+Like Slack, an Events API envelope that was not acknowledged when its connection closed, or that
+came while the app had no connection, is sent again on the next connection with
+``retry_attempt`` raised and ``retry_reason`` set, so a dropped connection loses no event. A click
+or a slash command is not retried (the member sees an error in Slack): those land in
+``undelivered``. Faults: :meth:`drop` closes the live connection from the
 server side; :meth:`refresh` sends a ``disconnect`` envelope (``refresh_requested``).
 
 Use the ``socket_mode`` fixture (it also attaches itself to the ``slack_server`` fixture)::
@@ -71,7 +73,8 @@ class FakeSocketMode:
         self.duplicate_acks: list[str] = []  # envelope ids acked more than once
         self.unparsed: list[str] = []  # anything the bot sent that is not JSON with an envelope_id
         self._envelopes: dict[str, dict[str, Any]] = {}  # envelope id -> last envelope sent
-        self._pending: list[str] = []  # sent, not acked, connection gone: resend on the next link
+        self._pending: list[str] = []  # events not acked, connection gone: resend on the next link
+        self.undelivered: list[str] = []  # clicks and commands that found no connection (lost)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class FakeSocketMode:
             self._envelopes[envelope_id] = envelope
             link = next((x for x in reversed(self.links) if x.open), None)
             if link is None:
-                self._pending.append(envelope_id)
+                (self._pending if kind == "events_api" else self.undelivered).append(envelope_id)
                 return envelope_id
         link.outgoing.put(envelope)
         return envelope_id
@@ -243,7 +246,9 @@ class FakeSocketMode:
                 if link.closed_at is None:
                     link.closed_at, link.closed_by = time.monotonic(), "client"
                 unacked = [e for e in link.sent if e not in self.acks and e not in self._pending]
-                again = list(dict.fromkeys(unacked + unsent))
+                lost = list(dict.fromkeys(unacked + unsent))
+                again = [e for e in lost if self._envelopes[e]["type"] == "events_api"]
+                self.undelivered.extend(e for e in lost if e not in again)
                 other = next((x for x in reversed(self.links) if x.open), None)
                 if other is None:
                     self._pending.extend(again)
