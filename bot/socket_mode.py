@@ -8,14 +8,18 @@ do, and :class:`SocketLink` adds:
   is a configuration error with a clear message, while Slack being down or unreachable is not:
   the mailbox keeps flowing into the store and the link keeps trying (capped backoff);
 - a watchdog: when the client reports no live connection (its own reconnect gave up, or failed
-  while Slack was down), the handler is closed and a new one built (python-slack-sdk #1379,
-  #1701 in the pitfalls).
+  while Slack was down), the handler is closed and a new one built (python-slack-sdk #1379);
+- when nothing at all has arrived for ``idle_seconds`` (a link that looks connected but delivers
+  nothing, python-slack-sdk #1701, bolt-python #1529), a fresh connection is opened first and
+  the old one closed after, so no envelope falls in a gap. On a quiet desk that costs one
+  ``apps.connections.open`` per idle period.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -62,12 +66,15 @@ class SocketLink:
         app_token: str,
         *,
         watch_seconds: float = 30.0,
+        idle_seconds: float = 1800.0,
         max_backoff: float = 60.0,
         factory: Callable[[App, str], Handler] = _builtin,
     ) -> None:
         self.app = app
         self.app_token = app_token
         self.watch_seconds = watch_seconds
+        self.idle_seconds = idle_seconds
+        self.last_seen = time.monotonic()  # anything from Slack on the live link: hello, envelopes
         self.max_backoff = max_backoff
         self.factory = factory
         self.handler: Handler | None = None
@@ -77,10 +84,19 @@ class SocketLink:
         """Connect once; ``False`` when Slack is unavailable (``run`` keeps trying).
 
         Raises :class:`ConfigError` when Slack refuses the app token."""
-        return self._connect()
+        handler = self._connect()
+        self.handler = handler
+        return handler is not None
 
-    def _connect(self) -> bool:
+    def _seen(self, *args: object) -> None:
+        self.last_seen = time.monotonic()
+
+    def _connect(self) -> Handler | None:
+        """A new connected handler, or None when Slack is unavailable (ConfigError if refused)."""
         handler = self.factory(self.app, self.app_token)
+        listeners = getattr(handler.client, "message_listeners", None)
+        if isinstance(listeners, list):
+            listeners.append(self._seen)
         try:
             handler.connect()
         except SlackApiError as e:
@@ -95,15 +111,15 @@ class SocketLink:
                     ]
                 ) from e
             log.warning("Socket Mode: Slack could not open a connection (%s); will retry", error or e)
-            return False
+            return None
         except (SlackClientError, OSError) as e:
             self._discard(handler)
             log.warning("Socket Mode: cannot reach Slack (%s); will retry", type(e).__name__)
-            return False
-        self.handler = handler
+            return None
         self.connects += 1
+        self.last_seen = time.monotonic()
         log.info("connected to Slack in Socket Mode")
-        return True
+        return handler
 
     @staticmethod
     def _discard(handler: Handler) -> None:
@@ -119,20 +135,31 @@ class SocketLink:
         """Watch the connection until ``stop``; rebuild it whenever it is gone."""
         backoff = 1.0
         while True:
-            if self.connected():
+            if self.connected() and time.monotonic() - self.last_seen < self.idle_seconds:
                 backoff = 1.0
                 wait = self.watch_seconds
             else:
-                if self.handler is not None:
+                old, self.handler = self.handler, None
+                if old is not None and old.client.is_connected():
+                    log.info(
+                        "Socket Mode: nothing received for %.0f s; opening a fresh connection",
+                        self.idle_seconds,
+                    )
+                elif old is not None:
                     log.warning("Socket Mode connection lost: reconnecting")
-                    self._discard(self.handler)
-                    self.handler = None
+                    self._discard(old)
+                    old = None
                 try:
-                    ok = self._connect()
+                    self.handler = self._connect()
                 except ConfigError as e:  # the token was revoked while running: say so, keep trying
                     log.error("%s", e)
-                    ok = False
-                wait = self.watch_seconds if ok else backoff
+                if old is not None and self.handler is None and old.client.is_connected():
+                    self.handler, old = old, None  # no fresh one: keep the quiet one a while longer
+                    self.last_seen = time.monotonic()
+                if old is not None:  # closed only now that the new connection is up
+                    self._discard(old)
+                ok = self.handler is not None
+                wait = min(self.watch_seconds, self.idle_seconds) if ok else backoff
                 backoff = 1.0 if ok else min(backoff * 2, self.max_backoff)
             if stop.wait(wait):
                 break

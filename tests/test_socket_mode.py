@@ -109,3 +109,25 @@ def test_run_with_a_refused_app_token_exits_2_and_says_which_token(
     assert result.returncode == 2, result.stderr
     assert "SLACK_APP_TOKEN was refused by Slack (apps.connections.open: invalid_auth)" in result.stderr
     assert "Traceback" not in result.stderr and "xapp-revoked" not in result.stderr
+
+
+def test_a_link_that_delivers_nothing_is_replaced_without_a_gap(
+    slack_server: FakeSlack, socket_mode: FakeSocketMode, desk: Desktop
+) -> None:
+    # Looks connected, delivers nothing (python-slack-sdk #1701): after idle_seconds with nothing
+    # received, a fresh connection is opened first and only then the quiet one closed.
+    link = SocketLink(desk.app, "xapp-test", watch_seconds=0.1, idle_seconds=1.0)
+    assert link.start() is True
+    stop = threading.Event()
+    runner = threading.Thread(target=link.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        quiet = socket_mode.wait_links(1)
+        fresh = socket_mode.wait_links(2, timeout=10)
+        wait_until(lambda: not quiet.open, what="the quiet link closed")
+        assert quiet.closed_by == "client" and fresh.opened_at < quiet.closed_at  # type: ignore[operator]
+        assert "/inquiries" in _help(socket_mode)  # answered on the fresh link
+        assert socket_mode.undelivered == [] and socket_mode.duplicate_acks == []
+    finally:
+        stop.set()
+        runner.join(timeout=10)
