@@ -197,6 +197,11 @@ class FakeSocketMode:
         )
         return link
 
+    def envelope(self, envelope_id: str) -> dict[str, Any]:
+        """The envelope as last sent (``retry_attempt`` raised on each resend)."""
+        with self._lock:
+            return dict(self._envelopes[envelope_id])
+
     def times_sent(self, envelope_id: str) -> int:
         with self._lock:
             return sum(link.sent.count(envelope_id) for link in self.links)

@@ -250,20 +250,21 @@ def test_the_desk_end_to_end(
 ) -> None:
     env = _env(mailbox, slack_server, tmp_path, mode)
     transport: Transport = Socket(socket_mode) if mode == "socket" else Http(int(env["BOT_HTTP_PORT"]))
+    # In the mailbox before the first start (the first start's backfill takes it): appended
+    # while the watcher is between its catch-up and IDLE, Dovecot would tell it only later.
+    mailbox.append(
+        "INBOX",
+        _mail(
+            "Yêu cầu báo giá đèn pha LED 100W",
+            "Kính gửi Brightway LED,\n\nCông ty chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. "
+            "Vui lòng báo giá CIF Hải Phòng.\n\nTrân trọng,\nNguyễn Văn An\n+84 28 3822 1234",
+            "An Nguyen <an@dienquang.com.vn>",
+        ),
+    )
     bot = Bot(env, tmp_path)
     bot.start()
     try:
         transport.ready(bot)
-        bot.wait(lambda: "imap" in bot.log.read_text().lower(), "the mailbox watcher")
-        mailbox.append(
-            "INBOX",
-            _mail(
-                "Yêu cầu báo giá đèn pha LED 100W",
-                "Kính gửi Brightway LED,\n\nCông ty chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. "
-                "Vui lòng báo giá CIF Hải Phòng.\n\nTrân trọng,\nNguyễn Văn An\n+84 28 3822 1234",
-                "An Nguyen <an@dienquang.com.vn>",
-            ),
-        )
         bot.wait(lambda: cards(slack_server), "the card")
         (card,) = cards(slack_server)
         card_ts = str(card.response["ts"])
@@ -368,6 +369,7 @@ def _socket_faults(
     held = server.send_event({"type": "app_home_opened", "user": "UCAROL", "tab": "home", "channel": "D2"})
     fresh = server.wait_links(links + 1)
     assert server.wait_ack(held, timeout=15)["envelope_id"] == held
+    assert server.envelope(held)["retry_attempt"] == 1  # resent by "Slack", not lost
     bot.wait(
         lambda: [c for c in slack.calls("views.publish") if c.params.get("user_id") == "UCAROL"],
         "the Home of the event retried after the drop",
@@ -384,7 +386,6 @@ def _socket_faults(
     transport.command(f"note {inq_id} after-the-refresh", owner)
     bot.wait(lambda: notes("after-the-refresh"), "the note after the refresh")
 
-    bot.wait(lambda: len(_thread(slack, card_ts)) >= 3, "the notes")  # settle: every post out
     for text in ("before-the-drop", "after-the-drop", "after-the-refresh"):
         assert notes(text) == 1, text
     assert len([c for c in slack.calls("views.publish") if c.params.get("user_id") == "UCAROL"]) == 1
