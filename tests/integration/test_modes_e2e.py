@@ -367,7 +367,7 @@ def _socket_faults(
     # Slack drops the socket; an event that comes meanwhile is held and retried on the new one.
     dropped = server.drop()
     held = server.send_event({"type": "app_home_opened", "user": "UCAROL", "tab": "home", "channel": "D2"})
-    fresh = server.wait_links(links + 1)
+    fresh = server.wait_links(links + 1, timeout=10)  # the builtin client notices within a ping interval
     assert server.wait_ack(held, timeout=15)["envelope_id"] == held
     assert server.envelope(held)["retry_attempt"] == 1  # resent by "Slack", not lost
     bot.wait(
