@@ -337,7 +337,15 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     desk = build(config)
     assert config.slack is not None
     http = None
-    if not config.slack.socket_mode:
+    link = None
+    if config.slack.socket_mode:
+        # Before any thread starts: a refused app token is a configuration error (exit 2);
+        # Slack being down is not (the link keeps trying while mail flows into the store).
+        from bot.socket_mode import SocketLink
+
+        link = SocketLink(desk.app, config.slack.app_token or "", watch_seconds=SOCKET_WATCHDOG_SECONDS)
+        link.start()
+    else:
         # Bound before any thread starts: a busy port is a configuration error (exit 2).
         from bot.http_server import SlackHttpServer
 
@@ -394,24 +402,8 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     if desk.services.drafting is not None:
         scheduler.add_job(desk.services.drafting.send_due, "interval", seconds=30, id="send_tick", **job)
     scheduler.start()
-    if config.slack.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(desk.app, config.slack.app_token)
-        handler.connect()  # type: ignore[no-untyped-call]
-        log.info("connected to Slack in Socket Mode")
-        # Watchdog: Socket Mode can look connected yet deliver nothing after a network
-        # change (python-slack-sdk #1701): rebuild the connection when it drops.
-        while not stop.wait(SOCKET_WATCHDOG_SECONDS):
-            if not handler.client.is_connected():
-                log.warning("Socket Mode connection lost: reconnecting")
-                try:
-                    handler.close()  # type: ignore[no-untyped-call]
-                    handler = SocketModeHandler(desk.app, config.slack.app_token)
-                    handler.connect()  # type: ignore[no-untyped-call]
-                except Exception:
-                    log.exception("Socket Mode reconnect failed; will retry")
-        handler.close()  # type: ignore[no-untyped-call]
+    if link is not None:
+        link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
     else:
         assert http is not None
         http.serve_until(stop)

@@ -1,4 +1,4 @@
-"""Command line: ``inquiry-bot run | demo | triage | doctor`` (also ``python -m bot``).
+"""Command line: ``inquiry-bot run | demo | triage | doctor | …`` (also ``python -m bot``).
 
 This is the composition root's front door: the only place that loads ``.env`` and
 configures logging. Bad input gets a usage line and exit code 2, never a traceback.
@@ -178,27 +178,80 @@ def cmd_screening_update(args: argparse.Namespace) -> int:
     return status
 
 
+def version() -> str:
+    """The installed package's version (the source tree's when run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("inquiry-desk")
+    except PackageNotFoundError:  # pragma: no cover - run from a tree that was never installed
+        return "unknown"
+
+
+ENV_FILE_HELP = (
+    "read settings from PATH before the environment is used (default: .env in the current folder; "
+    "variables already set in the environment win); may be given anywhere on the line"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="inquiry-bot", description="Inquiry Desk: the shared sales mailbox in Slack"
+        prog="inquiry-bot",
+        description="Inquiry Desk: the shared sales mailbox in Slack. Settings come from the "
+        "environment and .env (see .env.example); without a command, `run`.",
+        epilog="Run `inquiry-bot COMMAND --help` for a command's options.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}", help="print the version")
+    p.add_argument("--env-file", metavar="PATH", default=".env", help=ENV_FILE_HELP)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser(
-        "run", help="watch the mailbox and serve the Slack desk (offline demo without credentials)"
+        "run",
+        help="watch the mailbox and serve the Slack desk (offline demo without credentials)",
+        description="Watch the mailbox, post cards, answer clicks and commands (Socket Mode with "
+        "SLACK_APP_TOKEN, else HTTP mode on BOT_HTTP_PORT), send SLA pings and digests. Stops "
+        "cleanly on SIGTERM or Ctrl-C. Without SLACK_BOT_TOKEN it runs the offline demo.",
     )
     run.set_defaults(func=cmd_run)
-    demo = sub.add_parser("demo", help="run the whole pipeline offline on the bundled sample emails")
-    demo.add_argument("--lang", choices=["en", "zh"], default=None, help="language of the bot text")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole pipeline offline on the bundled sample emails",
+        description="Triage the bundled sample emails and print the cards, a draft and the "
+        "filtered mail; no mailbox, no Slack, no network.",
+    )
+    demo.add_argument(
+        "--lang", choices=["en", "zh"], default=None, help="language of the bot text (default: TEAM_LANGUAGE)"
+    )
     demo.set_defaults(func=cmd_demo)
-    tri = sub.add_parser("triage", help="triage .eml files and print the verdicts")
+    tri = sub.add_parser(
+        "triage",
+        help="triage .eml files and print the verdicts",
+        description="Print each file's verdict (inquiry, review or filtered), tier, language, "
+        "market, SLA, risk signals and trust warnings; nothing is stored or posted.",
+    )
     tri.add_argument("--json", action="store_true", help="one JSON object per file per line")
-    tri.add_argument("files", nargs="+", metavar="FILE.eml")
+    tri.add_argument("files", nargs="+", metavar="FILE.eml", help="raw emails (.eml) to triage")
     tri.set_defaults(func=cmd_triage)
-    doc = sub.add_parser("doctor", help="check the configuration and every connection")
+    doc = sub.add_parser(
+        "doctor",
+        help="check the configuration and every connection",
+        description="Check every setting and connection and say what to fix: the store and its "
+        "permissions, screening lists, IMAP, SMTP login (no mail sent), the Slack bot token and "
+        "its scopes, the app token, the channel, the LLM. Creates and sends nothing. Exit status "
+        "0 when nothing failed, 1 when something did, 2 when the configuration is refused.",
+    )
     doc.set_defaults(func=cmd_doctor)
-    scr = sub.add_parser("screening", help="sanctions and export-control screening lists")
+    scr = sub.add_parser(
+        "screening",
+        help="sanctions and export-control screening lists",
+        description="Manage the SCREENING_LISTS files that buyers are screened against.",
+    )
     scr_sub = scr.add_subparsers(dest="screening_command", metavar="ACTION", required=True)
-    upd = scr_sub.add_parser("update", help="download the SCREENING_LISTS URLs into DATA_DIR/screening")
+    upd = scr_sub.add_parser(
+        "update",
+        help="download the SCREENING_LISTS URLs into DATA_DIR/screening",
+        description="Download every http(s) URL in SCREENING_LISTS; a failed download keeps the old copy.",
+    )
     upd.set_defaults(func=cmd_screening_update)
     from bot.cli_auth import add_commands as add_auth_commands
     from bot.cli_records import add_commands as add_record_commands
@@ -207,6 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_record_commands(sub)
     return p
+
+
+def _env_file(argv: list[str]) -> str:
+    """Take ``--env-file PATH`` / ``--env-file=PATH`` out of ``argv`` (anywhere on the line)."""
+    for i, arg in enumerate(argv):
+        if arg == "--env-file":
+            value = argv[i + 1] if i + 1 < len(argv) else ".env"
+            del argv[i : i + 2]
+            return value
+        if arg.startswith("--env-file="):
+            del argv[i]
+            return arg.split("=", 1)[1] or ".env"
+    return ".env"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,12 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--env-file" in argv:
-        i = argv.index("--env-file")
-        env_file = argv[i + 1] if i + 1 < len(argv) else ".env"
-        del argv[i : i + 2]
-    else:
-        env_file = ".env"
+    env_file = _env_file(argv)  # before parsing: the settings it holds are read first
     try:
         from dotenv import load_dotenv
 

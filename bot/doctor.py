@@ -1,15 +1,20 @@
 """``inquiry-bot doctor``: check the configuration and each connection, say what to fix.
 
-Besides the connections: private data at rest (``DATA_DIR`` and ``.env`` readable by others
-is a warning), ``BOT_ADMINS`` left empty, a busy ``BOT_HTTP_PORT``, and, when the
-configuration itself is refused, the channel id to use for a ``SLACK_CHANNEL`` given by name.
+Besides the connections (IMAP, SMTP login without sending, Slack's bot token and the scopes it
+was granted, the app token, the LLM): private data at rest (``DATA_DIR`` and ``.env`` readable
+by others is a warning), the screening lists (present, entries, age), ``BOT_ADMINS`` left empty,
+a busy ``BOT_HTTP_PORT``, and, when the configuration itself is refused, the channel id to use
+for a ``SLACK_CHANNEL`` given by name. The doctor creates nothing: no ``DATA_DIR``, no store.
 """
 
 from __future__ import annotations
 
 import os
+import smtplib
 import socket
+import ssl
 import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -18,6 +23,24 @@ from bot.config import SLACK_CHANNEL_ID, Config
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+
+
+# The bot token's scopes, each with what needs it. Exactly the scopes of the Web API methods the
+# code calls: tests/test_blocks_manifest.py derives them from bot/ and checks this table and both
+# manifests against them.
+BOT_SCOPES: dict[str, str] = {
+    "channels:read": "check the bot is in the inquiries channel",
+    "groups:read": "the same for a private channel",
+    "chat:write": "cards, thread notes, SLA pings, digests",
+    "channels:history": "find a post already made before a crash (no repeats)",
+    "groups:history": "the same in a private channel",
+    "im:history": "the same for DMs (SLA pings, digests)",
+    "commands": "/inquiries",
+    "files:write": "stats charts and CSV exports",
+    "im:write": "open DMs for owner pings and digests",
+    "users:read": "each owner's time zone for digests",
+}
+SCREENING_MAX_AGE_DAYS = 7  # sanctions lists change weekly; older than this is a warning
 
 
 def _line(out: TextIO, ok: bool | None, what: str, detail: str = "") -> None:
@@ -59,6 +82,7 @@ def check_slack(config: Config, out: TextIO) -> bool:
     try:
         auth = client.auth_test()
         _line(out, True, "Slack auth.test", f"bot {auth.get('user')} in team {auth.get('team')}")
+        ok_scopes = check_scopes(auth.headers, out)
     except SlackApiError as e:
         _line(out, False, "Slack auth.test", f"{e.response.get('error')}: check SLACK_BOT_TOKEN")
         return False
@@ -91,6 +115,163 @@ def check_slack(config: Config, out: TextIO) -> bool:
         else f"HTTP mode on port {sl.http_port} /slack/events"
     )
     _line(out, True, "Slack connection mode", mode)
+    if sl.app_token:
+        ok = check_app_token(client, sl.app_token, out) and ok
+    return ok and ok_scopes
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def check_scopes(headers: Mapping[str, Any], out: TextIO) -> bool:
+    """The scopes Slack says the bot token has (``x-oauth-scopes``) against :data:`BOT_SCOPES`."""
+    raw = _header(headers, "x-oauth-scopes")
+    if raw is None:
+        _line(out, None, "Slack scopes", "Slack did not say which scopes the token has (no x-oauth-scopes)")
+        return True
+    granted = {x.strip() for x in raw.split(",") if x.strip()}
+    missing = [x for x in BOT_SCOPES if x not in granted]
+    extra = sorted(granted - set(BOT_SCOPES))
+    if missing:
+        needs = "; ".join(f"{x} ({BOT_SCOPES[x]})" for x in missing)
+        _line(
+            out,
+            False,
+            "Slack scopes",
+            f"the bot token lacks {needs}: add them under OAuth & Permissions → Bot Token Scopes "
+            "(or paste manifest.yml again) and reinstall the app",
+        )
+        return False
+    if extra:
+        _line(
+            out,
+            None,
+            "Slack scopes",
+            f"granted but not needed: {', '.join(extra)} (remove them: least privilege)",
+        )
+    else:
+        _line(out, True, "Slack scopes", f"the {len(BOT_SCOPES)} scopes the bot needs, no more")
+    return True
+
+
+def check_app_token(client: WebClient, app_token: str, out: TextIO) -> bool:
+    """Socket Mode: can the app-level token open a connection? (``apps.connections.open`` only
+    hands out a URL; nothing connects to it.)"""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except SlackApiError as e:
+        _line(
+            out,
+            False,
+            "SLACK_APP_TOKEN",
+            f"{e.response.get('error')}: use the app-level token (xapp-…) with connections:write, "
+            "from Basic Information → App-Level Tokens; Socket Mode must be on",
+        )
+        return False
+    except Exception as e:
+        _line(out, False, "SLACK_APP_TOKEN", f"{type(e).__name__}: cannot reach Slack")
+        return False
+    _line(out, True, "SLACK_APP_TOKEN", "opens Socket Mode connections")
+    return True
+
+
+def check_smtp(config: Config, out: TextIO, timeout: float = 15.0) -> bool:
+    """Connect, STARTTLS/TLS and log in as *Send* would, then QUIT: no mail is sent."""
+    c = config.smtp
+    if c is None:
+        _line(out, None, "SMTP", "SMTP_HOST is not set: replies cannot be sent from Slack")
+        return True
+    tokens = None
+    if config.imap is not None and config.oauth is not None:
+        from bot.watching import connection
+
+        _, tokens = connection(config)
+    where = f"SMTP {c.host}:{c.port}"
+    context = ssl.create_default_context()
+    try:
+        if c.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(c.host, c.port, timeout=timeout)
+        with client:
+            if c.security == "starttls":
+                client.starttls(context=context)
+            if tokens is not None and c.user:
+                from bot.oauth import smtp_login_xoauth2
+
+                smtp_login_xoauth2(client, c.user, tokens.access_token())
+                how = f"XOAUTH2 login as {c.user} accepted"
+            elif c.user and c.password:
+                client.login(c.user, c.password)
+                how = f"login as {c.user} accepted"
+            else:
+                client.noop()
+                how = "connected (no SMTP_USER: no login tried)"
+    except smtplib.SMTPAuthenticationError as e:
+        _line(
+            out,
+            False,
+            where,
+            f"login refused ({e.smtp_code}): check SMTP_USER and SMTP_PASSWORD / app password",
+        )
+        return False
+    except smtplib.SMTPNotSupportedError:
+        _line(out, False, where, "the server offers no STARTTLS/AUTH here: check SMTP_SECURITY and SMTP_PORT")
+        return False
+    except (smtplib.SMTPException, OSError) as e:
+        _line(
+            out,
+            False,
+            where,
+            f"{type(e).__name__}: cannot connect; check SMTP_HOST, SMTP_PORT, SMTP_SECURITY",
+        )
+        return False
+    _line(out, True, where, f"{how}; no mail sent")
+    return True
+
+
+def check_screening(config: Config, out: TextIO, now: float | None = None) -> bool:
+    """Each of ``SCREENING_LISTS``: there, readable, not empty, not older than a week."""
+    from bot.trust import ScreeningError, load_list
+
+    if not config.screening_lists:
+        _line(out, None, "screening lists", "SCREENING_LISTS is not set: no sanctions screening")
+        return True
+    now = time.time() if now is None else now
+    ok = True
+    for name in config.screening_lists:
+        url = name.startswith(("http://", "https://"))
+        path = config.data_dir / "screening" / Path(name).name if url else Path(name)
+        what = f"screening list {Path(name).name}"
+        if not path.is_file():
+            detail = (
+                "not downloaded yet: run `inquiry-bot screening update`" if url else f"{path} does not exist"
+            )
+            _line(out, False, what, detail)
+            ok = False
+            continue
+        try:
+            entries = len(load_list(path).entries)
+        except (ScreeningError, OSError) as e:
+            _line(out, False, what, f"cannot be read: {e}")
+            ok = False
+            continue
+        days = (now - path.stat().st_mtime) / 86400
+        age = f"{entries} entries, {days:.0f} day(s) old"
+        if entries == 0:
+            _line(out, False, what, f"{age}: the list is empty")
+            ok = False
+        elif days > SCREENING_MAX_AGE_DAYS:
+            fix = "run `inquiry-bot screening update`" if url else "download a fresh copy"
+            _line(out, None, what, f"{age}: older than {SCREENING_MAX_AGE_DAYS} days; {fix}")
+        else:
+            _line(out, True, what, age)
     return ok
 
 
@@ -119,10 +300,27 @@ def check_llm(config: Config, out: TextIO) -> bool:
         return False
 
 
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def check_store(config: Config, out: TextIO) -> bool:
     from bot.outbox import Outbox
     from bot.store.repo import Store
 
+    if not (config.data_dir / "store" / "meta.json").is_file():  # open nothing, create nothing
+        parent = _nearest_existing(config.data_dir)
+        if not parent.is_dir():
+            _line(out, False, f"DATA_DIR {config.data_dir}", f"cannot be created: {parent} is a file")
+            return False
+        if not os.access(parent, os.W_OK | os.X_OK):
+            _line(out, False, f"DATA_DIR {config.data_dir}", f"cannot be created: {parent} is not writable")
+            return False
+        _line(out, None, f"store in {config.data_dir}", "no store yet: `inquiry-bot run` creates it")
+        return True
     try:
         store = Store(config.data_dir)
     except Exception as e:
@@ -291,7 +489,9 @@ def run_doctor(config: Config, out: TextIO, env_file: Path | None = None) -> int
         check_permissions(config, out, env_file),
         check_admins(config, out),
         check_http_port(config, out),
+        check_screening(config, out),
         check_imap(config, out),
+        check_smtp(config, out),
         check_slack(config, out),
         check_llm(config, out),
     ]

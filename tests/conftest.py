@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.fakes.slack_server",
     "tests.fakes.llm_server",
     "tests.fakes.smtp_server",
+    "tests.fakes.socket_server",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import subprocess
@@ -153,3 +154,66 @@ def test_run_names_a_busy_http_port_and_exits_2(tmp_path: Path, slack_server: Fa
     assert "Traceback" not in run.stderr and message in run.stderr
     assert "configuration has 1 problem(s)" in run.stderr
     assert doctor.returncode == 1 and f"[FAIL] BOT_HTTP_PORT: {message}" in doctor.stdout
+
+
+# -- help, version, --env-file ----------------------------------------------------------------------
+
+
+def _parsers() -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every parser of the command line: the top one and each sub-command's, recursively."""
+    from bot.cli import build_parser
+
+    found: list[tuple[str, argparse.ArgumentParser]] = []
+
+    def walk(name: str, parser: argparse.ArgumentParser) -> None:
+        found.append((name, parser))
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {a.dest: a.help for a in action._choices_actions}
+                for sub, child in action.choices.items():
+                    assert helps.get(sub), f"`{name} {sub}` has no help line"
+                    walk(f"{name} {sub}", child)
+
+    walk("inquiry-bot", build_parser())
+    return found
+
+
+def test_every_subcommand_and_option_has_help() -> None:
+    parsers = _parsers()
+    names = {n for n, _ in parsers}
+    for expected in ("run", "doctor", "screening update", "auth", "audit history"):
+        assert f"inquiry-bot {expected}" in names
+    for name, parser in parsers:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            label = "/".join(action.option_strings) or action.dest
+            assert action.help and action.help != argparse.SUPPRESS, f"{name}: {label} has no help"
+    top = dict(parsers)["inquiry-bot"].format_help()
+    assert "--env-file PATH" in top and "--version" in top
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"inquiry-bot {version('inquiry-desk')}"
+
+
+def test_help_of_a_subcommand_describes_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["doctor", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "Creates and sends nothing" in out and "SMTP login (no mail sent)" in out
+
+
+def test_env_file_is_read_in_either_spelling_anywhere(tmp_path: Path) -> None:
+    env_file = tmp_path / "desk.env"
+    env_file.write_text(f"DATA_DIR={tmp_path / 'elsewhere'}\nSLA_HOURS_SEA=soon\n")
+    for args in (["--env-file", str(env_file), "doctor"], ["doctor", f"--env-file={env_file}"]):
+        result = _bot(tmp_path, *args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "SLA_HOURS_SEA" in result.stderr  # the file's settings were used

@@ -155,3 +155,32 @@ def test_missing_token_is_not_authed(slack_server: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as err:
         WebClient(base_url=slack_server.base_url).auth_test()
     assert err.value.response["error"] == "not_authed"
+
+
+def test_bot_token_answers_carry_its_scopes(slack_server: FakeSlack) -> None:
+    slack_server.scopes = "chat:write,users:read"
+    response = _client(slack_server).auth_test()
+    granted = {k.lower(): v for k, v in response.headers.items()}["x-oauth-scopes"]
+    assert granted == "chat:write,users:read"
+
+
+def test_apps_connections_open_wants_the_app_token_and_that_token_nothing_else(
+    slack_server: FakeSlack,
+) -> None:
+    from tests.fakes.socket_server import FakeSocketMode
+
+    with pytest.raises(SlackApiError) as err:
+        _client(slack_server).apps_connections_open(app_token="xoxb-test")
+    assert err.value.response["error"] == "not_allowed_token_type"
+    app = WebClient(token="xapp-test", base_url=slack_server.base_url)
+    with pytest.raises(SlackApiError) as err:
+        app.chat_postMessage(channel="CINQ", text="hi")
+    assert err.value.response["error"] == "not_allowed_token_type"
+    server = FakeSocketMode().start()
+    try:
+        server.attach(slack_server)
+        first = app.apps_connections_open(app_token="xapp-test")["url"]
+        second = app.apps_connections_open(app_token="xapp-test")["url"]
+        assert first.startswith(f"ws://127.0.0.1:{server.port}/link?ticket=") and first != second
+    finally:
+        server.stop()

@@ -24,7 +24,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +35,11 @@ BOT_USER_ID = "UBOT"
 TEAM_ID = "T1"
 BOT_ID = "B1"
 DEFAULT_TZ = "Asia/Shanghai"
+# What a token installed from manifest.yml is granted: sent as ``x-oauth-scopes`` on every answer.
+GRANTED_SCOPES = (
+    "channels:read,groups:read,chat:write,channels:history,groups:history,im:history,"
+    "commands,files:write,im:write,users:read"
+)
 
 # Form-encoded params that slack_sdk serialises as JSON strings.
 _JSON_PARAMS = frozenset({"blocks", "attachments", "view", "files", "metadata", "unfurl", "user_auth_blocks"})
@@ -90,6 +95,9 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.channels: dict[str, str] = {"CINQ": "inquiries"}  # id -> name, for conversations.list
+        self.scopes = GRANTED_SCOPES  # the bot token's scopes, answered in ``x-oauth-scopes``
+        # Socket Mode: apps.connections.open answers with socket_url() (see tests/fakes/socket_server.py).
+        self.socket_url: Callable[[], str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -193,6 +201,16 @@ class FakeSlack:
         """Calls Slack processed (HTTP 200), in arrival order."""
         return [c for c in self.attempts(method) if c.status == 200]
 
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The current params (after updates) of every message posted in the thread ``ts``."""
+        with self._lock:
+            found = [
+                (float(t), m)
+                for (ch, t), m in self.messages.items()
+                if ch == channel and m.get("thread_ts") == ts
+            ]
+        return [dict(m) for _, m in sorted(found, key=lambda x: x[0])]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Poll until ``count`` processed calls of ``method`` arrived; raise ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout
@@ -239,7 +257,9 @@ class FakeSlack:
 
         response = self._answer(method, params, headers)
         self._record(method, params, headers, now, http_method, 200, response)
-        self._send_json(req, 200, response)
+        token = headers.get("authorization", "").removeprefix("Bearer ") or str(params.get("token", ""))
+        extra = {"x-oauth-scopes": self.scopes} if token.startswith("xoxb-") else {}
+        self._send(req, 200, json.dumps(response).encode(), extra_headers=extra)
 
     def _record(
         self,
@@ -271,6 +291,15 @@ class FakeSlack:
         if error is not None:
             return {"ok": False, "error": error}
 
+        token = auth.removeprefix("Bearer ") or str(p.get("token", ""))
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            if self.socket_url is None:  # a valid token, but no WebSocket server in this test
+                return {"ok": True, "url": "ws://127.0.0.1:9/link?ticket=unserved"}
+            return {"ok": True, "url": self.socket_url()}
+        if token.startswith("xapp-"):  # an app-level token opens connections, nothing else
+            return {"ok": False, "error": "not_allowed_token_type"}
         if method == "auth.test":
             return {
                 "ok": True,
