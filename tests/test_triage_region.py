@@ -140,3 +140,23 @@ def test_ambiguous_offset_and_english_gives_no_country() -> None:
 def test_nothing_known_gives_none() -> None:
     email = make_email(from_addr="x@gmail.com", new_text="hi", date_utc_offset_minutes=None)
     assert detect_country(email, None) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("host", "registered"),
+    [
+        ("mail.acme.gen.tr", "acme.gen.tr"),
+        ("x.acme.ltd.uk", "acme.ltd.uk"),
+        ("m.acme.ind.br", "acme.ind.br"),
+        ("acme.blogspot.com", "acme.blogspot.com"),
+        ("mail.lichtwerk.co.uk", "lichtwerk.co.uk"),
+        ("sales.acme.de", "acme.de"),
+        ("203.0.113.9", "203.0.113.9"),
+    ],
+)
+def test_registrable_domain_follows_the_public_suffix_list(host: str, registered: str) -> None:
+    """Unrelated senders under one public suffix (gen.tr, ltd.uk, ind.br, blogspot.com) are not
+    one company to the look-alike, reply-to and reputation checks."""
+    from bot.triage.region import registrable_domain
+
+    assert registrable_domain(host) == registered

@@ -6,11 +6,13 @@ language and (as a last resort) the Date header's UTC offset.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
+import tldextract
 
 from bot.models import ParsedEmail
 from bot.triage.markets import (
@@ -22,7 +24,6 @@ from bot.triage.markets import (
     LANGUAGE_COUNTRIES,
     LANGUAGE_COUNTRY,
     OFFSET_COUNTRIES,
-    SECOND_LEVEL_LABELS,
     SUPPLIER_SIDE,
     market_for,
 )
@@ -57,14 +58,21 @@ def domain_of(addr: str) -> str:
     return addr.rsplit("@", 1)[-1].strip().strip(">").lower() if "@" in addr else ""
 
 
+_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+@functools.lru_cache(maxsize=4096)
 def registrable_domain(domain: str) -> str:
-    """``mail.lichtwerk.co.uk`` -> ``lichtwerk.co.uk``; ``sales.acme.de`` -> ``acme.de``."""
-    labels = [label for label in domain.lower().split(".") if label]
-    if len(labels) <= 2:
+    """The domain a company registers, by the Public Suffix List bundled with ``tldextract``
+    (never fetched): ``mail.lichtwerk.co.uk`` -> ``lichtwerk.co.uk``, ``mail.acme.gen.tr`` ->
+    ``acme.gen.tr``, ``acme.blogspot.com`` -> ``acme.blogspot.com``; an unknown suffix keeps
+    the last two labels."""
+    domain = domain.lower().strip().strip(".")[:253]
+    labels = [label for label in domain.split(".") if label]
+    if len(labels) <= 2 or all(label.isdigit() for label in labels):
         return ".".join(labels)
-    if len(labels[-1]) == 2 and labels[-2] in SECOND_LEVEL_LABELS:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    found = _PSL(domain).top_domain_under_public_suffix
+    return found or ".".join(labels[-2:])
 
 
 def is_free_mail(domain: str) -> bool:
