@@ -180,11 +180,6 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     ]
 )
 
-# Second-level labels under which companies register (".com.vn", ".co.uk", ...).
-SECOND_LEVEL_LABELS: frozenset[str] = frozenset(
-    ["co", "com", "net", "org", "ac", "gov", "edu", "or", "ne", "go", "in", "biz", "gob"]
-)
-
 # Country names (lower case; English and native) -> alpha-2.
 COUNTRY_NAMES: Mapping[str, str] = {
     # EU / Europe
