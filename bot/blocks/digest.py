@@ -23,7 +23,7 @@ from bot.blocks.common import (
     slack_date,
     user_mention,
 )
-from bot.i18n import has, t
+from bot.i18n import has, t, tn
 from bot.models import Inquiry
 
 ITEMS_PER_SECTION = 8
@@ -58,6 +58,13 @@ def followup_label(key: str, lang: str) -> str:
     return t(k, lang) if has(k) else esc(key, 60)
 
 
+def followup_heading(key: str, lang: str) -> str:
+    """A follow-up group's heading: by tier (``"A"``) or by cadence key (``"samples"``)."""
+    if key in ("A", "B", "C"):
+        return t("digest.followup_tier", lang, tier=t("card.tier", lang, tier=key))
+    return t("digest.followup", lang, kind=followup_label(key, lang))
+
+
 def owner_digest_blocks(
     lang: str,
     overdue: Sequence[Inquiry],
@@ -76,7 +83,7 @@ def owner_digest_blocks(
         lang,
         overdue=len(overdue),
         due=len(due_today),
-        followups=n_follow,
+        followups=tn("digest.followups", lang, n_follow),
         unclaimed=len(unclaimed),
     )
     blocks: list[Block] = [
@@ -87,7 +94,7 @@ def owner_digest_blocks(
     body += _group(t("digest.overdue", lang), overdue, lang, dl)
     body += _group(t("digest.due_today", lang), due_today, lang, dl)
     for key, items in followups.items():
-        body += _group(t("digest.followup", lang, kind=followup_label(key, lang)), items, lang, dl)
+        body += _group(followup_heading(key, lang), items, lang, dl)
     body += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
     if not body:
         body = [section(t("digest.all_clear", lang))]
