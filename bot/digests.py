@@ -83,7 +83,8 @@ class Digests:
             deadlines=deadlines,
         )
         markets = ", ".join(
-            f"{names.market_label(m.value, self.lang)} {n}" for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
+            f"{names.market_label(m.value, self.lang)} {n}"
+            for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
         )
         tiers = ", ".join(
             f"{(t.value if t else '-')} {n}"

@@ -165,9 +165,7 @@ FILTER_REASONS: tuple[Rule, ...] = (
     _rule(r"list mail: List-Id: (?P<v>.*)", "freason.list_id"),
     _rule(r"list mail: List-Unsubscribe header", "freason.list_unsubscribe"),
     _rule(r"no-reply sender: (?P<v>.*)", "freason.no_reply"),
-    _rule(
-        r"no sender address: nobody to reply to \(kept; rescue it if it matters\)", "freason.no_sender"
-    ),
+    _rule(r"no sender address: nobody to reply to \(kept; rescue it if it matters\)", "freason.no_sender"),
     _rule(r"phishing: (?P<v>.*)", "freason.phishing", v=_listed("pitch")),
     _rule(r"cold pitch: (?P<v>.*)", "freason.cold_pitch", v=_listed("pitch")),
     _rule(r"inquiry: no filter rule matched", "freason.inquiry"),
@@ -215,9 +213,11 @@ EVIDENCE: tuple[Rule, ...] = (
     _rule(r"model says (?P<v>\w+): (?P<why>.*)", "evidence.model_says_why", v=_listed("verdict")),
     _rule(r"model says (?P<v>\w+)", "evidence.model_says", v=_listed("verdict")),
     _rule(
-        r"reads like the (?P<n>\d+) mails the team called (?P<side>junk|buyer) \(log-odds (?P<lo>\S+?)(?:; (?P<w>.*))?\)",
+        r"reads like the (?P<n>\d+) mails the team called (?P<side>junk|buyer) "
+        r"\(log-odds (?P<lo>\S+?)(?:; (?P<w>.*))?\)",
         "evidence.text_model",
         side=_listed("verdict"),
+        w=lambda v, lang: f"; {v}" if v else "",
     ),
     _rule(r"(?P<which>DMARC|compauth) failed at our mail server", "evidence.own_auth_failed"),
     _rule(r"SPF (?P<spf>\w+) and no valid DKIM at our mail server", "evidence.own_spf"),
@@ -293,7 +293,9 @@ WARNING_DETAILS: tuple[Rule, ...] = (
     _rule(r"bank details differ from earlier mail: (?P<ids>.*)", "wdetail.bank_changed"),
     _rule(r"(?P<entry>.+) on (?P<list>.+), score (?P<score>\d+) \((?P<on>[^)]*)\)", "wdetail.sanctions"),
     _rule(r"asks to pay into changed bank details \((?P<code>[\w-]+): (?P<words>.*)\)", "wdetail.bank"),
-    _rule(r"(?P<addr>\S+@\S+): (?P<why>.*)", "wdetail.spoofed", why=lambda v, lang: evidence_text("", v, lang)),
+    _rule(
+        r"(?P<addr>\S+@\S+): (?P<why>.*)", "wdetail.spoofed", why=lambda v, lang: evidence_text("", v, lang)
+    ),
 )
 
 

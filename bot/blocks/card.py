@@ -144,6 +144,11 @@ def quote(text: str, limit: int = SNIPPET_LIMIT) -> str:
     return "\n".join(f">{ln}" for ln in lines)
 
 
+def warning_label(code: str, lang: str) -> str:
+    key = f"warning.{code}"
+    return t(key, lang) if has(key) else esc(code, 80)
+
+
 def _warning_lines(inq: Inquiry, lang: str) -> list[str]:
     lines = []
     for w in inq.triage.warnings[:10]:
@@ -255,7 +260,7 @@ def clear_warning_modal(inquiry_id: str, codes: Sequence[str], lang: str) -> dic
         "submit": {"type": "plain_text", "text": t("clear.submit", lang)[:24]},
         "close": {"type": "plain_text", "text": t("common.cancel", lang)[:24]},
         "blocks": [
-            section(t("clear.explain", lang, codes=", ".join(codes))),
+            section(t("clear.explain", lang, codes=", ".join(warning_label(c, lang) for c in codes))),
             {
                 "type": "input",
                 "block_id": BLOCK_CLEAR_REASON,

@@ -21,7 +21,6 @@ from bot.models import Inquiry
 from bot.sla.engine import SlaPolicy
 from bot.sla.stats import weekly_series
 
-
 # Fonts with Chinese glyphs, tried in order before matplotlib's default (DejaVu has none).
 CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -92,9 +91,7 @@ def weekly_chart_png(
     font = FontProperties(family=_families())
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    ax.bar(
-        [x - width / 2 for x in xs], [p.new for p in points], width, label=words["new"], color="#4a90d9"
-    )
+    ax.bar([x - width / 2 for x in xs], [p.new for p in points], width, label=words["new"], color="#4a90d9")
     ax.bar(
         [x + width / 2 for x in xs],
         [p.answered_within_sla for p in points],
