@@ -223,8 +223,6 @@ EVIDENCE: tuple[Rule, ...] = (
     _rule(r"SPF (?P<spf>\w+) and no valid DKIM at our mail server", "evidence.own_spf"),
 )
 
-_LURE_KINDS = _rule(r"(?P<v>.*)", "evidence.kinds", v=_listed("lure"))
-
 
 def reason_text(reason: str, lang: str) -> str:
     """One of a verdict's ``reasons`` in ``lang`` (``"quantity: 2,000 pcs"`` -> ``"数量：2,000 pcs"``)."""
@@ -238,8 +236,8 @@ def filter_reason(reason: str, lang: str) -> str:
 
 def evidence_text(signal: str, evidence: str, lang: str) -> str:
     """A risk signal's evidence in ``lang``; quoted mail text, names and addresses kept."""
-    if signal == "lure_phrasing":
-        return translate((_LURE_KINDS,), evidence, lang)
+    if signal == "lure_phrasing":  # a list of our own names for the phrasing found
+        return evidence if ui_lang(lang) == "en" else _listed("lure")(evidence, lang)
     return translate(EVIDENCE, evidence, lang)
 
 
