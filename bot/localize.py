@@ -375,8 +375,22 @@ def event_action(action: str, lang: str) -> str:
     return t(key, lang) if has(key) else action
 
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+
+def event_actor(actor: str, lang: str) -> str:
+    """Who did it: a member's mention, or the mailbox / the bot in ``lang``."""
+    if _USER_ID.fullmatch(actor):
+        return f"<@{actor}>"
+    key = f"actor.{actor}"
+    return t(key, lang) if has(key) else actor
+
+
 def event_detail(detail: str, lang: str) -> str:
-    """An audit event's detail: reasons and errors translated when they have a known shape."""
+    """An audit event's detail: a member (as a mention), reasons translated when they have a
+    known shape, anything else (ids, timestamps, quoted text) as it is."""
+    if _USER_ID.fullmatch(detail):
+        return f"<@{detail}>"
     for rules in (FILTER_REASONS, TRIAGE_REASONS):
         out = translate(rules, detail, lang)
         if out != detail:

@@ -10,10 +10,12 @@ is a catalog gap and fails with the text it was found in.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,15 +30,32 @@ from bot.config import load_config
 from bot.demo import run_demo, sample_files
 from bot.errors import Conflict, NotFound, PermissionDenied, UsageError
 from bot.handlers.actions import explain
+from bot.handlers.commands import CommandHandler
 from bot.home_queue import HomeFilter, queue_page
 from bot.i18n import catalog, placeholders, t, tn
 from bot.mail.parse import parse_email
-from bot.models import Inquiry, RiskSignal, Warning
+from bot.models import Attachment, Inquiry, RiskSignal, Warning
 from bot.names import country_name, language_name, market_label
 from bot.render import Renderer
 from bot.sla.chart import chart_labels, week_label
 from bot.sla.engine import SlaPolicy
 from bot.store.repo import Store
+from tests.factories import make_email
+from tests.fakes.slack_server import FakeSlack
+from tests.slack_helpers import (
+    FORM,
+    JSON,
+    T_ARRIVED,
+    block_actions,
+    cards,
+    click,
+    dispatch,
+    drain,
+    event_body,
+    form_body,
+    make_desktop,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -120,6 +139,7 @@ def _strip(text: str) -> str:
     text = re.sub(r"<https?://[^>]*>", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"'[^'\n]*'", " ", text)  # a member's own input, quoted back to them
     text = re.sub(r"[\w.+-]+@[\w.-]+", " ", text)
     text = re.sub(r"\b[\w-]+(?:\.[\w-]+)+\b", " ", text)  # domains, file names
     text = re.sub(r"^\s*&gt;.*$|^\s*>.*$", " ", text, flags=re.M)  # quoted mail
@@ -455,3 +475,125 @@ def test_names_come_from_cldr() -> None:
     assert country_name(None, "zh") == ""
     assert language_name("und", "zh") == "?"
     assert market_label("OTHER", "zh") == "其他"
+
+
+# -- end to end on the loopback Slack fake: what members of a Chinese team really receive --------
+
+LURE_TEXT = (
+    "Dear sales,\n\nKindly see attached PO and quote your best price urgently. "
+    "Open the attachment with your email password to view the document.\n\nRegards\nPurchasing Dept"
+)
+
+
+def _received(slack: FakeSlack) -> list[tuple[str, str]]:
+    """Every text the fake Slack was asked to show: messages, ephemerals, updates, views."""
+    out: list[tuple[str, str]] = []
+    for method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish", "views.open"):
+        for call in slack.calls(method):
+            p = call.params
+            where = f"{method} {p.get('channel') or p.get('user_id') or ''}"
+            if isinstance(p.get("text"), str):
+                out.append((where, p["text"]))
+            out += [(where, s) for s in texts_of(p.get("blocks") or [])]
+            view = p.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            out += [(where, s) for s in texts_of(view or {})]
+    return out
+
+
+def test_the_desk_speaks_chinese_end_to_end(slack_server: FakeSlack, tmp_path: Path) -> None:
+    d = make_desktop(
+        slack_server, tmp_path, TEAM_LANGUAGE="zh", OWN_DOMAINS="brightway-led.com", FILTER_AT="30"
+    )
+    try:
+        for i, (_, raw) in enumerate(sample_files()):
+            d.ingestor.ingest(parse_email(raw), T_ARRIVED + timedelta(minutes=i))
+        lure = make_email(
+            subject="NEW PO please quote 1",
+            new_text=LURE_TEXT,
+            from_addr="purchase@global-sourcing-hub.example",
+            from_name="Purchasing Dept",
+            to=("undisclosed-recipients:;",),
+            attachments=(Attachment("PO.xlsx.htm", "text/html", 3150),),
+        )
+        d.ingestor.ingest(lure, T_ARRIVED)
+        drain(d.worker)
+        posted = cards(slack_server)
+        assert len(posted) >= 10
+        ts = str(posted[0].response["ts"])
+        first = posted[0].blocks
+        # Two members claim; the second is refused; a non-owner's release is refused.
+        for user in ("UALICE", "UBOB"):
+            body = form_body(block_actions(user, click(first, "inquiry_claim"), ts=ts))
+            assert dispatch(d.app, body, FORM).status == 200
+        wait_until(lambda: len(slack_server.calls("chat.postEphemeral")) >= 1, what="the refusal")
+        drain(d.worker)
+        release = {**click(first, "inquiry_claim"), "action_id": "inquiry_release"}
+        assert dispatch(d.app, form_body(block_actions("UBOB", release, ts=ts)), FORM).status == 200
+        wait_until(lambda: len(slack_server.calls("chat.postEphemeral")) >= 2, what="the second refusal")
+        handler = CommandHandler(d.services)
+        replies = [
+            handler.answer(text, "UALICE")
+            for text in (
+                "help",
+                "mine",
+                "open",
+                "unclaimed",
+                "overdue",
+                "search LED",
+                "tier 1 B",
+                "status 1 quoted",
+                "note 1 请尽快报价",
+                "snooze 1 2d",
+                "history 1",
+                "claim 2",
+                "release 2",
+                "stats",
+                "bogus",
+                "claim abc",
+                "snooze 1 99y",
+                "tier 1 Z",
+                "claim",
+                "search",
+                "release 3",
+            )
+        ]
+        # SLA pings and follow-ups, then the morning digests.
+        d.reminders.sla_tick(T_ARRIVED + timedelta(hours=3))
+        d.reminders.sla_tick(T_ARRIVED + timedelta(days=2))
+        for minute in range(0, 24 * 60, 30):
+            d.reminders.digest_tick(T_ARRIVED + timedelta(days=2, minutes=minute))
+        event = {
+            "type": "app_home_opened",
+            "user": "UALICE",
+            "channel": "DUALICE",
+            "tab": "home",
+            "event_ts": "1",
+        }
+        assert dispatch(d.app, event_body(event), JSON).status == 200
+        wait_until(lambda: bool(slack_server.calls("views.publish")), what="the Home")
+        drain(d.worker)
+        shown = _received(slack_server) + [("command", r) for r in replies]
+    finally:
+        d.store.close()
+    allowed = ALLOWED | fixture_words() | set(_WORD.findall(LURE_TEXT)) | {"NEW", "PO", "xlsx", "htm", "LED"}
+    problems: list[str] = []
+    for where, text in shown:
+        check(where, [text], allowed, problems)
+    assert not problems, "English on the Chinese desk:\n" + "\n".join(problems)
+    methods = {w.split()[0] for w, _ in shown}
+    assert {"chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish", "command"} <= methods
+
+
+def test_the_chart_never_draws_boxes_for_chinese() -> None:
+    """Chinese labels with a CJK font installed; English (and a log line) without one, never tofu."""
+    from bot.sla.chart import _cjk_installed, chart_lang, weekly_chart_png
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = weekly_chart_png([], NOW, 4, lang="zh")
+    assert png.startswith(b"\x89PNG")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert chart_lang("zh") == ("zh" if _cjk_installed() else "en")
+    assert chart_lang("en") == "en"

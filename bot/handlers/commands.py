@@ -76,7 +76,7 @@ class CommandHandler:
         elif cmd.name == "history":
             inq = s.store.require(cmd.inquiry_id or "")
             lines = [
-                f"{slack_date(e.at)} {('<@' + e.actor + '>') if e.actor.startswith('U') else e.actor} "
+                f"{slack_date(e.at)} {localize.event_actor(e.actor, lang)} "
                 f"{localize.event_action(e.action, lang)} {esc(localize.event_detail(e.detail, lang), 200)}"
                 for e in inq.events[-40:]
             ]

@@ -2,12 +2,15 @@
 median first-response time (hours, right axis).
 
 matplotlib is imported inside the function and drawn through the Agg canvas directly (no pyplot,
-no GUI backend, no global figure state), so it is safe from worker threads.
+no GUI backend, no global figure state), so it is safe from worker threads. Its words come from the
+catalogs (``chart.*``) in the team's language, the week ticks from CLDR date patterns; Chinese labels
+need a CJK font on the server (see :func:`chart_lang`).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
 from bot.models import Inquiry
 from bot.sla.engine import SlaPolicy
 from bot.sla.stats import weekly_series
+
+log = logging.getLogger(__name__)
 
 # Fonts with Chinese glyphs, tried in order before matplotlib's default (DejaVu has none).
 CJK_FONTS = (
@@ -36,12 +41,36 @@ CJK_FONTS = (
 )
 
 
-def _families() -> list[str]:
-    """The installed CJK fonts (so Chinese labels have glyphs), then matplotlib's default."""
+def _cjk_installed() -> list[str]:
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return [f for f in CJK_FONTS if f in installed] + ["DejaVu Sans"]
+    return [f for f in CJK_FONTS if f in installed]
+
+
+def _families() -> list[str]:
+    """The installed CJK fonts (so Chinese labels have glyphs), then matplotlib's default."""
+    return [*_cjk_installed(), "DejaVu Sans"]
+
+
+def chart_lang(lang: str) -> str:
+    """The language the chart can be drawn in: ``lang``, or English when ``lang`` needs CJK glyphs
+    and no CJK font is installed (boxes in place of characters help nobody; the log says which
+    font package to install)."""
+    lang = ui_lang(lang)
+    if lang != "zh" or _cjk_installed():
+        return lang
+    if not _warned:
+        _warned.append(True)
+        log.warning(
+            "no CJK font found (tried %s): the weekly chart is labelled in English; install one, "
+            "e.g. the fonts-noto-cjk package, for Chinese labels",
+            ", ".join(CJK_FONTS[:3]),
+        )
+    return "en"
+
+
+_warned: list[bool] = []
 
 
 def _small(font: FontProperties) -> FontProperties:
@@ -81,6 +110,7 @@ def weekly_chart_png(
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
+    lang = chart_lang(lang)
     words = chart_labels(lang)
     points = weekly_series(inquiries, now, weeks, policy)
     labels = [week_label(p.week_start, lang) for p in points]
