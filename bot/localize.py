@@ -386,11 +386,13 @@ def event_actor(actor: str, lang: str) -> str:
     return t(key, lang) if has(key) else actor
 
 
-def event_detail(detail: str, lang: str) -> str:
-    """An audit event's detail: a member (as a mention), reasons translated when they have a
-    known shape, anything else (ids, timestamps, quoted text) as it is."""
+def event_detail(action: str, detail: str, lang: str) -> str:
+    """An audit event's detail: a member (as a mention), a status by its label, reasons translated
+    when they have a known shape, anything else (ids, timestamps, quoted text) as it is."""
     if _USER_ID.fullmatch(detail):
         return f"<@{detail}>"
+    if action == "status" and has(f"status.{detail}"):
+        return t(f"status.{detail}", lang)
     for rules in (FILTER_REASONS, TRIAGE_REASONS):
         out = translate(rules, detail, lang)
         if out != detail:

@@ -18,6 +18,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,8 @@ ALLOWED = {
     "header.from",
     "IMAP_HOST",
     "SMTP_HOST",
+    "SMTP",
+    "IMAP",
     "BOT_ADMINS",
     "OPENAI",
     "OPENAI_",
@@ -112,23 +115,11 @@ _WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z](?:[A-Za-z0-9_'’-]*[A-Za-z0-9_])
 
 
 def fixture_blob() -> str:
-    """All text of the sample mails, lower-cased: a word found in it is quoted from a mail."""
-    return "\n".join(
+    """All text of the sample mails (raw and decoded): a word found in it is quoted from a mail."""
+    mails = [
         raw.decode("utf-8", "replace") + "\n" + (parse_email(raw).text or "") for _, raw in sample_files()
-    ).lower()
-
-
-def fixture_words() -> set[str]:
-    """Every word of the sample mails: what a card may quote (subjects, names, bodies, files)."""
-    words: set[str] = set()
-    for _, raw in sample_files():
-        mail = parse_email(raw)
-        parts = [mail.subject or "", mail.from_name or "", mail.from_addr or "", mail.text or ""]
-        parts += [a.filename for a in mail.attachments]
-        parts += [raw.decode("utf-8", "replace")]
-        for p in parts:
-            words.update(_WORD.findall(p))
-    return words
+    ]
+    return "\n".join([*mails, LURE_SUBJECT, LURE_TEXT])
 
 
 def _strip(text: str) -> str:
@@ -146,13 +137,60 @@ def _strip(text: str) -> str:
     return text
 
 
-def english_words(text: str, allowed: set[str], blob: str = "") -> list[str]:
+@cache
+def bot_vocabulary() -> frozenset[str]:
+    """The bot's own English words: every catalog entry and every phrase triage writes. Such a
+    word on a Chinese screen is a gap, even when a mail happens to use it too."""
+    words: set[str] = set()
+    for value in catalog("en").values():
+        words |= {w.lower() for w in _WORD.findall(re.sub(r"\{[^}]*\}", " ", value))}
+    tables = (
+        localize.TRIAGE_REASONS,
+        localize.LANGUAGE_REASONS,
+        localize.FILTER_REASONS,
+        localize.EVIDENCE,
+        localize.WARNING_DETAILS,
+        localize.ERRORS,
+    )
+    for rules in tables:
+        for rule in rules:
+            literal = re.sub(r"\(\?P<\w+>[^)]*\)|\\[A-Za-z]", " ", rule.pattern.pattern)
+            words |= {w.lower() for w in _WORD.findall(literal) if len(w) >= 3}
+    return frozenset(words)
+
+
+_LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
+_TOKEN = f"[{_LATIN}'’.,:;/+<>=&#%*()-]"
+_RUN = re.compile(f"[{_LATIN}]{_TOKEN}*(?: {_TOKEN}+)+")
+_LATIN_WORD = re.compile(f"(?<![{_LATIN}_])[A-Za-z\u00c0-\u024f\u1e00-\u1eff][{_LATIN}_'’-]*")
+
+
+def english_words(text: str, allowed: set[str], blob: str = "", raw_blob: str = "") -> list[str]:
+    """English words in ``text`` that are not quoted from a mail, codes, units or allowed names.
+
+    Quoted: a run of two or more words found verbatim in the mails; or a single word found in
+    them as it is written there that is a name or code (capitalised) or not one of the bot's own
+    words. Words with letters English does not use (Stück, Nguyễn) are not English."""
+    stripped = _strip(text)
+    for run in sorted(_RUN.findall(stripped), key=len, reverse=True):
+        words = run.strip(" .,:;*()").split(" ")
+        for i in range(len(words)):  # the longest quoted stretch of the run
+            for j in range(len(words), i + 1, -1):
+                part = " ".join(words[i:j]).strip(" .,:;*()")
+                if part.count(" ") >= 1 and part.lower() in blob:
+                    stripped = stripped.replace(part, " ")
+    vocab = bot_vocabulary()
     out = []
-    for w in _WORD.findall(_strip(text)):
+    for w in _LATIN_WORD.findall(stripped):
+        w = w.rstrip("'’-")
+        if not w.isascii() or not w:
+            continue
         if w in allowed or w.lower() in allowed or w.upper() in allowed:
             continue
-        if len(w) >= 4 and w.lower() in blob:  # evidence quoted from a mail (a stem of its words)
-            continue
+        if w.lower() not in vocab and re.search(rf"(?<![a-z]){re.escape(w.lower())}", blob):
+            continue  # a word quoted from a mail (or a stem of one, as triage quotes it)
+        if w[0].isupper() and re.search(rf"(?<![A-Za-z]){re.escape(w)}(?![a-z])", raw_blob):
+            continue  # a name or a code as the mail writes it
         if len(w) == 2 and w.isupper():  # ISO 3166 country codes
             continue
         if len(w) == 2 and w.islower() and pycountry.languages.get(alpha_2=w) is not None:
@@ -187,7 +225,7 @@ def check(where: str, pieces: Iterable[str], allowed: set[str], problems: list[s
     if not _BLOB:
         _BLOB.append(fixture_blob())
     for piece in pieces:
-        bad = english_words(piece, allowed, _BLOB[0])
+        bad = english_words(piece, allowed, _BLOB[0].lower(), _BLOB[0])
         if bad:
             problems.append(f"{where}: {bad} in {piece[:300]!r}")
 
@@ -209,7 +247,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Inquiry], str]:
 
 def test_every_view_reads_chinese(desk: tuple[list[Inquiry], str]) -> None:
     inquiries, _ = desk
-    allowed = ALLOWED | fixture_words()
+    allowed = set(ALLOWED)
     problems: list[str] = []
     policy = SlaPolicy(hours={"A": 4.0, "B": 8.0, "C": 24.0})
     renderer = Renderer(policy, "zh")
@@ -432,7 +470,7 @@ def test_demo_reads_chinese() -> None:
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    allowed = ALLOWED | fixture_words()
+    allowed = set(ALLOWED)
     lines = proc.stdout.splitlines()
     # The draft itself is in the buyer's language (a template the rep sends); its Chinese version is checked.
     start = next(i for i, ln in enumerate(lines) if ln.startswith(t("demo.subject", "zh")))
@@ -479,6 +517,7 @@ def test_names_come_from_cldr() -> None:
 
 # -- end to end on the loopback Slack fake: what members of a Chinese team really receive --------
 
+LURE_SUBJECT = "NEW PO please quote 1"
 LURE_TEXT = (
     "Dear sales,\n\nKindly see attached PO and quote your best price urgently. "
     "Open the attachment with your email password to view the document.\n\nRegards\nPurchasing Dept"
@@ -510,7 +549,7 @@ def test_the_desk_speaks_chinese_end_to_end(slack_server: FakeSlack, tmp_path: P
         for i, (_, raw) in enumerate(sample_files()):
             d.ingestor.ingest(parse_email(raw), T_ARRIVED + timedelta(minutes=i))
         lure = make_email(
-            subject="NEW PO please quote 1",
+            subject=LURE_SUBJECT,
             new_text=LURE_TEXT,
             from_addr="purchase@global-sourcing-hub.example",
             from_name="Purchasing Dept",
@@ -577,7 +616,7 @@ def test_the_desk_speaks_chinese_end_to_end(slack_server: FakeSlack, tmp_path: P
         shown = _received(slack_server) + [("command", r) for r in replies]
     finally:
         d.store.close()
-    allowed = ALLOWED | fixture_words() | set(_WORD.findall(LURE_TEXT)) | {"NEW", "PO", "xlsx", "htm", "LED"}
+    allowed = set(ALLOWED)
     problems: list[str] = []
     for where, text in shown:
         check(where, [text], allowed, problems)

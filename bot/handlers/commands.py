@@ -75,9 +75,10 @@ class CommandHandler:
             s.desk.snooze(cmd.inquiry_id or "", user, cmd.arg)
         elif cmd.name == "history":
             inq = s.store.require(cmd.inquiry_id or "")
+            ev = localize
             lines = [
-                f"{slack_date(e.at)} {localize.event_actor(e.actor, lang)} "
-                f"{localize.event_action(e.action, lang)} {esc(localize.event_detail(e.detail, lang), 200)}"
+                f"{slack_date(e.at)} {ev.event_actor(e.actor, lang)} {ev.event_action(e.action, lang)} "
+                f"{esc(ev.event_detail(e.action, e.detail, lang), 200)}"
                 for e in inq.events[-40:]
             ]
             return f"#{inq.id} {esc(inq.subject, 150)}\n" + "\n".join(lines)
