@@ -152,9 +152,7 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
             store, outbox, chat, "#inquiries", clock, renderer.card, renderer.note, min_interval=0
         )
         samples = sample_files()
-        out.write(
-            t("demo.intro", lang, n=len(samples), domains=", ".join(sorted(own)), team=lang) + "\n"
-        )
+        out.write(t("demo.intro", lang, n=len(samples), domains=", ".join(sorted(own)), team=lang) + "\n")
         filtered: list[str] = []
         for i, (name, raw) in enumerate(samples):
             arrived = now - timedelta(minutes=5 * (len(samples) - i))
