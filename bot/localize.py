@@ -305,6 +305,7 @@ ERRORS: tuple[Rule, ...] = (
     _rule(r"tier is A, B or C", "err.tier"),
     _rule(r"status is one of: (?P<v>.*)", "err.status"),
     _rule(r"the note is empty", "err.note_empty"),
+    _rule(r"the message is empty", "err.message_empty"),
     _rule(r"nothing is waiting for a reply", "err.nothing_waiting"),
     _rule(r"give a reason of at least 10 characters", "err.reason_short"),
     _rule(r"already an inquiry", "err.already_inquiry"),
