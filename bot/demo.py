@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from bot.blocks.card import category_label
 from bot.chat import Blocks
 from bot.config import Config
 from bot.delivery import DeliveryWorker
@@ -161,9 +160,8 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
             result = ingestor.ingest(parse_email(raw), arrived)
             if result.outcome == "filtered" and result.inquiry_id:
                 inq = store.require(result.inquiry_id)
-                category = category_label(inq.triage.category.value, lang)
-                reason = filter_reason(inq.triage.reason, lang)
-                filtered.append(f"  - {name}: {category} ({reason})")
+                # the filter's reason names its rule ("auto-reply: …", "bounce: …") and evidence
+                filtered.append(f"  - {name}: {filter_reason(inq.triage.reason, lang)}")
             while worker.run_once():
                 pass
         _show_draft(store, lang, out)
