@@ -358,6 +358,57 @@ def action_text(what: str, lang: str) -> str:
     return t(key, lang)
 
 
+# -- draft flags and quote risks (bot/drafting/guards.py, bot/quote_risk.py) -------------------
+
+
+def _masked(value: str, lang: str) -> str:
+    """``"account ending 1234"`` / ``"IBAN ending 1234"`` / ``"SWIFT/BIC X"``, a list of them."""
+    out = []
+    for item in value.split(", "):
+        m = re.fullmatch(r"(?P<kind>account|[A-Z]+) ending (?P<last>\S+)", item)
+        if m is None:
+            out.append(item)
+            continue
+        kind = t("quote.account", lang) if m.group("kind") == "account" else m.group("kind")
+        out.append(t("quote.ending", lang, kind=kind, last=m.group("last")))
+    return t("list.sep", lang).join(out)
+
+
+QUOTE_DETAILS: tuple[Rule, ...] = (
+    _rule(r"(?P<product>.+): (?P<shown>.+) quoted \((?P<q>'.*')\), floor (?P<floor>.+)", "quote.below_floor"),
+    _rule(
+        r"(?P<term>.+) \((?P<q>'.*')\) is not an allowed payment term \(allowed: (?P<allowed>.*)\)",
+        "quote.payment_terms",
+        term=_listed("payterm"),
+    ),
+    _rule(r"(?P<q>'.*') is shorter than our minimum lead time of (?P<n>\d+) days", "quote.lead_time"),
+    _rule(
+        r"(?P<id>.+?) is not our own account \(ours: (?P<ours>.*)\)",
+        "quote.not_our_account",
+        id=_masked,
+        ours=_masked,
+    ),
+    _rule(r"beneficiary (?P<q>'.*') is not our company \((?P<ours>.*)\)", "quote.not_our_company"),
+)
+
+
+def flag_label(code: str, lang: str) -> str:
+    """A draft flag's or quote risk's code as the team reads it (the code itself in English)."""
+    key = f"flag.{code}"
+    return t(key, lang) if ui_lang(lang) != "en" and has(key) else code
+
+
+def draft_flag(flag: str, lang: str) -> str:
+    """A draft's flag or quote-risk finding, ``"<code>: <what>"``: the code as a label, the quote
+    risk's explanation in ``lang``; the values found in the draft stay as they are."""
+    if ui_lang(lang) == "en":
+        return flag
+    code, sep, what = flag.partition(": ")
+    if not sep or not has(f"flag.{code}"):
+        return flag
+    return f"{flag_label(code, lang)}{t('label.sep', lang)}{translate(QUOTE_DETAILS, what, lang)}"
+
+
 # -- counted phrases and the audit history -----------------------------------------------------
 
 

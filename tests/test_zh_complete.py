@@ -191,7 +191,7 @@ def english_words(text: str, allowed: set[str], blob: str = "", raw_blob: str = 
             continue  # a word quoted from a mail (or a stem of one, as triage quotes it)
         if w[0].isupper() and re.search(rf"(?<![A-Za-z]){re.escape(w)}(?![a-z])", raw_blob):
             continue  # a name or a code as the mail writes it
-        if len(w) == 2 and w.isupper():  # ISO 3166 country codes
+        if w.isupper() or any(c.isdigit() for c in w):  # codes: ISO, Incoterms, SWIFT, models
             continue
         if len(w) == 2 and w.islower() and pycountry.languages.get(alpha_2=w) is not None:
             continue  # ISO 639-1 language codes
@@ -636,3 +636,34 @@ def test_the_chart_never_draws_boxes_for_chinese() -> None:
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert chart_lang("zh") == ("zh" if _cjk_installed() else "en")
     assert chart_lang("en") == "en"
+
+
+def test_draft_flags_and_quote_risks_read_chinese() -> None:
+    """The guard's flags and the quote checks' findings on a risky reply, as the draft and the
+    "Send anyway" message show them: codes as labels, explanations in Chinese, values kept."""
+    from bot.drafting.guards import check_draft
+    from bot.quote_risk import QuotePolicy, check_quote
+
+    reply = (
+        "GL-200W floodlight: USD 9.00 per piece. Payment: 100% after delivery. Delivery within 3 days. "
+        "Please pay to IBAN DE89370400440532013000. See https://evil.example/pay or call +1 415 555 0199."
+    )
+    flags = check_draft(reply, "Brightway LED, floodlights")
+    findings = check_quote(reply, QuotePolicy.load(), rates={"USD": 1.0})
+    codes = {f.code for f in findings}
+    assert {"price_below_floor", "payment_terms_not_allowed", "lead_time_too_short"} <= codes, findings
+    everything = [*flags, *(f"{f.code}: {f.detail}" for f in findings)]
+    assert len(flags) >= 3
+    # the team's own policy text (its allowed terms, its bank) is shown as the team wrote it
+    profile = (ROOT / "prompts" / "company_profile.toml").read_text(encoding="utf-8")
+    allowed = set(ALLOWED) | set(_LATIN_WORD.findall(reply + profile)) | {"USD", "IBAN", "SWIFT", "BIC"}
+    problems: list[str] = []
+    _, blocks = draft.quote_risk_blocks("d1", everything, "zh")
+    check("quote risks", texts_of(blocks), allowed, problems)
+    _, blocks = draft.draft_blocks(
+        "1", "d1", "Re: x", "正文", None, None, False,
+        [localize.draft_flag(f, "zh") for f in flags], "first_reply", "zh",
+    )  # fmt: skip
+    check("draft flags", texts_of(blocks), allowed, problems)
+    assert not problems, "\n".join(problems)
+    assert all(localize.draft_flag(f, "en") == f for f in everything)
