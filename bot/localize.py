@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
+from bot.blocks.common import esc
 from bot.i18n import has, t, tn, ui_lang
+from bot.models import Inquiry, Warning
 
 Fill = Callable[[str, str], str]
 
@@ -407,6 +409,43 @@ def draft_flag(flag: str, lang: str) -> str:
     if not sep or not has(f"flag.{code}"):
         return flag
     return f"{flag_label(code, lang)}{t('label.sep', lang)}{translate(QUOTE_DETAILS, what, lang)}"
+
+
+# -- digests ---------------------------------------------------------------------------------------
+
+
+def followup_heading(key: str, lang: str) -> str:
+    """A digest's follow-up group heading: by tier (``"A"`` -> "Follow up: Tier A inquiries") or
+    by cadence (``"samples"`` -> "Follow up: samples sent")."""
+    if key in ("A", "B", "C"):
+        return t("digest.followup_tier", lang, tier=t("card.tier", lang, tier=key))
+    kind = f"followup.{key}"
+    return t("digest.followup", lang, kind=t(kind, lang) if has(kind) else esc(key, 60))  # key: untrusted
+
+
+def followup_step(step: str, lang: str) -> str:
+    """A follow-up sequence step as the team reads it: ``"day7"`` -> "day 7 after our answer"."""
+    m = re.fullmatch(r"day(\d+(?:\.\d+)?)", step)
+    return t("followup.step_day", lang, n=m.group(1)) if m else step
+
+
+ANSWERED: tuple[Rule, ...] = (
+    _rule(r"colleague's reply in the inbox", "answered.inbox"),
+    _rule(r"reply sent from a mail client", "answered.mail_client"),
+)
+
+
+def answered_how(how: str, lang: str) -> str:
+    """How our answer was seen (bot/ingest.py), in ``lang``."""
+    return translate(ANSWERED, how, lang)
+
+
+def localized_warnings(inq: Inquiry, lang: str) -> Inquiry:
+    """``inq`` with its warnings' details in ``lang`` (the stored record keeps the English)."""
+    if ui_lang(lang) == "en" or not inq.triage.warnings:
+        return inq
+    warnings = tuple(Warning(w.code, warning_detail(w.code, w.detail, lang)) for w in inq.triage.warnings)
+    return replace(inq, triage=replace(inq.triage, warnings=warnings))
 
 
 # -- counted phrases and the audit history -----------------------------------------------------

@@ -263,6 +263,29 @@ def test_every_view_reads_chinese(desk: tuple[list[Inquiry], str]) -> None:
             allowed,
             problems,
         )
+    # every thread note and ping, as the delivery worker renders them
+    inq = open_[0]
+    ts = int(NOW.timestamp())
+    payloads: list[dict[str, Any]] = [
+        {"key": key, "owner": "U1AA", "deadline": ts, "step": "day7", "admins": ["U2BB"], "rung": "4"}
+        for key in catalog("en")
+        if key.startswith("ping.") and key != "ping.draft_followup"
+    ]
+    payloads += [
+        {"key": "note.claimed", "user": "U1AA"},
+        {"key": "note.snoozed", "user": "U1AA", "until": ts},
+        {"key": "note.answered", "how": "colleague's reply in the inbox"},
+        {"key": "note.answered", "how": "reply sent from a mail client"},
+        {"key": "note.warning", "code": "lookalike_domain",
+         "text": "sender domain brightvvay-led.com imitates brightway-led.com (a small edit)"},
+        {"key": "note.warning", "code": "dmarc_fail", "text": "DMARC fail (checked by our server)"},
+        {"key": "note.warning_cleared", "user": "U1AA", "text": "客户已核实"},
+        {"key": "note.junked", "user": "U1AA"},
+        {"key": "note.rescued", "user": "U1AA"},
+    ]  # fmt: skip
+    for payload in payloads:
+        text, blocks = renderer.note(inq, payload)
+        check(str(payload["key"]), [text, *texts_of(blocks or [])], allowed, problems)
     for fn in (card.claimed_note, card.released_note, card.replied_note):
         check(fn.__name__, texts_of(fn("U123ABC", "zh")), allowed, problems)
     check("reassigned", texts_of(card.reassigned_note("U1AA", "U2BB", "zh")), allowed, problems)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import localize
+from bot import i18n, localize
 from bot import names as display
 from bot.blocks.common import (
     Block,
@@ -35,7 +35,7 @@ from bot.blocks.common import (
     user_mention,
     users_select,
 )
-from bot.i18n import has, t, tn
+from bot.i18n import has, t
 from bot.models import Inquiry, MessageRecord, Status, Tier
 
 ACTION_CLAIM = "inquiry_claim"
@@ -144,18 +144,13 @@ def quote(text: str, limit: int = SNIPPET_LIMIT) -> str:
     return "\n".join(f">{ln}" for ln in lines)
 
 
-def warning_label(code: str, lang: str) -> str:
-    key = f"warning.{code}"
-    return t(key, lang) if has(key) else esc(code, 80)
-
-
 def _warning_lines(inq: Inquiry, lang: str) -> list[str]:
     lines = []
     for w in inq.triage.warnings[:10]:
         red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
         key = f"warning.{w.code}"
         title = t(key, lang) if has(key) else esc(w.code, 80)
-        detail = f" — {esc(localize.warning_detail(w.code, w.detail, lang), 300)}" if w.detail else ""
+        detail = f" — {esc(w.detail, 300)}" if w.detail else ""
         lines.append(f"{'🔴' if red else '🟠'} *{title}*{detail}")
     return lines
 
@@ -248,6 +243,11 @@ def inquiry_card(
 
 def blocking_warnings(inq: Inquiry) -> list[str]:
     return [w.code for w in inq.triage.warnings if w.code in BLOCKING_WARNINGS]
+
+
+def warning_label(code: str, lang: str) -> str:
+    key = f"warning.{code}"
+    return t(key, lang) if has(key) else esc(code, 80)
 
 
 def clear_warning_modal(inquiry_id: str, codes: Sequence[str], lang: str) -> dict[str, Any]:
@@ -411,7 +411,7 @@ def filtered_summary(
         for cat, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         if n
     )
-    line = tn("filtered.summary", lang, total, parts=parts or "—")
+    line = i18n.tn("filtered.summary", lang, total, parts=parts or "—")
     blocks: list[Block] = [section(f"🧹 {line}")]
     shown = list(items)[:FILTERED_ITEMS_MAX]
     for i, (rid, cat, sender, subject) in enumerate(shown):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot import localize
 from bot.blocks.card import TIER_BADGE, category_label
 from bot.blocks.common import (
     MAX_BLOCKS_MESSAGE,
@@ -58,13 +59,6 @@ def followup_label(key: str, lang: str) -> str:
     return t(k, lang) if has(k) else esc(key, 60)
 
 
-def followup_heading(key: str, lang: str) -> str:
-    """A follow-up group's heading: by tier (``"A"``) or by cadence key (``"samples"``)."""
-    if key in ("A", "B", "C"):
-        return t("digest.followup_tier", lang, tier=t("card.tier", lang, tier=key))
-    return t("digest.followup", lang, kind=followup_label(key, lang))
-
-
 def owner_digest_blocks(
     lang: str,
     overdue: Sequence[Inquiry],
@@ -94,7 +88,7 @@ def owner_digest_blocks(
     body += _group(t("digest.overdue", lang), overdue, lang, dl)
     body += _group(t("digest.due_today", lang), due_today, lang, dl)
     for key, items in followups.items():
-        body += _group(followup_heading(key, lang), items, lang, dl)
+        body += _group(localize.followup_heading(key, lang), items, lang, dl)
     body += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
     if not body:
         body = [section(t("digest.all_clear", lang))]

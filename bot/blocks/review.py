@@ -119,7 +119,7 @@ def review_card(inq: Inquiry, *, lang: str) -> tuple[str, list[Block]]:
             red = any(h in w.code.lower() for h in RED_WARNING_HINTS)
             key = f"warning.{w.code}"
             label = t(key, lang) if has(key) else esc(w.code, 80)
-            detail = f" — {esc(localize.warning_detail(w.code, w.detail, lang), 200)}" if w.detail else ""
+            detail = f" — {esc(w.detail, 200)}" if w.detail else ""
             warn.append(f"{'🔴' if red else '🟠'} *{label}*{detail}")
         blocks.append(section(f"*{t('card.warnings', lang)}*\n" + "\n".join(warn)))
     latest = latest_inbound(inq)
