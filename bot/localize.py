@@ -5,10 +5,11 @@ checks and the desk write into their records (``"quantity: 2,000 pcs"``, ``"Date
 Those phrases are stored as they are (English, stable for tests, logs and the audit trail); a
 team reading another language sees them through the catalogs here. Each phrase shape is a rule:
 a regex over the whole phrase and a catalog key whose ``{placeholders}`` are the regex's named
-groups. The English catalog entry of a rule rebuilds the phrase exactly (a test checks that), so
-the rule table is also a list of the shapes the pipeline writes. The evidence inside a phrase —
-words quoted from the mail, numbers, codes, addresses — is kept as it is; only the words of our
-own (labels, spec names, pitch topics) are translated. A phrase no rule knows is shown unchanged.
+groups (the English entry spells the phrase as the pipeline writes it; a test checks that both
+languages use exactly the rule's groups), so the rule table also lists the shapes the pipeline
+writes. The evidence inside a phrase (words quoted from the mail, numbers, codes, addresses) is
+kept as it is; only our own words (labels, spec names, pitch topics) are translated. A phrase no
+rule knows is shown unchanged.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from bot.blocks.common import esc
-from bot.i18n import has, t, tn, ui_lang
+from bot.i18n import catalog, has, t, tn, ui_lang
 from bot.models import Inquiry, Warning
+from bot.names import market_label
 
 Fill = Callable[[str, str], str]
 
@@ -58,14 +60,10 @@ def _specs(value: str, lang: str) -> str:
 
 @cache
 def _spec_names() -> tuple[str, ...]:
-    from bot.i18n import catalog
-
     return tuple(k[len("spec.") :] for k in catalog("en") if k.startswith("spec."))
 
 
 def _market(value: str, lang: str) -> str:
-    from bot.names import market_label
-
     return market_label(value, lang)
 
 
