@@ -524,6 +524,15 @@ def test_english_has_plurals(desk: tuple[list[Inquiry], str]) -> None:
     assert "1 follow-up ·" in owner[0] and "2 follow-ups ·" in owner[1]
     assert localize.category_count("auto_reply", 1, "en") == "1 auto-reply"
     assert localize.category_count("auto_reply", 0, "en") == "0 auto-replies"
+    empty: dict[str, int] = {}
+    stats = [
+        digest.stats_text(
+            "en", days=d, received=1, answered=0, within_sla=0, median_first_response_minutes=None,
+            by_tier=empty, by_market=empty, won=0, lost=0,
+        )
+        for d in (1, 7)
+    ]  # fmt: skip
+    assert stats[0].startswith("*Last 1 day*") and stats[1].startswith("*Last 7 days*")
 
 
 def test_names_come_from_cldr() -> None:

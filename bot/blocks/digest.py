@@ -162,7 +162,7 @@ def stats_text(
     else:
         median = t("stats.hours", lang, n=round(median_first_response_minutes / 60, 1))
     lines = [
-        f"*{t('stats.title', lang, days=days)}*",
+        f"*{tn('stats.title', lang, days, days=days)}*",
         t("stats.received", lang, n=received),
         t("stats.answered", lang, n=answered, within=within_sla, pct=pct),
         t("stats.median_first_response", lang, value=median),
