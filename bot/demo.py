@@ -18,7 +18,10 @@ from typing import TextIO
 from bot.chat import Blocks
 from bot.config import Config
 from bot.delivery import DeliveryWorker
+from bot.i18n import t, tn
 from bot.ingest import Ingestor
+from bot.localize import filter_reason
+from bot.names import language_name
 from bot.outbox import Outbox
 from bot.render import Renderer
 from bot.sla.engine import SlaPolicy, parse_warn_at
@@ -73,6 +76,7 @@ def blocks_to_text(blocks: Blocks) -> list[str]:
 @dataclass
 class TerminalChat:
     out: TextIO
+    lang: str = "en"
     posted: list[tuple[str, str]] = field(default_factory=list)
     _n: int = 0
 
@@ -96,7 +100,7 @@ class TerminalChat:
             for line in blocks_to_text(blocks or []) or [text]:
                 self.out.write(line + "\n")
         else:
-            self.out.write(f"    ↳ thread: {_unescape(text)}\n")
+            self.out.write(f"    ↳ {t('demo.thread', self.lang)}{_unescape(text)}\n")
         return ts
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
@@ -112,7 +116,7 @@ class TerminalChat:
         return f"D{user}"
 
     def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str:
-        self.out.write(f"    ✉ DM to {user}: {_unescape(text)}\n")
+        self.out.write(f"    ✉ {t('demo.dm', self.lang, user=user)}{_unescape(text)}\n")
         return self._ts()
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
@@ -138,7 +142,7 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
         outbox = Outbox(store)
         policy = SlaPolicy(hours=dict(config.sla_hours), warn_at=parse_warn_at(config.sla_warn_at))
         renderer = Renderer(policy, lang)
-        chat = TerminalChat(out)
+        chat = TerminalChat(out, lang)
         clock = lambda: now  # noqa: E731 - a fixed demo clock
         ingestor = Ingestor(
             store, outbox, triage_config(config), clock, trust=Trust(config, load_screener(config))
@@ -147,10 +151,7 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
             store, outbox, chat, "#inquiries", clock, renderer.card, renderer.note, min_interval=0
         )
         samples = sample_files()
-        out.write(
-            f"Inquiry Desk offline demo: {len(samples)} sample emails from bot/samples/, "
-            f"our domain {', '.join(sorted(own))}, team language {lang}.\n"
-        )
+        out.write(t("demo.intro", lang, n=len(samples), domains=", ".join(sorted(own)), team=lang) + "\n")
         filtered: list[str] = []
         for i, (name, raw) in enumerate(samples):
             arrived = now - timedelta(minutes=5 * (len(samples) - i))
@@ -159,16 +160,20 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
             result = ingestor.ingest(parse_email(raw), arrived)
             if result.outcome == "filtered" and result.inquiry_id:
                 inq = store.require(result.inquiry_id)
-                filtered.append(f"  - {name}: {inq.triage.category.value} ({inq.triage.reason})")
+                # the filter's reason names its rule ("auto-reply: …", "bounce: …") and evidence
+                filtered.append(f"  - {name}: {filter_reason(inq.triage.reason, lang)}")
             while worker.run_once():
                 pass
         _show_draft(store, lang, out)
         out.write("\n" + "═" * 72 + "\n")
-        out.write(f"Filtered (kept in the store, not posted as cards): {len(filtered)}\n")
+        out.write(t("demo.filtered", lang, n=len(filtered)) + "\n")
         out.write("\n".join(filtered) + "\n")
         out.write(
-            f"\n{store.count()} emails stored; {len(chat.posted)} Slack messages would have been sent.\n"
-            "Connect Slack and the mailbox: see README.md.\n"
+            "\n"
+            + tn("demo.stored", lang, store.count(), messages=tn("demo.messages", lang, len(chat.posted)))
+            + "\n"
+            + t("demo.connect", lang)
+            + "\n"
         )
         store.close()
     return 0
@@ -185,8 +190,8 @@ def _show_draft(store: Store, lang: str, out: TextIO) -> None:
     inq = next((i for i in inquiries if i.triage.market.value == "SEA"), inquiries[0])
     draft = Drafter(None).draft(request_from_inquiry(inq, team_language=lang, rep_name="Li Wei"))
     out.write("\n" + "═" * 72 + "\n")
-    out.write(f'✍️  Draft reply for #{inq.id} "{inq.subject}" ({draft.language}, offline template;\n')
-    out.write("   with OPENAI_* set, the model writes it from the buyer's own words):\n\n")
-    out.write(f"Subject: {draft.subject}\n{draft.body}\n")
+    out.write(t("demo.draft", lang, id=inq.id, subject=inq.subject, language=draft.language) + "\n\n")
+    out.write(f"{t('demo.subject', lang)}{draft.subject}\n{draft.body}\n")
     if draft.translation_of_draft:
-        out.write(f"\n— in {lang} —\n{draft.translation_of_draft}\n")
+        out.write(f"\n{t('demo.in_lang', lang, language=language_name(lang, lang, with_code=False))}\n")
+        out.write(f"{draft.translation_of_draft}\n")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from bot import i18n
+from bot import i18n, names
 from bot.blocks.card import filtered_summary
 from bot.blocks.digest import owner_digest_messages, stats_text, team_digest_messages
 from bot.chat import Chat
@@ -75,14 +75,15 @@ class Digests:
         by_owner = Counter(i.owner for i in open_ if i.owner)
         deadlines = {i.id: dl for i in open_ if (dl := deadline(i, self.policy)) is not None}
         markets = ", ".join(
-            f"{m.value} {n}" for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
+            f"{names.market_label(m.value, self.lang)} {n}"
+            for m, n in sorted(y.new_by_market.items(), key=lambda kv: kv[0].value)
         )
         tiers = ", ".join(
             f"{(t.value if t else '-')} {n}"
             for t, n in sorted(y.new_by_tier.items(), key=lambda kv: str(kv[0]))
         )
         median = (
-            f"{y.median_first_response.total_seconds() / 3600:.1f} h"
+            i18n.t("stats.hours", self.lang, n=f"{y.median_first_response.total_seconds() / 3600:.1f}")
             if y.median_first_response is not None
             else "—"
         )
@@ -90,7 +91,7 @@ class Digests:
             "digest.team.yesterday",
             self.lang,
             day=y.day.isoformat(),
-            new=y.new_total,
+            new=i18n.tn("digest.new_inquiries", self.lang, y.new_total),
             markets=markets or "—",
             tiers=tiers or "—",
             breaches=y.breaches,
@@ -162,7 +163,7 @@ class Digests:
             within_sla=s.compliance.within,
             median_first_response_minutes=median,
             by_tier={(k.value if k else "-"): v for k, v in s.tier_mix.items()},
-            by_market=dict(by_market),
+            by_market={names.market_label(k, self.lang): v for k, v in by_market.items()},
             won=s.won,
             lost=s.lost,
             filtered=dict(filtered),
@@ -175,7 +176,7 @@ class Digests:
             chat.upload_png(
                 self.channel,
                 "inquiries-weekly.png",
-                weekly_chart_png(inquiries, now, 8, self.policy),
-                "Inquiries per week",
+                weekly_chart_png(inquiries, now, 8, self.policy, lang=self.lang),
+                i18n.t("chart.title", self.lang),
             )
         return text

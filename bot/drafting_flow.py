@@ -31,6 +31,7 @@ from bot.drafting.service import Draft, Drafter, request_from_inquiry
 from bot.errors import InquiryDeskError, NotFound, PermissionDenied, UsageError
 from bot.i18n import t
 from bot.ingest import mark_answered
+from bot.localize import draft_flag
 from bot.mailout import ImapWriter, MailOutError, SmtpSender, compose_reply
 from bot.models import Event, Inquiry, MessageRecord
 from bot.outbox import Outbox
@@ -177,7 +178,7 @@ class DraftingFlow:
             draft.translation_of_email,
             draft.translation_of_draft,
             draft.is_template,
-            draft.flags,
+            [draft_flag(f, self.lang) for f in draft.flags],
             draft.scenario,
             self.lang,
         )

@@ -57,6 +57,33 @@ def t(key: str, lang: str, **kw: object) -> str:
     return template.format(**kw) if kw or "{" in template else template
 
 
+def plural_category(n: int | float, lang: str) -> str:
+    """CLDR plural category of ``n`` in ``lang`` (Babel's rules): ``"one"``/``"other"`` in English,
+    always ``"other"`` in Chinese."""
+    from babel import Locale
+
+    try:
+        return str(Locale.parse(ui_lang(lang)).plural_form(abs(n)))
+    except (ValueError, TypeError):
+        return "other"
+
+
+def tn(key: str, lang: str, n: int | float, **kw: object) -> str:
+    """Translate a counted message: ``key.<plural category>`` (``.one``, ``.other``…) filled with
+    ``n`` and ``kw``; falls back to ``key.other``, then to plain ``key``.
+
+    >>> tn("cmd.list_heading", "en", 1)
+    '1 inquiry:'
+    >>> tn("cmd.list_heading", "en", 2)
+    '2 inquiries:'
+    """
+    lang = ui_lang(lang)
+    for candidate in (f"{key}.{plural_category(n, lang)}", f"{key}.other"):
+        if candidate in catalog(lang) or candidate in catalog(DEFAULT_LANG):
+            return t(candidate, lang, n=n, **kw)
+    return t(key, lang, n=n, **kw)
+
+
 def placeholders(template: str) -> frozenset[str]:
     """The named fields of a template: ``"{n} new"`` -> ``{"n"}``."""
     return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)

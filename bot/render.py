@@ -13,7 +13,8 @@ from typing import Any
 from bot.blocks.card import inquiry_card
 from bot.blocks.common import actions, block_id, button, esc, section, slack_date, user_mention
 from bot.blocks.review import review_card
-from bot.i18n import t
+from bot.i18n import has, t
+from bot.localize import answered_how, followup_step, localized_warnings, warning_detail
 from bot.models import Inquiry, Lane
 from bot.sla.engine import SlaPolicy, deadline, sla_state
 
@@ -27,6 +28,7 @@ class Renderer:
         self.team_mention = team_mention  # who "the team" is in an unclaimed card's thread
 
     def card(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
+        inq = localized_warnings(inq, self.lang)
         if inq.triage.lane is not Lane.INQUIRY:  # a "check first" card (issue #12)
             return review_card(inq, lang=self.lang)
         state = sla_state(inq, now, self.policy)
@@ -36,7 +38,7 @@ class Renderer:
 
     def review(self, inq: Inquiry, now: datetime) -> tuple[str, Blocks]:
         """The review card of ``inq`` whatever its lane (a moved one says where it went)."""
-        return review_card(inq, lang=self.lang)
+        return review_card(localized_warnings(inq, self.lang), lang=self.lang)
 
     def note(self, inq: Inquiry, payload: dict[str, Any]) -> tuple[str, Blocks | None]:
         key = str(payload.get("key", ""))
@@ -61,7 +63,7 @@ class Renderer:
                 owner=owner,
                 admins=admins or "",
                 rung=str(payload.get("rung", "")),
-                step=str(payload.get("step") or ""),
+                step=followup_step(str(payload.get("step") or ""), lang),
             )
             unclaimed = key.endswith(".thread_owner_admins") and not payload.get("owner")
             if (key.endswith(".thread_team") or unclaimed) and self.team_mention:
@@ -84,8 +86,12 @@ class Renderer:
             kwargs["owner"] = user_mention(str(kwargs["owner"]))
         if "until" in kwargs:
             kwargs["until"] = slack_date(datetime.fromtimestamp(int(kwargs["until"])).astimezone())
+        if key == "note.warning":  # a follow-up's new warning: its label and detail in ``lang``
+            code = str(kwargs.get("code", ""))
+            kwargs["text"] = warning_detail(code, str(kwargs.get("text", "")), lang)
+            kwargs["code"] = t(f"warning.{code}", lang) if has(f"warning.{code}") else esc(code, 80)
         if "text" in kwargs:
             kwargs["text"] = esc(str(kwargs["text"]), 2000)
         if "how" in kwargs:
-            kwargs["how"] = esc(str(kwargs["how"]), 200)
+            kwargs["how"] = esc(answered_how(str(kwargs["how"]), lang), 200)
         return t(key, lang, **common, **kwargs), None

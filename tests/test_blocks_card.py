@@ -339,9 +339,9 @@ def test_missing_country_and_tier_still_render() -> None:
 def test_triage_reasons_read_in_chinese_for_a_chinese_team() -> None:
     from bot.blocks.card import reason_text
 
-    assert reason_text("quantity: 2,000 pcs", "zh") == "数量: 2,000 pcs"
-    assert reason_text("Incoterms: FOB Shenzhen", "zh") == "贸易术语: FOB Shenzhen"
-    assert reason_text("language unknown: too short", "zh") == "语言未知: too short"
-    assert reason_text("market SEA (VN)", "zh") == "市场 SEA (VN)"
+    assert reason_text("quantity: 2,000 pcs", "zh") == "数量：2,000 pcs"
+    assert reason_text("Incoterms: FOB Shenzhen", "zh") == "贸易术语：FOB Shenzhen"
+    assert reason_text("language unknown: too little text", "zh") == "语言未知：文字太少"
+    assert reason_text("market SEA (VN)", "zh") == "市场 东南亚（VN）"
     assert reason_text("quantity: 2,000 pcs", "en") == "quantity: 2,000 pcs"
     assert reason_text("some new rule", "zh") == "some new rule"  # unknown labels stay as they are

@@ -14,7 +14,7 @@ def test_owner_digest_groups_and_counts() -> None:
     followups = {"quotation_followup": [make_inquiry(id="f1", subject="Quoted")]}
     text, blocks = owner_digest_blocks("en", overdue, due, followups, [], NOW)
     assert_valid_blocks(blocks)
-    assert text == "Your inquiries today: 1 overdue · 2 due today · 1 follow-ups · 0 unclaimed"
+    assert text == "Your inquiries today: 1 overdue · 2 due today · 1 follow-up · 0 unclaimed"
     dump = json.dumps(blocks, ensure_ascii=False)
     assert "*Overdue* (1)" in dump and "*Due today* (2)" in dump
     assert "Follow up: quotation sent, no answer yet" in dump

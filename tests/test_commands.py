@@ -107,7 +107,7 @@ def test_listings_and_changes_are_confirmed_and_take_effect(
 
     assert slash(desktop, "mine") == "No inquiries found."
     opened = slash(desktop, "open")
-    assert opened.startswith("1 inquiries:") and "#1" in opened and "LED panels 600x600" in opened
+    assert opened.startswith("1 inquiry:") and "#1" in opened and "LED panels 600x600" in opened
     found = slash(desktop, "search panels")
     assert "#1" in found and "anna@licht.de" in found
     assert slash(desktop, "search nothing-like-this") == "No inquiries found."

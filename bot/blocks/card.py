@@ -13,13 +13,12 @@ Interactive elements and how a handler reads them back (see :func:`decode_action
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import pycountry
-
+from bot import i18n, localize
+from bot import names as display
 from bot.blocks.common import (
     Block,
     actions,
@@ -83,40 +82,9 @@ FILTERED_ITEMS_MAX = 15
 RED_WARNING_HINTS = ("fail", "spoof", "lookalike", "mismatch", "bank", "phish", "malware", "impersonat")
 
 
-# Triage writes its reasons as "label: evidence" in English; a Chinese-speaking rep reads the
-# label in Chinese (the evidence is quoted from the mail and stays as it is).
-REASON_LABELS_ZH: Mapping[str, str] = {
-    "quantity": "数量",
-    "Incoterms": "贸易术语",
-    "target price": "目标价",
-    "budget": "预算",
-    "delivery": "交期",
-    "spec": "规格",
-    "asks": "询问",
-    "context": "背景",
-    "company domain": "公司域名",
-    "purchasing title": "采购职位",
-    "free-mail one-liner": "免费邮箱单句询问",
-    "information only": "仅了解信息",
-    "ccTLD": "域名后缀",
-    "phone": "电话",
-    "signature mentions": "签名提到",
-    "Date offset": "发信时区",
-    "market": "市场",
-    "language": "语言",
-    "language unknown": "语言未知",
-    "thread country": "往来邮件国家",
-}
-_REASON_LABEL = re.compile(
-    r"^(" + "|".join(sorted(map(re.escape, REASON_LABELS_ZH), key=len, reverse=True)) + r")\b"
-)
-
-
 def reason_text(reason: str, lang: str) -> str:
-    """A triage reason in the team's language (only the leading label is translated)."""
-    if lang != "zh":
-        return reason
-    return _REASON_LABEL.sub(lambda m: REASON_LABELS_ZH[m.group(1)], reason, count=1)
+    """A triage reason in the team's language (see :mod:`bot.localize`)."""
+    return localize.reason_text(reason, lang)
 
 
 def decode_action(action: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -138,20 +106,12 @@ def decode_action(action: Mapping[str, Any]) -> tuple[str, str | None]:
 # -- small renderers ----------------------------------------------------------------------------
 
 
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    found = pycountry.countries.get(alpha_2=code.upper())
-    return str(getattr(found, "name", code.upper())) if found is not None else code.upper()
+def country_name(code: str | None, lang: str = "en") -> str:
+    return display.country_name(code, lang)
 
 
-def language_name(code: str | None) -> str:
-    if not code or code == "und":
-        return "?"
-    base = code.split("-", 1)[0]
-    found = pycountry.languages.get(alpha_2=base.lower())
-    name = str(getattr(found, "name", "")) if found is not None else ""
-    return f"{name} ({code})" if name else code
+def language_name(code: str | None, lang: str = "en") -> str:
+    return display.language_name(code, lang)
 
 
 def tier_label(tier: Tier | str | None, lang: str) -> str:
@@ -271,14 +231,14 @@ def inquiry_card(
 
     tr = inq.triage
     flag = flag_emoji(tr.country)
-    where = " ".join(p for p in (flag, esc(country_name(tr.country), 100)) if p) or "?"
+    where = " ".join(p for p in (flag, esc(country_name(tr.country, lang), 100)) if p) or "?"
     owner = user_mention(inq.owner) if inq.owner else t("card.unclaimed", lang)
     buyer_line = f"{esc(inq.buyer_name, 200)} {esc('<' + inq.buyer_addr + '>', 300)}".strip()
     fields = [
         f"*{t('card.buyer', lang)}*\n{buyer_line}",
         f"*{t('card.company', lang)}*\n{esc(tr.company, 300) or '—'}",
-        f"*{t('card.country', lang)}*\n{where} · {esc(tr.market.value, 20)}",
-        f"*{t('card.language', lang)}*\n{esc(language_name(tr.language), 100)}",
+        f"*{t('card.country', lang)}*\n{where} · {esc(display.market_label(tr.market.value, lang), 20)}",
+        f"*{t('card.language', lang)}*\n{esc(language_name(tr.language, lang), 100)}",
         f"*{t('card.tier_heading', lang)}*\n{tier_label(tier, lang)}",
         f"*{t('card.sla', lang)}*\n{sla_label(sla_state, sla_deadline, lang)}",
         f"*{t('card.owner', lang)}*\n{owner}",
@@ -326,6 +286,11 @@ def blocking_warnings(inq: Inquiry) -> list[str]:
     return [w.code for w in inq.triage.warnings if w.code in BLOCKING_WARNINGS]
 
 
+def warning_label(code: str, lang: str) -> str:
+    key = f"warning.{code}"
+    return t(key, lang) if has(key) else esc(code, 80)
+
+
 def clear_warning_modal(inquiry_id: str, codes: Sequence[str], lang: str) -> dict[str, Any]:
     """An admin clears a screening warning; the reason is required and audited."""
     return {
@@ -336,7 +301,7 @@ def clear_warning_modal(inquiry_id: str, codes: Sequence[str], lang: str) -> dic
         "submit": {"type": "plain_text", "text": t("clear.submit", lang)[:24]},
         "close": {"type": "plain_text", "text": t("common.cancel", lang)[:24]},
         "blocks": [
-            section(t("clear.explain", lang, codes=", ".join(codes))),
+            section(t("clear.explain", lang, codes=", ".join(warning_label(c, lang) for c in codes))),
             {
                 "type": "input",
                 "block_id": BLOCK_CLEAR_REASON,
@@ -482,12 +447,12 @@ def filtered_summary(
     (value = record id). At most ``FILTERED_ITEMS_MAX`` items are listed.
     """
     total = sum(counts.values())
-    parts = ", ".join(
-        f"{n} {category_label(cat, lang)}"
+    parts = t("list.sep", lang).join(
+        localize.category_count(cat, n, lang)
         for cat, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         if n
     )
-    line = t("filtered.summary", lang, n=total, parts=parts or "—")
+    line = i18n.tn("filtered.summary", lang, total, parts=parts or "—")
     blocks: list[Block] = [section(f"🧹 {line}")]
     shown = list(items)[:FILTERED_ITEMS_MAX]
     for i, (rid, cat, sender, subject) in enumerate(shown):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot import localize
 from bot.blocks.card import TIER_BADGE, category_label
 from bot.blocks.common import (
     MAX_BLOCKS_MESSAGE,
@@ -27,7 +28,7 @@ from bot.blocks.common import (
     truncate,
     user_mention,
 )
-from bot.i18n import has, t
+from bot.i18n import has, t, tn
 from bot.models import Inquiry
 
 MAX_GROUP_ITEMS = 60  # per group; the rest is "…and N more" (the App Home lists them all)
@@ -124,7 +125,7 @@ def owner_digest_messages(
         lang,
         overdue=len(overdue),
         due=len(due_today),
-        followups=n_follow,
+        followups=tn("digest.followups", lang, n_follow),
         unclaimed=len(unclaimed),
     )
     head: list[Block] = [
@@ -135,7 +136,7 @@ def owner_digest_messages(
     body += _group(t("digest.overdue", lang), overdue, lang, dl)
     body += _group(t("digest.due_today", lang), due_today, lang, dl)
     for key, items in followups.items():
-        body += _group(t("digest.followup", lang, kind=followup_label(key, lang)), items, lang, dl)
+        body += _group(localize.followup_heading(key, lang), items, lang, dl)
     body += _group(t("digest.unclaimed", lang), unclaimed, lang, dl)
     if not body:
         body = [section(t("digest.all_clear", lang))]
@@ -250,7 +251,7 @@ def stats_text(
     else:
         median = t("stats.hours", lang, n=round(median_first_response_minutes / 60, 1))
     lines = [
-        f"*{t('stats.title', lang, days=days)}*",
+        f"*{tn('stats.title', lang, days, days=days)}*",
         t("stats.received", lang, n=received),
         t("stats.answered", lang, n=answered, within=within_sla, pct=pct),
         t("stats.median_first_response", lang, value=median),

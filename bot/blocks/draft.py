@@ -44,6 +44,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.i18n import t
+from bot.localize import draft_flag
 
 ACTION_EDIT_SEND = "draft_edit_send"
 ACTION_REGENERATE = "draft_regenerate"
@@ -411,7 +412,7 @@ def regenerate_modal(draft_id: str, lang: str) -> dict[str, Any]:
 
 def quote_risk_blocks(draft_id: str, findings: Sequence[str], lang: str) -> tuple[str, list[Block]]:
     """What the member sees when Send stops on quote risks: the findings and Send anyway."""
-    lines = "\n".join(f"⚠️ {esc(f, 300)}" for f in findings[:10])
+    lines = "\n".join(f"⚠️ {esc(draft_flag(f, lang), 300)}" for f in findings[:10])
     confirm = confirm_dialog(
         t("risk.confirm_title", lang),
         t("risk.confirm_text", lang),

@@ -43,6 +43,7 @@ from bot.blocks.common import (
 from bot.home_queue import ANY, MARKETS, QUEUES, TIERS, HomeFilter, QueuePage
 from bot.i18n import SUPPORTED, t
 from bot.models import Inquiry
+from bot.names import market_label
 from bot.prefs import MemberPrefs, parse_hhmm
 from bot.sla.engine import SlaState
 
@@ -117,7 +118,7 @@ def queue_label(queue: str, lang: str) -> str:
 def filter_selects(flt: HomeFilter, lang: str) -> list[Block]:
     """The three selects, each showing the current choice."""
     queues = [(q, queue_label(q, lang)) for q in QUEUES]
-    markets = [(ANY, t("home.market.any", lang)), *((m, m) for m in MARKETS)]
+    markets = [(ANY, t("home.market.any", lang)), *((m, market_label(m, lang)) for m in MARKETS)]
     tiers = [(ANY, t("home.tier.any", lang)), *((x, f"{TIER_BADGE.get(x, '')} {x}".strip()) for x in TIERS)]
     return [
         static_select(ACTION_QUEUE, t("home.queue", lang), queues, flt.queue),

@@ -15,6 +15,7 @@ the catalogs (``signal.<name>``) when known, else shown as they are.
 
 from __future__ import annotations
 
+from bot import localize
 from bot.blocks.card import (
     ACTION_FILTERED_RESCUE,
     country_name,
@@ -52,7 +53,7 @@ def signal_label(name: str, lang: str) -> str:
 
 def signal_line(s: RiskSignal, lang: str) -> str:
     weight = f"{s.weight:+g}".replace("-", "−")
-    evidence = f" — {esc(s.evidence, 250)}" if s.evidence else ""
+    evidence = f" — {esc(localize.evidence_text(s.name, s.evidence, lang), 250)}" if s.evidence else ""
     return f"• *{signal_label(s.name, lang)}* ({weight}){evidence}"
 
 
@@ -96,7 +97,7 @@ def review_card(inq: Inquiry, *, lang: str) -> tuple[str, list[Block]]:
     fallback = fallback_text(
         t("review.fallback", lang, buyer=esc(inq.buyer_name or inq.buyer_addr, 200), subject=subject)
     )
-    where = " ".join(p for p in (flag_emoji(tr.country), esc(country_name(tr.country), 100)) if p)
+    where = " ".join(p for p in (flag_emoji(tr.country), esc(country_name(tr.country, lang), 100)) if p)
     meta = [_sender(inq)]
     if tr.company:
         meta.append(esc(tr.company, 200))
@@ -108,7 +109,7 @@ def review_card(inq: Inquiry, *, lang: str) -> tuple[str, list[Block]]:
         context(" · ".join(meta)),
     ]
     held = [s for s in tr.risk.signals if s.weight != 0 or s.evidence][:MAX_SIGNALS]
-    lines = [signal_line(s, lang) for s in held] or [esc(tr.reason, 300)]
+    lines = [signal_line(s, lang) for s in held] or [esc(localize.filter_reason(tr.reason, lang), 300)]
     head = t("review.why", lang, score=f"{tr.risk.score:g}")
     blocks.append(section(f"*{head}*\n" + "\n".join(lines)))
     others = [w for w in tr.warnings if w.code != LURE_SUSPECTED]

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot import localize
 from bot.blocks.card import (
     ACTION_CLEAR_REASON,
     ACTION_CLEAR_WARNING,
@@ -36,11 +37,12 @@ def explain(e: InquiryDeskError, lang: str) -> str:
     if isinstance(e, Conflict):
         return t("refuse.already_claimed", lang, owner=user_mention(str(e)))
     if isinstance(e, PermissionDenied):
-        return t("refuse.not_owner", lang, action=str(e))
+        return t("refuse.not_owner", lang, action=localize.action_text(str(e), lang))
     if isinstance(e, NotFound):
         return t("refuse.not_found", lang)
     if isinstance(e, UsageError):
-        return t("refuse.usage", lang, detail=esc(str(e), 300))  # may quote the member's input
+        # may quote the member's input
+        return t("refuse.usage", lang, detail=esc(localize.error_text(str(e), lang), 300))
     return t("refuse.failed", lang)
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot import localize
 from bot.blocks.common import esc, slack_date
 from bot.commands import Command, list_inquiries, parse_command
 from bot.errors import InquiryDeskError, UsageError
 from bot.handlers.actions import explain
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.services import Services
 from bot.sla.engine import SlaState, sla_state
 
@@ -30,7 +31,7 @@ class CommandHandler:
         try:
             cmd = parse_command(text)
         except UsageError as e:
-            return f"{esc(str(e), 200)}\n{self.usage()}"
+            return f"{esc(localize.error_text(str(e), self.s.lang), 200)}\n{self.usage()}"
         try:
             return self.run(cmd, user)
         except UsageError as e:
@@ -58,7 +59,7 @@ class CommandHandler:
                 + (f" <@{r.owner}>" if r.owner else "")
                 for r in rows
             ]
-            return t("cmd.list_heading", lang, count=len(rows)) + "\n" + "\n".join(lines)
+            return tn("cmd.list_heading", lang, len(rows)) + "\n" + "\n".join(lines)
         assert cmd.inquiry_id is not None or cmd.name == "stats"
         if cmd.name == "claim":
             s.desk.claim(cmd.inquiry_id or "", user)
@@ -74,9 +75,10 @@ class CommandHandler:
             s.desk.snooze(cmd.inquiry_id or "", user, cmd.arg)
         elif cmd.name == "history":
             inq = s.store.require(cmd.inquiry_id or "")
+            ev = localize
             lines = [
-                f"{slack_date(e.at)} {('<@' + e.actor + '>') if e.actor.startswith('U') else e.actor} "
-                f"{e.action} {esc(e.detail, 200)}"
+                f"{slack_date(e.at)} {ev.event_actor(e.actor, lang)} {ev.event_action(e.action, lang)} "
+                f"{esc(ev.event_detail(e.action, e.detail, lang), 200)}"
                 for e in inq.events[-40:]
             ]
             return f"#{inq.id} {esc(inq.subject, 150)}\n" + "\n".join(lines)

@@ -34,6 +34,7 @@ from bot.drafting_flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recip
 from bot.errors import InquiryDeskError
 from bot.handlers.actions import explain, tell
 from bot.i18n import t
+from bot.localize import flag_label
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class DraftHandlers:
         confirmed = any(o.get("value") == "send_anyway" for o in picked)
         risks = self.flow.quote_risks(text)
         if risks and not confirmed:
-            listed = "; ".join(sorted({f.code for f in risks}))
+            listed = "; ".join(sorted({flag_label(f.code, self.s.lang) for f in risks}))
             ack(
                 response_action="errors",
                 errors={BLOCK_BODY: t("risk.modal_error", self.s.lang, risks=listed)[:150]},
