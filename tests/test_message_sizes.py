@@ -432,9 +432,14 @@ def test_a_team_digest_with_30_members_and_60_overdue_fits_and_names_every_membe
 
 
 def test_the_app_home_with_60_items_per_list_fits() -> None:
+    from bot.home_queue import HomeFilter, queue_page
+    from bot.sla.engine import SlaPolicy
+
     items = sixty()
-    view = home_view("U0OWNER", items, items, items, NOW, "en", {i.id: NOW for i in items})
-    assert_view_fits(view)
+    for page_no in (1, 6):
+        page = queue_page(items, NOW, SlaPolicy(), "U0OWNER", HomeFilter(page=page_no))
+        view = home_view("U0OWNER", page, NOW, "en")
+        assert_view_fits(view)
     assert blocks_text_length(view["blocks"]) < 100 * 3000
 
 
