@@ -107,7 +107,8 @@ def test_the_command_line_sets_a_private_umask(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "MAIL_"))}
     env["DATA_DIR"] = str(data)
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
+        # doctor creates nothing; subject-export opens (so creates) the store and the audit log.
+        [sys.executable, "-m", "bot", "subject-export", "nobody@example.com"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
