@@ -80,3 +80,19 @@ def test_bundled_sample_buyers_stay_in_the_inquiry_lane() -> None:
     for path in buyers:
         verdict = triage(parse_email(path.read_bytes()), config)
         assert verdict.lane is Lane.INQUIRY, (path.name, verdict.risk)
+
+
+def test_lures_and_pitches_written_after_the_rules_are_held() -> None:
+    """14 lures and pitches of kinds the corpus has few of (a DHL notice with a web-page form, a
+    PDF.exe proforma, a WeTransfer "order specification", a password-protected PO, a lead list, a
+    trade show, a bank change with Reply-To on free mail, a shared "Purchase Order.pdf"), written
+    after the signals to check that they hold for the kind of mail, not for the corpus files.
+    None may take the inquiry lane and every one carries ``lure_suspected``."""
+    folder = Path(__file__).parent / "fixtures" / "lures_written"
+    names = json.loads((folder / "labels.json").read_text("utf-8"))
+    assert len(names) >= 14
+    config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
+    for name in names:
+        verdict = triage(parse_email((folder / name).read_bytes()), config)
+        assert verdict.lane is not Lane.INQUIRY, (name, verdict.risk)
+        assert verdict.category.value != "inquiry" or "lure_suspected" in {w.code for w in verdict.warnings}, name

@@ -211,7 +211,9 @@ _OFFER_RE = _rx(
     r"do you have any (?:\w+ ){0,2}(?:projects?|requirements?|work|needs?) for us|"
     r"(?:can|could|may) (?:we|i) (?:talk|speak|schedule|introduce|present|show)|"
     r"(?:open|interested) (?:to|in) (?:a )?(?:cooperation|collaboration|partnership)|"
-    r"wspieramy|możemy porozmawiać|współprac[ayę] z państwa|"
+    r"database of|verified (?:importers|buyers|distributors|contacts)|"
+    r"(?:importers|buyers|leads) (?:list|database)|"
+    r"list of (?:importers|buyers|distributors)|wspieramy|możemy porozmawiać|współprac[ayę] z państwa|"
     r"wir bieten|wir liefern|wir sind spezialisiert|unser(?:e)? (?:angebot|leistung|dienstleistung)|"
     r"ofrecemos|brindamos|nuestros servicios|oferecemos|nossos serviços|nous (?:proposons|offrons)|"
     r"nos services|offriamo|i nostri servizi|wij bieden|oferujemy|świadczymy|zapewniamy|tworzymy|"
@@ -307,9 +309,10 @@ def scam_signals(text: str) -> list[RiskSignal]:
 
 # ------------------------------------------------------------------ no request at all
 _BUYER_REQUEST_RE = _rx(
-    r"quot(?:e|ation|ing)|\bRFQ\b|price|pricing|cost|catalog|catalogue|brochure|\bMOQ\b|samples?|"
+    r"quot(?:e|ation|ing)|\bRFQ\b|price|pricing|cost|catalog|catalogue|brochure|\bMOQ\b|(?<!free )samples?|"
     r"(?<!we )(?<!our )(?<!can )offer(?!ing)|"
-    r"proforma|\bPI\b|lead time|delivery time|interested in (?:buying|purchasing|your)|"
+    r"proforma|\bPI\b|lead time|delivery time|"
+    r"(?<!you )(?<!you're )(?<!you be )interested in (?:buying|purchasing|your)|"
     r"(?:want|would like|wish|plan|looking) to (?:buy|order|purchase|import|source)|"
     r"(?:we|i) (?:need|require|are looking for|am looking for|are sourcing)|how much|"
     r"cotizaci[oó]n|cotizar|precio|cat[aá]logo|muestra|cotação|orçamento|preço|devis|prix|tarif|"
