@@ -95,4 +95,6 @@ def test_lures_and_pitches_written_after_the_rules_are_held() -> None:
     for name in names:
         verdict = triage(parse_email((folder / name).read_bytes()), config)
         assert verdict.lane is not Lane.INQUIRY, (name, verdict.risk)
-        assert verdict.category.value != "inquiry" or "lure_suspected" in {w.code for w in verdict.warnings}, name
+        assert verdict.category.value != "inquiry" or "lure_suspected" in {
+            w.code for w in verdict.warnings
+        }, name
