@@ -98,3 +98,23 @@ def test_lures_and_pitches_written_after_the_rules_are_held() -> None:
         assert verdict.category.value != "inquiry" or "lure_suspected" in {
             w.code for w in verdict.warnings
         }, name
+
+
+def test_buyers_written_after_the_rules_keep_the_inquiry_lane() -> None:
+    """Eight buyers written after the signals, in languages and habits the tuning sets lack
+    (Japanese, Korean, Russian, an Indian buyer on Gmail, an Egyptian buyer whose Reply-To is
+    his Gmail, an urgent Brazilian spreadsheet, a Nigerian WhatsApp-style note, a Polish "RE:"
+    after a phone call): with and without the team's profile, all keep the inquiry lane."""
+    from bot.drafting.prompts import PROMPTS_DIR
+    from bot.triage.profile import load_profile
+
+    folder = Path(__file__).parent / "fixtures" / "buyers_written"
+    names = json.loads((folder / "labels.json").read_text("utf-8"))
+    assert len(names) >= 8
+    for config in (
+        TriageConfig(own_domains=frozenset({"brightway-led.com"})),
+        TriageConfig(own_domains=frozenset({"brightway-led.com"}), profile=load_profile(PROMPTS_DIR)),
+    ):
+        for name in names:
+            verdict = triage(parse_email((folder / name).read_bytes()), config)
+            assert verdict.lane is Lane.INQUIRY, (name, verdict.risk)
