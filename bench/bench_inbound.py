@@ -30,6 +30,9 @@ def _buyer_files() -> dict[str, list[Path]]:
         "labelled buyers": [LABELLED / n for n, v in labels.items() if v["is_inquiry"]],
         "bundled sample buyers": [p for p in sorted(SAMPLES.glob("*.eml")) if int(p.name[:2]) <= 10],
         "hard genuine buyers": sorted(HARD.glob("*.eml")),
+        "buyers written after the rules": sorted(
+            (ROOT / "tests" / "fixtures" / "buyers_written").glob("*.eml")
+        ),
     }
     if INDUSTRIES.is_dir():
         sets["other industries' buyers (LED profile)"] = sorted(INDUSTRIES.rglob("*.eml"))
@@ -100,6 +103,20 @@ def main() -> int:
             )
         )
     print_table("genuine buyers", buyer_rows)
+
+    written = sorted((ROOT / "tests" / "fixtures" / "lures_written").glob("*.eml"))
+    let_in = [p.name for p in written if triage(parse_email(p.read_bytes()), config).lane is Lane.INQUIRY]
+    print_table(
+        "lures and pitches written after the rules",
+        [
+            Row(
+                f"held off the inquiry lane ({len(written)})",
+                f"{len(written) - len(let_in)} held" + (f"; let in: {', '.join(let_in)}" if let_in else ""),
+                "all",
+                not let_in,
+            )
+        ],
+    )
 
     rounds = 5
     t0 = time.perf_counter()
