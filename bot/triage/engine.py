@@ -28,6 +28,7 @@ from bot.triage.region import (
 from bot.triage.signals.headers import server_says_forged
 from bot.triage.tier import grade
 
+_RISK_CATEGORIES = frozenset({Category.INQUIRY, Category.SPAM, Category.NO_REPLY, Category.NEWSLETTER})
 SPOOFED_OWN_DOMAIN = "spoofed_own_domain"
 W_SPOOFED_OWN = 4.0  # a card in the review lane, never filtered as internal
 
@@ -146,7 +147,9 @@ def triage(email: ParsedEmail, config: TriageConfig, hints: ThreadHints | None =
         reasons=tuple(reasons),
         company=company_of(email, config.own_domains),
     )
-    risk = assess_risk(email, config)
+    # Lures hide among would-be inquiries, pitches, list-looking and sender-less mail; bounces,
+    # auto-replies and our own people's mail carry none worth a warning (skipping saves CPU).
+    risk = assess_risk(email, config) if category in _RISK_CATEGORIES else Risk()
     if spoof is not None:
         risk = combine((*risk.signals, RiskSignal(SPOOFED_OWN_DOMAIN, W_SPOOFED_OWN, spoof)))
         verdict = replace(
