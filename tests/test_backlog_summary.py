@@ -29,6 +29,9 @@ import pytest
 from bot.app import Desktop
 from bot.backlog import RELEASE_KIND, Backlog, batch_of, tier_of
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST
+from bot.blocks.home import home_view
+from bot.errors import UsageError
+from bot.home_queue import HomeFilter, queue_page
 from bot.ingest import Ingestor
 from bot.mail.imap_source import ImapSettings, MailboxWatcher
 from bot.mail.parse import parse_email
@@ -465,3 +468,38 @@ def test_follow_ups_and_home_actions_wake_a_backlog_inquiry(
         pass
     assert any(card_of(c) == second for c in inquiry_cards(slack_server))
     assert len(summaries(slack_server)) == 0, "the batch is still open (no catch-up ended)"
+
+
+def test_draft_from_the_home_posts_a_backlog_inquiry_card_first(
+    desktop: Desktop, slack_server: FakeSlack
+) -> None:
+    now = datetime.now(UTC)
+    old_at = now - timedelta(hours=5)
+    inq_id = desktop.ingestor.ingest(old_inquiry(7, old_at), old_at, catch_up=True).inquiry_id or ""
+    assert desktop.services.drafting is not None
+    with pytest.raises(UsageError, match="being posted"):
+        desktop.services.drafting.request(inq_id, "UALICE")
+    while desktop.worker.run_once():
+        pass
+    inq = desktop.store.require(inq_id)
+    assert inq.card_ts and inq.sla_started_at is not None and inq.sla_started_at > old_at
+    assert [card_of(c) for c in inquiry_cards(slack_server)] == [inq_id]
+
+
+def test_home_backlog_queue_lists_only_uncarded_backlog_inquiries(desktop: Desktop) -> None:
+    now = datetime.now(UTC)
+    old_at = now - timedelta(hours=5)
+    ids = [
+        desktop.ingestor.ingest(old_inquiry(n, old_at), old_at, catch_up=True).inquiry_id or ""
+        for n in range(3)
+    ]
+    fresh = desktop.ingestor.ingest(old_inquiry(9, now), now, catch_up=True).inquiry_id
+    desktop.store.set_fields(ids[0], card_ts="1.0", card_channel=CHANNEL)
+    page = queue_page(
+        desktop.store.open_inquiries(), now, desktop.services.policy, "UALICE", HomeFilter(queue="backlog")
+    )
+    assert {i.id for i in page.rows} == set(ids[1:])
+    assert fresh not in {i.id for i in page.rows}
+    assert HomeFilter.from_doc({"queue": "backlog"}).queue == "backlog"
+    view = home_view("UALICE", page, now, "en")
+    assert "Backlog (no card yet)" in str(view)
