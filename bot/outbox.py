@@ -103,6 +103,9 @@ class Outbox:
         of normal priority go first (a backlog card waits behind a new mail's card)."""
         with self.store.locked():
             index = self._index()
+            if key in index.pending and key in index.low and not low:
+                index.low.discard(key)  # owed again at normal priority: it goes first now
+                self._update(key, {"low": False})
             if key in index.pending or (once and key in index.done):
                 return False
             shard = shard_of(key)

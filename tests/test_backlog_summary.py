@@ -503,3 +503,17 @@ def test_home_backlog_queue_lists_only_uncarded_backlog_inquiries(desktop: Deskt
     assert HomeFilter.from_doc({"queue": "backlog"}).queue == "backlog"
     view = home_view("UALICE", page, now, "en")
     assert "Backlog (no card yet)" in str(view)
+
+
+def test_a_released_card_acted_on_goes_before_the_rest_of_the_backlog(desktop: Desktop) -> None:
+    now = datetime.now(UTC)
+    outbox = desktop.outbox
+    for n in range(5):
+        outbox.enqueue(f"card:b{n}", "card", f"b{n}", None, now + timedelta(milliseconds=n), low=True)
+    outbox.enqueue("card:x", "card", "x", None, now + timedelta(milliseconds=10))
+    assert [i.key for i in outbox.due(FAR, 3)] == ["card:x", "card:b0", "card:b1"]
+    assert not outbox.enqueue("card:b4", "card", "b4", None, now)  # a person acted on it: promoted
+    assert [i.key for i in outbox.due(FAR, 3)] == ["card:b4", "card:x", "card:b0"]  # by due time
+    outbox.forget_index()  # read back from the files, as after a restart
+    assert [i.key for i in outbox.due(FAR, 3)] == ["card:b4", "card:x", "card:b0"]
+    assert [i.low for i in outbox.due(FAR, 3)] == [False, False, True]
