@@ -45,7 +45,8 @@ SEQ_KEY = "backlog:seq"
 SUMMARY_KIND = "backlog_summary"
 RELEASE_KIND = "backlog_release"
 RELEASED_TIERS = ("A", "B")
-RELEASE_SPACING = timedelta(milliseconds=1)  # keeps the owed cards in order (A first, oldest first)
+RELEASE_SPACING = timedelta(milliseconds=1)
+RELEASE_CHUNK = 250  # cards owed per delivery pass  # keeps the owed cards in order (A first, oldest first)
 
 
 def state_key(batch: str) -> str:
@@ -268,36 +269,48 @@ class Backlog:
         item: OutboxItem,
         update: Callable[[str, str, str, Blocks | None], None],
         render: SummaryRenderer,
-    ) -> int:
-        """Owe the batch's A and B cards (keyed: a repeat after a crash owes nothing twice),
-        then show on the summary who asked for them. Returns how many were owed now."""
+    ) -> bool:
+        """Owe the batch's A and B cards, then its held ones, ``RELEASE_CHUNK`` per call (the
+        worker goes on with other items in between, so a new mail's card never waits for
+        thousands of inserts). Keyed: a repeat after a crash owes nothing twice. True when all
+        are owed (the summary then shows who asked); False: call again."""
         batch = str(item.payload["batch"])
-        members = self.members(batch)
-        chosen = sorted(
-            (i for i in members if releasable_card(i)),
-            key=lambda i: (tier_of(i), i.created_at, int(i.id) if i.id.isdigit() else 0),
-        )
-        held = sorted(
-            (i for i in members if i.triage.lane is Lane.REVIEW and not i.card_ts),
-            key=lambda i: (i.created_at, int(i.id) if i.id.isdigit() else 0),
-        )
-        now = self.clock()
-        owed = 0
+        state = self.state(batch)
+        plan = state.get("plan")
+        if not isinstance(plan, list):
+            members = self.members(batch)
+            chosen = sorted(
+                (i for i in members if releasable_card(i)),
+                key=lambda i: (tier_of(i), i.created_at, int(i.id) if i.id.isdigit() else 0),
+            )
+            held = sorted(
+                (i for i in members if i.triage.lane is Lane.REVIEW and not i.card_ts),
+                key=lambda i: (i.created_at, int(i.id) if i.id.isdigit() else 0),
+            )
+            plan = [["card", i.id] for i in chosen] + [["review", i.id] for i in held]
+            state = self._set_state(
+                batch, plan=plan, next=0, owed=len(chosen), held=len(held), start=self.clock().isoformat()
+            )
+        start = datetime.fromisoformat(str(state["start"]))
+        first = int(state.get("next", 0))
         with self.store.batch():
-            for n, inq in enumerate(chosen):
-                owed += self.outbox.enqueue(
-                    f"card:{inq.id}", "card", inq.id, None, now + n * RELEASE_SPACING, low=True
-                )
-            for n, inq in enumerate(held):
-                owed += self.outbox.enqueue(
-                    f"review:{inq.id}", "review_card", inq.id, None, now + n * RELEASE_SPACING, low=True
-                )
-        state = self._set_state(batch, owed=len(chosen), held=len(held))
+            for n, (kind, inq_id) in enumerate(plan[first : first + RELEASE_CHUNK], start=first):
+                due = start + n * RELEASE_SPACING
+                if kind == "card":
+                    self.outbox.enqueue(f"card:{inq_id}", "card", inq_id, None, due, low=True)
+                else:
+                    self.outbox.enqueue(f"review:{inq_id}", "review_card", inq_id, None, due, low=True)
+            done = first + RELEASE_CHUNK >= len(plan)
+            state = self._set_state(
+                batch, next=min(len(plan), first + RELEASE_CHUNK), plan=None if done else plan
+            )
+        if not done:
+            return False
         if state.get("ts") and state.get("channel"):
-            text, blocks = render(batch, count(members), state)
+            text, blocks = render(batch, self.counts(batch), state)
             update(str(state["channel"]), str(state["ts"]), text, blocks)
-        log.info("backlog %s: %d card(s) owed (%d new)", batch, len(chosen), owed)
-        return owed
+        log.info("backlog %s: %d card(s) owed", batch, len(plan))
+        return True
 
 
 def from_config(

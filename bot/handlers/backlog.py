@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from bot.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog, BacklogCounts
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
 from bot.chat import Blocks
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryWorker, Retry
 from bot.handlers.actions import tell
 from bot.home_queue import HomeFilter
 from bot.i18n import t
@@ -64,8 +64,9 @@ def register(app: App, services: Services, backlog: Backlog, worker: DeliveryWor
         backlog.deliver_summary(item, worker.post_once, render)
 
     def release(item: OutboxItem) -> None:
-        backlog.deliver_release(item, worker.chat.update, render)
-        worker.wake.set()
+        worker.wake.set()  # the cards owed so far start going out
+        if not backlog.deliver_release(item, worker.chat.update, render):
+            raise Retry(0.0, "owing the next backlog cards")  # after whatever else is due
 
     worker.extra_kinds[SUMMARY_KIND] = summary
     worker.extra_kinds[RELEASE_KIND] = release
