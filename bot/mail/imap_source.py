@@ -20,7 +20,9 @@ save_checkpoint). Guarantees:
 
 Known gap: if the process dies in the middle of a first-start backfill or a UIDVALIDITY re-scan, the
 next start continues from the last delivered UID without the date filter, so old messages with
-higher UIDs than the last delivered one would be delivered as new (rare: UIDs mostly follow dates).
+higher UIDs than the last delivered one would be delivered as new (rare: UIDs mostly follow dates;
+with the backlog summary on, such mail is old by INTERNALDATE and joins the summary, see
+:mod:`bot.backlog`).
 
 Example::
 
