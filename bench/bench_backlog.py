@@ -1,23 +1,27 @@
-"""Backlog: 10,000 mails waiting in the mailbox at first start, backfill on.
+"""Backlog: 10,000 old mails waiting in the mailbox at first start, backfill on.
 
-Run: ``python bench/bench_backlog.py [--mails 10000] [--cards 300] [--min-interval 1.0]``.
-Prints figures; not a test. Needs Dovecot (``apt-get install dovecot-imapd``).
+Run: ``python bench/bench_backlog.py [--mails 10000] [--cards 300] [--min-interval 1.0]
+[--no-summary]``. Prints figures; not a test. Needs Dovecot (``apt-get install dovecot-imapd``).
 
 Set-up: a private Dovecot (:class:`tests.fixtures_dovecot.DovecotServer`) whose INBOX gets
-``--mails`` messages by APPEND before the bot starts (a mix of the bundled samples and the
-labelled fixtures, each with a unique Message-ID and subject tag, so none is a duplicate or a
-follow-up; the mix has inquiries and filtered mail). Then the bot starts as ``inquiry-bot run``
-does, in this process: the INBOX watcher thread (first start, ``backfill_hours`` 24: every
-message qualifies) and the delivery worker thread with the production pacing of one card per
-second per channel, against the loopback fake Slack.
+``--mails`` messages by APPEND before the bot starts, their INTERNALDATEs spread over the last
+20 hours (a mix of the bundled samples and the labelled fixtures, each with a unique Message-ID
+and subject tag, so none is a duplicate or a follow-up; the mix has inquiries and filtered
+mail). Then the bot starts as ``inquiry-bot run`` does, in this process: the INBOX watcher
+thread (first start, ``backfill_hours`` 24: every message qualifies) and the delivery worker
+thread with the production pacing of one card per second per channel, against the loopback
+fake Slack.
 
-Measured:
+The summary path (default; ``BACKFILL_SUMMARY_AFTER_MINUTES`` 10, issue #16): the old mail
+makes ONE summary card. Measured: triage throughput; when the summary is posted; that no
+inquiry card is posted for the old mail; how soon a new mail APPENDed after the catch-up gets
+its card; then *Post the A and B cards* (what the click does): how many cards are owed, their
+rate over the first ``--cards``, how soon a second new mail's card goes out while they are
+flowing (it jumps the queue), and a check that nothing was dropped: every A/B inquiry has
+exactly one posted card or one pending card item, the rest none.
 
-- triage throughput: messages stored per second, from the watcher's start to the last
-  message stored (fetch, parse, triage, store, raw-mail archive, outbox entry);
-- card delivery: the rate of the first ``--cards`` cards (at 1 card/s, 10,000 cards would take
-  hours, so the run stops there), then a check that nothing was dropped: every inquiry has
-  either exactly one posted card or exactly one pending ``card`` item in the outbox.
+``--no-summary`` (``BACKFILL_SUMMARY_AFTER_MINUTES=0``) measures the old path for comparison:
+a card per inquiry, the rate of the first ``--cards``, and the hours the rest would take.
 """
 
 from __future__ import annotations
@@ -29,18 +33,21 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import LABELLED, SAMPLES, Row, machine_line, make_unique, print_table, rss_mb, start_dovecot
-from bot.app import build
+from bot.app import Desktop, build
+from bot.backlog import batch_of, tier_of
+from bot.blocks.backlog import ACTION_HOME
 from bot.config import load_config
 from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.watching import StoreMailSink
-from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import DovecotServer
+from tests.fakes.slack_server import Call, FakeSlack
+from tests.fixtures_dovecot import DovecotServer, Mailbox
 from tests.slack_helpers import CHANNEL
 
 _APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
@@ -77,11 +84,145 @@ def wait(predicate: object, timeout: float) -> bool:
     return False
 
 
+def card_of(call: Call) -> str | None:
+    meta = call.params.get("metadata") or {}
+    return (meta.get("event_payload") or {}).get("inquiry_id") if isinstance(meta, dict) else None
+
+
+def top_posts(slack: FakeSlack) -> list[Call]:
+    return [c for c in slack.calls("chat.postMessage") if not c.params.get("thread_ts")]
+
+
+def is_summary(call: Call) -> bool:
+    return any(
+        e.get("action_id") == ACTION_HOME
+        for b in call.blocks
+        for e in (b.get("elements") or [])
+        if isinstance(e, dict)
+    )
+
+
+def new_card_after(slack: FakeSlack, mailbox: Mailbox, raw: bytes, timeout: float = 60) -> float:
+    """APPEND one new mail now; seconds until a card for an inquiry seen for the first time."""
+    before = {card_of(c) for c in top_posts(slack)}
+    count = len(before)
+    t0 = time.monotonic()
+    mailbox.append("INBOX", raw)
+
+    def arrived() -> bool:
+        posts = top_posts(slack)
+        return len(posts) > count and any(
+            card_of(c) not in before and card_of(c) is not None and c.at >= t0 for c in posts
+        )
+
+    if not wait(arrived, timeout):
+        return float("nan")
+    return min(c.at for c in top_posts(slack) if card_of(c) not in before and c.at >= t0) - t0
+
+
+def summary_path(
+    args: argparse.Namespace,
+    desk: Desktop,
+    slack: FakeSlack,
+    mailbox: Mailbox,
+    sink: CountingSink,
+    started: float,
+    stored_s: float,
+    all_stored: bool,
+    rss_after_triage: float,
+    halt: Callable[[], None],
+) -> bool:
+    """The figures of the summary path (see the module docstring); True when its checks hold."""
+    backlog = desk.ingestor.backlog
+    assert backlog is not None
+    one_summary = wait(lambda: any(is_summary(c) for c in top_posts(slack)), timeout=600)
+    summary_s = min((c.at for c in top_posts(slack) if is_summary(c)), default=float("nan")) - started
+    cards_before = [c for c in top_posts(slack) if card_of(c) is not None]
+    sources = mix()
+    new_s = new_card_after(slack, mailbox, make_unique(sources[4], 10**6))
+
+    t_click = time.monotonic()
+    released = backlog.release("1", "UBENCH")  # what *Post the A and B cards* does
+    first_backlog = wait(lambda: len([c for c in top_posts(slack) if card_of(c)]) >= 2, timeout=120)
+    first_backlog_s = time.monotonic() - t_click
+    wait(lambda: len([c for c in top_posts(slack) if card_of(c)]) >= 1 + min(args.cards, 10), timeout=120)
+    jump_s = new_card_after(slack, mailbox, make_unique(sources[0], 10**6 + 1))
+    enough = wait(
+        lambda: len([c for c in top_posts(slack) if card_of(c)]) >= args.cards, timeout=args.cards * 3 + 60
+    )
+    halt()  # the worker stops: what is posted and what is pending are read at one moment
+    posts = [c for c in top_posts(slack) if card_of(c)]
+    backlog_posts = [c for c in posts if c.at >= t_click]
+    rate = (
+        (len(backlog_posts) - 1) / (backlog_posts[-1].at - backlog_posts[0].at)
+        if len(backlog_posts) > 1
+        else float("nan")
+    )
+    records = list(desk.store.all_inquiries())
+    old = [i for i in records if batch_of(i) == "1"]
+    ab = {i.id for i in old if i.triage.is_inquiry and tier_of(i) in ("A", "B")}
+    rest = {i.id for i in old if i.triage.is_inquiry} - ab
+    far = datetime.now(UTC) + timedelta(days=3650)
+    pending = [it.inquiry_id for it in desk.outbox.due(far, limit=10**7) if it.kind == "card"]
+    posted = [card_of(c) for c in posts]
+    summaries = [c for c in top_posts(slack) if is_summary(c)]
+    nothing_dropped = (
+        len(records) == args.mails + 2
+        and len(pending) == len(set(pending))
+        and len(posted) == len(set(posted))
+        and (set(posted) | set(pending)) & (ab | rest) == ab
+        and not desk.outbox.dead()
+    )
+    counts = backlog.counts("1")
+    pacing = args.min_interval or 0.0
+    print_table(
+        f"Backlog as a summary: {args.mails} mails from the last 20 h at first start, cards paced "
+        f"{args.min_interval:.1f} s/channel",
+        [
+            Row("old messages stored", f"{len(old)}/{args.mails}", f"{args.mails}", all_stored),
+            Row(
+                "old mail: inquiries (A/B/C) / held / filtered",
+                f"{counts.inquiries} ({counts.tiers.get('A', 0)}/{counts.tiers.get('B', 0)}/"
+                f"{counts.tiers.get('C', 0)}) / {counts.held} / {counts.filtered}",
+            ),
+            Row("triage throughput (watcher start -> last stored)", f"{sink.count / stored_s:.0f} msg/s"),
+            Row("time to store the whole backlog", f"{stored_s:.1f} s"),
+            Row("summary cards posted", str(len(summaries)), "1", len(summaries) == 1 and one_summary),
+            Row("summary posted after start", f"{summary_s:.1f} s"),
+            Row("inquiry cards for old mail before the click", str(len(cards_before)), "0", not cards_before),
+            Row("new mail after the catch-up: card after", f"{new_s:.2f} s", "<= 2 s", new_s <= 2.0),
+            Row("Post the A and B cards: owed", f"{len(ab)} (click accepted: {released})", "", released),
+            Row("first backlog card after the click", f"{first_backlog_s:.2f} s", "", first_backlog),
+            Row(
+                f"backlog card rate, first {len(backlog_posts)} cards",
+                f"{rate:.3f} cards/s",
+                f"<= {1 / pacing:.1f}/s" if pacing else "",
+                None if not pacing else rate <= 1 / pacing + 0.01,
+            ),
+            Row("new mail while backlog cards flow: card after", f"{jump_s:.2f} s", "<= 2 s", jump_s <= 2.0),
+            Row("C inquiries left for the App Home (no card)", str(len(rest))),
+            Row(
+                "nothing dropped (A/B: posted or pending once; C: none; no dead items)",
+                str(nothing_dropped),
+                "True",
+                nothing_dropped,
+            ),
+            Row("time the A/B cards need at this pacing", f"{len(ab) * pacing / 3600:.2f} h"),
+            Row("time a card per inquiry would need (old path)", f"{counts.inquiries * pacing / 3600:.2f} h"),
+            Row("resident memory after triage", f"{rss_after_triage:.0f} MB"),
+        ],
+    )
+    return (
+        all_stored and one_summary and len(summaries) == 1 and not cards_before and nothing_dropped and enough
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--cards", type=int, default=300, help="cards to watch being delivered")
     parser.add_argument("--min-interval", type=float, default=1.0, help="card pacing per channel (s)")
+    parser.add_argument("--no-summary", action="store_true", help="the old path: a card per old mail")
     args = parser.parse_args()
 
     started = start_dovecot("bench-backlog-")
@@ -96,11 +237,16 @@ def main() -> int:
     try:
         mailbox = dovecot.add_user()
         sources = mix()
+        t_start = datetime.now(UTC)
         t0 = time.monotonic()
         client = mailbox.connect()
         try:
             for n in range(args.mails):
-                client.append("INBOX", make_unique(sources[n % len(sources)], n))
+                client.append(
+                    "INBOX",
+                    make_unique(sources[n % len(sources)], n),
+                    msg_time=t_start - timedelta(hours=20) + n * timedelta(hours=19) / max(1, args.mails),
+                )
         finally:
             client.logout()
         append_s = time.monotonic() - t0
@@ -114,6 +260,7 @@ def main() -> int:
                 "SLACK_API_URL": slack.base_url,
                 "DATA_DIR": str(root / "data"),
                 "OWN_DOMAINS": "brightway-led.com",
+                "BACKFILL_SUMMARY_AFTER_MINUTES": "0" if args.no_summary else "10",
             }
         )
         desk = build(config, token_verification=False, min_interval=args.min_interval)
@@ -145,6 +292,19 @@ def main() -> int:
         stored_s = sink.last_at - started
         rss_after_triage = rss_mb()
         print(f"stored {sink.count} in {stored_s:.1f} s", flush=True)
+        if not args.no_summary:
+
+            def halt() -> None:
+                stop_worker.set()
+                worker_thread.join(timeout=60)
+
+            ok = summary_path(
+                args, desk, slack, mailbox, sink, started, stored_s, all_stored, rss_after_triage, halt
+            )
+            stop_watch.set()
+            watch_thread.join(timeout=30)
+            desk.store.close()
+            return 0 if ok else 1
         enough_cards = wait(
             lambda: len(slack.calls("chat.postMessage")) >= args.cards, timeout=args.cards * 3 + 60
         )

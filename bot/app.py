@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.audit_anchor import AuditAnchor
+from bot.backlog import from_config as backlog_from_config
 from bot.bolt_log import bolt_logger
 from bot.config import Config
 from bot.delivery import DeliveryWorker
@@ -32,6 +33,7 @@ from bot.desk import Desk
 from bot.digests import Digests
 from bot.drafting_flow import DraftingFlow
 from bot.handlers import actions, commands, drafts, home
+from bot.handlers import backlog as backlog_handlers
 from bot.i18n import t
 from bot.ingest import Ingestor
 from bot.learning import Learning
@@ -197,6 +199,7 @@ def build(
         learning=Learning(store, config.own_domains),
     )
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
+    backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
     ingestor = Ingestor(
         store,
         outbox,
@@ -208,6 +211,7 @@ def build(
         trust=Trust(config, load_screener(config)),
         prework=Prework(triage_config(config)),
         second_opinion=build_second_opinion(config),
+        backlog=backlog,
     )
     services = Services(
         store=store,
@@ -263,6 +267,8 @@ def build(
     actions.register(app, services)
     commands.register(app, services)
     home.register(app, services, digest_time=config.digest_time)
+    if backlog is not None:
+        backlog_handlers.register(app, services, backlog, worker)
 
     @app.error
     def on_error(error: Exception) -> None:

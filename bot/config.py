@@ -112,6 +112,9 @@ class Config:
     review_at: float = 3.0  # risk score from which a kept mail is held for review (issue #12)
     filter_at: float = 8.0  # risk score from which it is filtered
     audit_anchor_channel: str | None = None  # where the daily audit anchor goes (default: SLACK_CHANNEL)
+    # Mail older than this when the watcher catches up goes into one summary card, not a card
+    # each (issue #16); None: every mail gets its card.
+    backfill_summary_after_minutes: float | None = 10.0
 
 
 class _Reader:
@@ -450,7 +453,19 @@ def load_config(env: Mapping[str, str]) -> Config:
         review_at=review_at,
         filter_at=filter_at,
         audit_anchor_channel=r.raw("AUDIT_ANCHOR_CHANNEL"),
+        backfill_summary_after_minutes=r.parsed(
+            "BACKFILL_SUMMARY_AFTER_MINUTES",
+            _minutes_or_off("10"),
+            _minutes_or_off,
+            "a number of minutes (0 turns the summary off)",
+        ),
     )
     if r.problems:
         raise ConfigError(r.problems)
     return config
+
+
+def _minutes_or_off(value: str) -> float | None:
+    """``BACKFILL_SUMMARY_AFTER_MINUTES``: a positive number of minutes, or 0 for off."""
+    minutes = float(value)
+    return minutes if minutes > 0 else None

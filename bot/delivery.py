@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.backlog import card_posted, unposted_followups
 from bot.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.erase_posts import erase_posts
 from bot.models import Event, Inquiry, Lane
@@ -92,6 +93,8 @@ class DeliveryWorker:
         for item in self.outbox.due(self.clock(), limit):
             self.deliver(item)
             done += 1
+            if item.low:  # one backlog card at a time: a new mail's card may be due now
+                break
         return done
 
     def deliver(self, item: OutboxItem) -> None:
@@ -130,6 +133,10 @@ class DeliveryWorker:
     def _post(self, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None) -> str:
         self._pace(channel)
         return self.chat.post(channel, text, blocks, thread_ts)
+
+    def post_once(self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None) -> str:
+        """A top-level post exactly once (for kinds registered in ``extra_kinds``)."""
+        return self._post_once(item, channel, text, blocks)
 
     def _post_once(
         self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
@@ -209,15 +216,21 @@ class DeliveryWorker:
             self._pace(channel)
             ts = self.chat.post(channel, text, blocks, None, card_of=inq.id)
         now = self.clock()
-        self.store.update(
+        posted = self.store.update(
             inq.id,
-            lambda cur: replace(
-                cur,
-                card_ts=ts,
-                card_channel=channel,
-                events=(*cur.events, Event(now, "bot", event, ts)),
+            lambda cur: card_posted(  # a backlog inquiry's SLA clock starts now (bot.backlog)
+                replace(
+                    cur,
+                    card_ts=ts,
+                    card_channel=channel,
+                    events=(*cur.events, Event(now, "bot", event, ts)),
+                ),
+                now,
             ),
         )
+        for message_id in unposted_followups(posted) if posted.extra.get("backlog") else ():
+            # Old follow-ups of a backlog inquiry waited for its card: into the thread now.
+            self.outbox.enqueue(f"thread:{message_id}", "followup", inq.id, {"message_id": message_id}, now)
         log.info("%s for inquiry %s", event.replace("_", " "), inq.id)
 
     def _review_card(self, inq: Inquiry) -> None:

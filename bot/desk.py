@@ -88,6 +88,9 @@ class Desk:
         with self.store.locked():
             inq = self.store.update(inq_id, apply)
             now = self.clock()
+            if inq.triage.is_inquiry and inq.extra.get("backlog") and not inq.card_ts:
+                # An inquiry of a backlog summary, acted on from the App Home: its card now.
+                self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
             if inq.triage.is_inquiry or inq.card_ts:
                 self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
                 if note is not None:

@@ -133,6 +133,10 @@ class DraftingFlow:
         """Acknowledge at once; the draft appears in the card's thread when ready."""
         inq = self.store.require(inq_id)
         if not inq.card_ts:
+            if inq.extra.get("backlog") and inq.triage.is_inquiry:
+                # From a backlog summary (bot.backlog), asked for from the App Home: card it now.
+                self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, self.clock())
+                raise UsageError("its card is being posted now: click Draft again in a moment")
             raise UsageError("the card is not posted yet")
         self.pool.submit(self._draft_job, inq_id, user, scenario, instruction)
 

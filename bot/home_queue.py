@@ -20,7 +20,7 @@ from bot.models import Inquiry, Market, Tier
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
 
 PAGE_SIZE = 10
-QUEUES = ("all", "mine", "unclaimed", "at_risk")
+QUEUES = ("all", "mine", "unclaimed", "at_risk", "backlog")  # backlog: no card yet (bot.backlog)
 MARKETS = tuple(m.value for m in Market)
 TIERS = tuple(t.value for t in Tier)
 ANY = "any"
@@ -117,6 +117,8 @@ def queue_page(
         if flt.queue == "unclaimed" and inq.owner is not None:
             return False
         if flt.queue == "at_risk" and not _at_risk(states[inq.id]):
+            return False
+        if flt.queue == "backlog" and not (inq.extra.get("backlog") and not inq.card_ts):
             return False
         if flt.market != ANY and inq.triage.market.value != flt.market:
             return False

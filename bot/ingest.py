@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.backlog import Backlog, dormant
 from bot.learning import Learning
 from bot.mail.parse import parse_email
 from bot.mail.subject import normalize_subject
@@ -84,8 +85,10 @@ class Ingestor:
         trust: Trust | None = None,
         prework: Prework | None = None,
         second_opinion: SecondOpinion | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         self.second_opinion = second_opinion
+        self.backlog = backlog  # old mail of a catch-up goes into one summary (bot.backlog)
         self.store = store
         self.outbox = outbox
         self.config = config
@@ -138,6 +141,7 @@ class Ingestor:
             uid=fetched.uid,
             auth_results=auth if self.trust is not None else (),
             verdict=verdict,
+            catch_up=True,
         )
 
     def _second_look(self, email: ParsedEmail, verdict: Triage | None) -> Triage | None:
@@ -177,9 +181,12 @@ class Ingestor:
         uid: int | None = None,
         auth_results: Sequence[str] = (),
         verdict: Triage | None = None,
+        catch_up: bool = False,
     ) -> IngestResult:
         """Store one parsed email. ``verdict``: its triage without thread hints, computed
-        ahead (see :mod:`bot.prework`); recomputed here when the buyer is known."""
+        ahead (see :mod:`bot.prework`); recomputed here when the buyer is known. ``catch_up``:
+        the watcher found it (mail older than the backlog age then joins the summary)."""
+        old = catch_up and self.backlog is not None and self.backlog.is_old(arrived)
         with self.store.locked():
             known = self.store.find_by_message_id(email.message_id)
             if known is not None:
@@ -189,8 +196,8 @@ class Ingestor:
             record = _record(email, arrived, "in", folder, uid)
             thread_id = self._thread_of(email)
             if thread_id is not None:
-                return self._follow_up(thread_id, email, record, arrived, auth_results)
-            return self._new(email, record, arrived, folder, auth_results, verdict)
+                return self._follow_up(thread_id, email, record, arrived, auth_results, old=old)
+            return self._new(email, record, arrived, folder, auth_results, verdict, old=old)
 
     def _owe_again(self, inq_id: str, message_id: str) -> None:
         """Owe the Slack delivery of a message seen before, unless it was delivered.
@@ -201,6 +208,8 @@ class Ingestor:
         inq = self.store.get(inq_id)
         if inq is None or inq.triage.lane is Lane.FILTERED or not inq.messages:
             return
+        if dormant(inq):
+            return  # in a backlog summary: its card (and thread) come when someone asks
         now = self.clock()
         if inq.messages[0].message_id == message_id:
             if not inq.card_ts:
@@ -250,6 +259,8 @@ class Ingestor:
         record: MessageRecord,
         arrived: datetime,
         auth_results: Sequence[str] = (),
+        *,
+        old: bool = False,
     ) -> IngestResult:
         category, _ = classify(email, self.config.own_domains)
         # A colleague's reply stops the clock; a forgery of our domain (failing DMARC at our own
@@ -262,12 +273,18 @@ class Ingestor:
             return self._answered(inq_id, record, arrived, actor="mail", how="colleague's reply in the inbox")
 
         current = self.store.require(inq_id)
+        # A follow-up to an inquiry of a backlog summary: an old one waits for the card (posted
+        # into its thread then); a fresh one makes the inquiry live, so its card is owed now.
+        asleep = dormant(current) and current.triage.lane is not Lane.FILTERED
+        if asleep and not old and not automatic and self.backlog is not None:
+            self.backlog.owe_card(current)
+            asleep = False
         found = () if automatic else self._trust(email, current.triage, auth_results)
         new_warnings = tuple(w for w in found if w.code not in {x.code for x in current.triage.warnings})
 
         def change(inq: Inquiry) -> Inquiry:
             # A review item has no clock until a person calls it a real buyer.
-            restart = not automatic and not inq.status.closed and inq.triage.is_inquiry
+            restart = not automatic and not inq.status.closed and inq.triage.is_inquiry and not asleep
             return replace(
                 inq,
                 triage=replace(inq.triage, warnings=(*inq.triage.warnings, *new_warnings)),
@@ -281,7 +298,7 @@ class Ingestor:
 
         inq = self.store.update(inq_id, change)
         now = self.clock()
-        if inq.triage.lane is not Lane.FILTERED:  # into the card's (or review card's) thread
+        if inq.triage.lane is not Lane.FILTERED and not asleep:  # into the card's (or review card's) thread
             self.outbox.enqueue(
                 f"thread:{record.message_id}", "followup", inq.id, {"message_id": record.message_id}, now
             )
@@ -305,6 +322,8 @@ class Ingestor:
         folder: str,
         auth_results: Sequence[str] = (),
         ahead: Triage | None = None,
+        *,
+        old: bool = False,
     ) -> IngestResult:
         verdict = ahead if ahead is not None else triage(email, self.config, self._hints(email))
         verdict = self._learnt(email, record, verdict)
@@ -333,6 +352,9 @@ class Ingestor:
             inq = replace(inq, extra={**inq.extra, "utc_offset": str(email.date_utc_offset_minutes)})
         if (verdict.is_inquiry or review) and folder.lower() not in ("inbox",):
             inq = replace(inq, extra={**inq.extra, "found_in": folder})
+        backlog = self.backlog.join(folder) if old and self.backlog is not None else None
+        if backlog is not None:  # no card and no clock yet: counted in one summary card
+            inq = replace(inq, sla_started_at=None, extra={**inq.extra, "backlog": backlog})
         if verdict.is_inquiry and self.router is not None:
             owner = self.router.route(inq)
             if owner:
@@ -343,6 +365,9 @@ class Ingestor:
                     events=(*inq.events, Event(now, "bot", "routed", owner)),
                 )
         self.store.add(inq)
+        if verdict.is_inquiry and backlog is not None:
+            log.info("inquiry %s stored into backlog %s (no card yet)", inq.id, backlog)
+            return IngestResult("new", inq.id, email.message_id)
         if verdict.is_inquiry:
             self.outbox.enqueue(f"card:{inq.id}", "card", inq.id, None, now)
             log.info(
@@ -354,7 +379,8 @@ class Ingestor:
             return IngestResult("new", inq.id, email.message_id)
         if review:
             # A "check first" card: no clock, no routing, no pings until a person decides.
-            self.outbox.enqueue(f"review:{inq.id}", "review_card", inq.id, None, now)
+            if backlog is None:  # a backlog one comes with the A and B cards (bot.backlog)
+                self.outbox.enqueue(f"review:{inq.id}", "review_card", inq.id, None, now)
             log.info("mail %s held for review (risk %g)", inq.id, verdict.risk.score)
             return IngestResult("review", inq.id, email.message_id)
         log.info("filtered mail %s stored: %s", inq.id, verdict.category.value)

@@ -38,12 +38,14 @@ class OutboxItem:
     not_before: float
     last_error: str = ""
     tried: bool = False  # a post was attempted: it may have reached Slack before a crash
+    low: bool = False  # low priority (a backlog card): normal items due first
 
 
 @dataclass
 class _Index:
     pending: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # key -> shard, doc id, due
     done: dict[str, float] = field(default_factory=dict)  # key -> delivered at
+    low: set[str] = field(default_factory=set)  # pending keys of low priority (backlog cards)
 
 
 def shard_of(key: str) -> int:
@@ -66,6 +68,8 @@ class Outbox:
                 db = self._db(n)
                 for doc in db.table("outbox").all():
                     index.pending[str(doc["key"])] = (n, doc.doc_id, float(doc["not_before"]))
+                    if doc.get("low"):
+                        index.low.add(str(doc["key"]))
                 for doc in db.table("outbox_done").all():
                     index.done[str(doc["key"])] = float(doc.get("at", 0))
             self.store.caches["outbox"] = index
@@ -90,13 +94,18 @@ class Outbox:
         now: datetime,
         *,
         once: bool = True,
+        low: bool = False,
     ) -> bool:
         """Record an owed delivery; False when the key is already pending (or done, if ``once``).
 
         ``once=False`` is for idempotent refreshes such as re-rendering a card: a pending
-        one absorbs the next, and a delivered one does not block a later one."""
+        one absorbs the next, and a delivered one does not block a later one. ``low``: due items
+        of normal priority go first (a backlog card waits behind a new mail's card)."""
         with self.store.locked():
             index = self._index()
+            if key in index.pending and key in index.low and not low:
+                index.low.discard(key)  # owed again at normal priority: it goes first now
+                self._update(key, {"low": False})
             if key in index.pending or (once and key in index.done):
                 return False
             shard = shard_of(key)
@@ -114,10 +123,13 @@ class Outbox:
                         "created": now.timestamp(),
                         "last_error": "",
                         "once": once,
+                        "low": low,
                     }
                 )
             )
             index.pending[key] = (shard, doc_id, now.timestamp())
+            if low:
+                index.low.add(key)
             wake = self.store.caches.get("outbox_wake")
         if callable(wake):
             wake()
@@ -128,10 +140,12 @@ class Outbox:
         with self.store.locked():
             index = self._index()
             chosen = sorted(
-                ((due, shard, doc_id) for shard, doc_id, due in index.pending.values() if due <= cutoff)
+                (key in index.low, due, shard, doc_id)
+                for key, (shard, doc_id, due) in index.pending.items()
+                if due <= cutoff
             )[:limit]
             docs = []
-            for _, shard, doc_id in chosen:
+            for _, _, shard, doc_id in chosen:
                 doc = self._db(shard).table("outbox").get(doc_id=doc_id)
                 if doc is not None:
                     docs.append(doc)
@@ -145,6 +159,7 @@ class Outbox:
                 not_before=float(d["not_before"]),
                 last_error=str(d.get("last_error", "")),
                 tried=bool(d.get("tried", False)),
+                low=bool(d.get("low", False)),
             )
             for d in docs
         ]
@@ -157,6 +172,7 @@ class Outbox:
         with self.store.locked():
             index = self._index()
             entry = index.pending.pop(key, None)
+            index.low.discard(key)
             if entry is None:
                 return
             shard, doc_id, _ = entry
@@ -213,7 +229,9 @@ class Outbox:
     def give_up(self, key: str, now: datetime, error: str) -> None:
         """Move a delivery that can never succeed to ``outbox_dead`` (shown by doctor)."""
         with self.store.locked():
-            entry = self._index().pending.pop(key, None)
+            index = self._index()
+            entry = index.pending.pop(key, None)
+            index.low.discard(key)
             if entry is None:
                 return
             shard, doc_id, _ = entry

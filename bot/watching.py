@@ -64,6 +64,11 @@ class StoreMailSink:
         else:
             self.ingestor.deliver(folder, fetched)
 
+    def caught_up(self, folder: str) -> None:
+        """The watcher delivered everything the folder had: a backlog batch fed by it may close."""
+        if not self.sent and self.ingestor.backlog is not None:
+            self.ingestor.backlog.caught_up(folder)
+
     def save_checkpoint(self, folder: str, checkpoint: Checkpoint) -> None:
         if self._batching:
             self._held[folder] = checkpoint

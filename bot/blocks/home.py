@@ -109,6 +109,7 @@ def inquiry_row(
 
 
 QUEUE_LABELS = {"mine": "home.mine", "unclaimed": "home.unclaimed", "at_risk": "home.at_risk"}
+QUEUE_LABELS["backlog"] = "home.backlog"  # mail of a backlog summary with no card yet (bot.backlog)
 
 
 def queue_label(queue: str, lang: str) -> str:

@@ -12,13 +12,17 @@ save_checkpoint). Guarantees:
   delivered (``backfill=True``); older ones are skipped by moving the checkpoint past them.
 - UIDVALIDITY changed: messages SINCE ``now - max(backfill_hours, rescan_min_days)`` are delivered
   again (the sink deduplicates), then normal operation resumes.
+- After each pass that delivered everything, ``sink.caught_up(folder)`` is called when the sink
+  has it (a backlog summary closes then, see :mod:`bot.backlog`).
 - ``run()`` never raises: any connection problem (imapclient errors, OSError, TLS errors, timeouts,
   an IDLE socket that is readable but empty, i.e. EOF) leads to a reconnect with capped exponential
   backoff and full jitter.
 
 Known gap: if the process dies in the middle of a first-start backfill or a UIDVALIDITY re-scan, the
 next start continues from the last delivered UID without the date filter, so old messages with
-higher UIDs than the last delivered one would be delivered as new (rare: UIDs mostly follow dates).
+higher UIDs than the last delivered one would be delivered as new (rare: UIDs mostly follow dates;
+with the backlog summary on, such mail is old by INTERNALDATE and joins the summary, see
+:mod:`bot.backlog`).
 
 Example::
 
@@ -400,6 +404,9 @@ class MailboxWatcher:
         last_uid = checkpoint.last_uid if checkpoint is not None else 0
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
         delivered += self._deliver_uids(client, validity, uids, backfill=False, label="new mail")
+        caught_up = getattr(self.sink, "caught_up", None)
+        if callable(caught_up):  # e.g. close a backlog summary (bot.backlog)
+            caught_up(folder)
         return delivered
 
     @staticmethod

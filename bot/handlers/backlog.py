@@ -1,0 +1,73 @@
+"""Clicks on the backlog summary card (issue #16): *Post the A and B cards*, *Show in App Home*.
+
+Thin: ack, then :class:`bot.backlog.Backlog` owes the cards (once: a second click is told they
+were already asked for); *Show in App Home* switches the clicker's Home to the backlog queue
+and publishes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog, BacklogCounts
+from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
+from bot.chat import Blocks
+from bot.delivery import DeliveryWorker, Retry
+from bot.handlers.actions import tell
+from bot.home_queue import HomeFilter
+from bot.i18n import t
+from bot.outbox import OutboxItem
+from bot.services import Services
+
+
+class BacklogHandlers:
+    def __init__(self, services: Services, backlog: Backlog) -> None:
+        self.s = services
+        self.backlog = backlog
+
+    def _lang(self, user: str) -> str:
+        return self.s.store.member_prefs(user).lang_or(self.s.lang)
+
+    def post(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        batch = str((body.get("actions") or [{}])[0].get("value", ""))
+        if self.backlog.release(batch, user):
+            self.s.wake_delivery()
+            tell(client, body, t("backlog.owed", self._lang(user)))
+        else:
+            tell(client, body, t("backlog.already_owed", self._lang(user)))
+
+    def home(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        self.s.store.set_home_state(user, HomeFilter(queue="backlog").to_doc())
+        refresh = self.s.extras.get("refresh_home")
+        if refresh is not None:
+            refresh(user)
+        tell(client, body, t("backlog.see_home", self._lang(user)))
+
+
+def register(app: App, services: Services, backlog: Backlog, worker: DeliveryWorker) -> BacklogHandlers:
+    """The two buttons, and the delivery of the summary and of the release (outbox kinds)."""
+    h = BacklogHandlers(services, backlog)
+    app.action(ACTION_POST)(h.post)
+    app.action(ACTION_HOME)(h.home)
+
+    def render(batch: str, counts: BacklogCounts, state: dict[str, Any]) -> tuple[str, Blocks]:
+        return summary_message(batch, counts, state, services.clock(), services.lang)
+
+    def summary(item: OutboxItem) -> None:
+        backlog.deliver_summary(item, worker.post_once, render)
+
+    def release(item: OutboxItem) -> None:
+        worker.wake.set()  # the cards owed so far start going out
+        if not backlog.deliver_release(item, worker.chat.update, render):
+            raise Retry(0.0, "owing the next backlog cards")  # after whatever else is due
+
+    worker.extra_kinds[SUMMARY_KIND] = summary
+    worker.extra_kinds[RELEASE_KIND] = release
+    return h
