@@ -301,6 +301,7 @@ WARNING_DETAILS: tuple[Rule, ...] = (
 
 ERRORS: tuple[Rule, ...] = (
     _rule(r"not claimed", "err.not_claimed"),
+    _rule(r"its card is being posted now: click Draft again in a moment", "err.card_being_posted"),
     _rule(r"pick a member", "err.pick_member"),
     _rule(r"tier is A, B or C", "err.tier"),
     _rule(r"status is one of: (?P<v>.*)", "err.status"),

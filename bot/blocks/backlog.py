@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.backlog import BacklogCounts
 from bot.blocks.common import Block, actions, button, context, section, user_mention
-from bot.i18n import t
+from bot.i18n import t, tn
 
 ACTION_POST = "backlog_post"
 ACTION_HOME = "backlog_home"
@@ -30,7 +30,7 @@ def summary_message(
 ) -> tuple[str, list[Block]]:
     """The summary's fallback text and blocks; ``state`` is the batch record (released_by …)."""
     tiers = " · ".join(f"{counts.tiers[x]} {x}" for x in TIER_ORDER if counts.tiers.get(x))
-    head = t("backlog.summary", lang, n=counts.inquiries, hours=counts.hours(now))
+    head = tn("backlog.summary", lang, counts.inquiries, hours=counts.hours(now))
     text = f"{head}: {tiers}" if tiers else head
     lines = [f"*{head}*" + (f": {tiers}" if tiers else "")]
     lines.append(t("backlog.others", lang, held=counts.held, filtered=counts.filtered))
