@@ -113,7 +113,7 @@ def main() -> int:
                     f"{percentile(values, 50) * 1000:.0f} / {percentile(values, 99) * 1000:.0f} ms",
                 )
             )
-            rows.append(Row(f"{set_name}: marked \"could not be fully read\"", str(unread)))
+            rows.append(Row(f'{set_name}: marked "could not be fully read"', str(unread)))
         peak = max(worker_peaks(prework))
         rows.append(
             Row("peak worker memory (VmHWM)", f"{peak:.0f} MB", f"< {WORKER_MB:g} MB", peak < WORKER_MB)
