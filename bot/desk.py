@@ -24,7 +24,7 @@ from bot.ingest import mark_answered
 from bot.learning import Learning, label_of
 from bot.models import Category, Event, Inquiry, Lane, Status, Tier
 from bot.outbox import Outbox
-from bot.routing import Router
+from bot.routing import Router, routed
 from bot.store.repo import Store
 from bot.triage.lanes import LURE_SUSPECTED
 from bot.triage.reputation import DISMISSED, JUNK, REAL
@@ -366,16 +366,7 @@ class Desk:
                     card_channel=None,
                     extra={**new.extra, "review_ts": inq.card_ts, "review_channel": inq.card_channel or ""},
                 )
-            if self.router is not None and new.owner is None:
-                owner = self.router.route(new)
-                if owner:
-                    new = replace(
-                        new,
-                        owner=owner,
-                        routed_to=owner,
-                        events=(*new.events, Event(now, "bot", "routed", owner)),
-                    )
-            return new
+            return routed(new, self.router, now)
 
         with self.store.locked():
             inq = self.store.update(inq_id, change)

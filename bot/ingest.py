@@ -37,7 +37,7 @@ from bot.models import (
 )
 from bot.outbox import Outbox
 from bot.prework import MIN_BATCH, Prework, for_triage, sender_of
-from bot.routing import Router
+from bot.routing import Router, routed
 from bot.store.atomic import atomic_write_bytes, private_dir
 from bot.store.repo import Store
 from bot.triage import ThreadHints, TriageConfig, triage
@@ -355,15 +355,8 @@ class Ingestor:
         backlog = self.backlog.join(folder) if old and self.backlog is not None else None
         if backlog is not None:  # no card and no clock yet: counted in one summary card
             inq = replace(inq, sla_started_at=None, extra={**inq.extra, "backlog": backlog})
-        if verdict.is_inquiry and self.router is not None:
-            owner = self.router.route(inq)
-            if owner:
-                inq = replace(
-                    inq,
-                    owner=owner,
-                    routed_to=owner,
-                    events=(*inq.events, Event(now, "bot", "routed", owner)),
-                )
+        if verdict.is_inquiry:
+            inq = routed(inq, self.router, now)
         self.store.add(inq)
         if verdict.is_inquiry and backlog is not None:
             log.info("inquiry %s stored into backlog %s (no card yet)", inq.id, backlog)

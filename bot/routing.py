@@ -9,10 +9,11 @@ so it survives restarts).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from bot.errors import ConfigError
-from bot.models import Inquiry, Market, Tier
+from bot.models import Event, Inquiry, Market, Tier
 from bot.store.repo import Store
 
 FIELDS = ("market", "language", "country", "tier")
@@ -102,3 +103,15 @@ class Router:
                     self.store.set_meta(f"route_turn:{i}", turn + 1)
                 return rule.users[turn % len(rule.users)]
         return None
+
+
+def routed(inq: Inquiry, router: Router | None, now: datetime) -> Inquiry:
+    """``inq`` with the owner the routing rules pick (and a ``routed`` event), when it has none."""
+    if router is None or inq.owner is not None:
+        return inq
+    owner = router.route(inq)
+    if not owner:
+        return inq
+    return replace(
+        inq, owner=owner, routed_to=owner, events=(*inq.events, Event(now, "bot", "routed", owner))
+    )

@@ -176,16 +176,21 @@ def _quote_elsewhere(text: str, sender_domain: str) -> bool:
     return registrable_domain(domain_of(addr)) != registrable_domain(sender_domain)
 
 
+def _phrase_signals(text: str, table: tuple[tuple[str, float, re.Pattern[str]], ...]) -> list[RiskSignal]:
+    """One signal per table row whose pattern is found, with the phrase as evidence."""
+    return [RiskSignal(name, weight, hit) for name, weight, rx in table if (hit := _first(rx, text))]
+
+
 def pressure_signals(text: str, sender_domain: str = "") -> list[RiskSignal]:
-    out: list[RiskSignal] = []
-    if hit := _first(_URGENT_RE, text):
-        out.append(RiskSignal("urgency", W_URGENT, hit))
-    if hit := _first(_DEADLINE_RE, text):
-        out.append(RiskSignal("deadline", W_DEADLINE, hit))
-    if hit := _first(_PAYMENT_DOCS_RE, text):
-        out.append(RiskSignal("payment_or_shipping_docs", W_PAYMENT_DOCS, hit))
-    if hit := _first(_ORDER_RE, text):
-        out.append(RiskSignal("order_from_stranger", W_ORDER_FROM_STRANGER, hit))
+    out = _phrase_signals(
+        text,
+        (
+            ("urgency", W_URGENT, _URGENT_RE),
+            ("deadline", W_DEADLINE, _DEADLINE_RE),
+            ("payment_or_shipping_docs", W_PAYMENT_DOCS, _PAYMENT_DOCS_RE),
+            ("order_from_stranger", W_ORDER_FROM_STRANGER, _ORDER_RE),
+        ),
+    )
     kinds = [name for name, rx in _BOILERPLATE if rx.search(text)]
     if _quote_elsewhere(text, sender_domain):
         kinds.append("quote to another address")
@@ -297,14 +302,14 @@ _PRIZE_RE = _rx(
 
 
 def scam_signals(text: str) -> list[RiskSignal]:
-    out: list[RiskSignal] = []
-    if hit := _first(_SCAM_RE, text):
-        out.append(RiskSignal("scam_topic", W_SCAM, hit))
-    if hit := _first(_ACCOUNT_PHISH_RE, text):
-        out.append(RiskSignal("account_phishing", W_ACCOUNT_PHISH, hit))
-    if hit := _first(_PRIZE_RE, text):
-        out.append(RiskSignal("prize_or_promotion", W_PRIZE, hit))
-    return out
+    return _phrase_signals(
+        text,
+        (
+            ("scam_topic", W_SCAM, _SCAM_RE),
+            ("account_phishing", W_ACCOUNT_PHISH, _ACCOUNT_PHISH_RE),
+            ("prize_or_promotion", W_PRIZE, _PRIZE_RE),
+        ),
+    )
 
 
 # ------------------------------------------------------------------ no request at all
