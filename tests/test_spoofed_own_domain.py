@@ -34,7 +34,13 @@ class Fetched:
 
 @pytest.fixture
 def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com", AUTHSERV_ID="mx.google.com")
+    d = make_desktop(  # old arrival dates: no backlog summary here, every mail is current
+        slack_server,
+        tmp_path,
+        OWN_DOMAINS="brightway-led.com",
+        AUTHSERV_ID="mx.google.com",
+        BACKFILL_SUMMARY_AFTER_MINUTES="0",
+    )
     try:
         yield d
     finally:
