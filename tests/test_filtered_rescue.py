@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop
+from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop, wait_until
 
 
 def test_daily_filtered_line_lists_counts_and_rescue_turns_one_into_a_card(
@@ -49,7 +49,11 @@ def test_daily_filtered_line_lists_counts_and_rescue_turns_one_into_a_card(
     rescue = click(line.blocks, "filtered_rescue")
     body = form_body(block_actions("UALICE", rescue))
     assert dispatch(desk.app, body, "application/x-www-form-urlencoded").status == 200
-    drain(desk.worker)
+    # The rescue runs after the ack: wait for the stored state, then deliver its card.
+    wait_until(lambda: desk.store.require(rescue["value"]).triage.is_inquiry, what="the rescue")
+    wait_until(
+        lambda: drain(desk.worker) >= 0 and bool(desk.store.require(rescue["value"]).card_ts), what="its card"
+    )
     rescued = desk.store.require(rescue["value"])
     assert rescued.triage.is_inquiry and rescued.card_ts
     assert "rescued by UALICE" in rescued.triage.reason
