@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.chat import Blocks
 from bot.config import Config
+from bot.home_queue import HomeFilter
 from bot.models import Inquiry, Lane
 from bot.outbox import Outbox, OutboxItem
 from bot.store.repo import Store
@@ -178,7 +179,12 @@ class Backlog:
         self.after = after
         self.channel = channel
 
+    def show_in_home(self, user: str) -> None:
+        """Switch ``user``'s App Home to the backlog queue (inquiries with no card yet)."""
+        self.store.set_home_state(user, HomeFilter(queue="backlog").to_doc())
+
     # ------------------------------------------------------------ ingest side
+
     def is_old(self, arrived: datetime) -> bool:
         return arrived < self.clock() - self.after
 

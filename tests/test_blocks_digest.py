@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks.digest import owner_digest_blocks, stats_blocks, stats_text, team_digest_messages
+from bot.blocks.digest import owner_digest_messages, stats_blocks, stats_text, team_digest_messages
 from tests.test_blocks_card import HOSTILE, NOW, assert_valid_blocks, make_inquiry, untrusted_markup
 
 
@@ -12,7 +12,7 @@ def test_owner_digest_groups_and_counts() -> None:
     overdue = [make_inquiry(id="o1", subject="Late one")]
     due = [make_inquiry(id="d1"), make_inquiry(id="d2")]
     followups = {"quotation_followup": [make_inquiry(id="f1", subject="Quoted")]}
-    text, blocks = owner_digest_blocks("en", overdue, due, followups, [], NOW)
+    text, blocks = owner_digest_messages("en", overdue, due, followups, [], NOW)[0]
     assert_valid_blocks(blocks)
     assert text == "Your inquiries today: 1 overdue · 2 due today · 1 follow-up · 0 unclaimed"
     dump = json.dumps(blocks, ensure_ascii=False)
@@ -23,7 +23,7 @@ def test_owner_digest_groups_and_counts() -> None:
 
 
 def test_owner_digest_all_clear_and_zh() -> None:
-    text, blocks = owner_digest_blocks("zh", [], [], {}, [], NOW)
+    text, blocks = owner_digest_messages("zh", [], [], {}, [], NOW)[0]
     assert_valid_blocks(blocks)
     assert "没有待办事项" in json.dumps(blocks, ensure_ascii=False)
     assert text.startswith("今日询盘")
@@ -32,7 +32,7 @@ def test_owner_digest_all_clear_and_zh() -> None:
 def test_digests_stay_within_limits_and_escape_mail_text() -> None:
     many = [make_inquiry(id=f"i{i}", subject=HOSTILE, buyer_name=HOSTILE) for i in range(30)]
     followups = {f"kind{i}<!here>": many for i in range(60)}
-    text, blocks = owner_digest_blocks("en", many, many, followups, many, NOW)
+    text, blocks = owner_digest_messages("en", many, many, followups, many, NOW)[0]
     assert_valid_blocks(blocks)
     assert untrusted_markup(text, blocks) == []
     team_messages = team_digest_messages(

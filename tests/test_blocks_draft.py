@@ -24,7 +24,7 @@ def _draft(**kw: object) -> tuple[str, list[dict[str, object]]]:
         lang="en",
     )
     args.update(kw)
-    return draft.draft_blocks(**args)  # type: ignore[arg-type]
+    return draft.draft_messages(**args)[0]  # type: ignore[arg-type]
 
 
 def test_draft_blocks_validate_and_carry_draft_id() -> None:

@@ -305,7 +305,9 @@ def test_every_view_reads_chinese(desk: tuple[list[Inquiry], str]) -> None:
     check(
         "owner digest",
         texts_of(
-            digest.owner_digest_blocks("zh", open_[:2], open_[2:3], {"A": open_[3:5]}, open_[5:], NOW, dl)
+            digest.owner_digest_messages("zh", open_[:2], open_[2:3], {"A": open_[3:5]}, open_[5:], NOW, dl)[
+                0
+            ]
         ),
         allowed,
         problems,
@@ -313,7 +315,7 @@ def test_every_view_reads_chinese(desk: tuple[list[Inquiry], str]) -> None:
     check(
         "team digest",
         texts_of(
-            digest.team_digest_blocks(
+            digest.team_digest_messages(
                 "zh",
                 open_count=9,
                 unclaimed=open_[:3],
@@ -322,7 +324,7 @@ def test_every_view_reads_chinese(desk: tuple[list[Inquiry], str]) -> None:
                 now=NOW,
                 answered_within_sla=(3, 4),
                 deadlines=dl,
-            )
+            )[0]
         ),
         allowed,
         problems,
@@ -520,7 +522,7 @@ def test_english_has_plurals(desk: tuple[list[Inquiry], str]) -> None:
         counts = {"newsletter": n} if n else {}
         text, _ = card.filtered_summary(counts, [], "en")
         assert text == expected
-    owner = [digest.owner_digest_blocks("en", [], [], {"A": open_[:n]}, [], NOW)[0] for n in (1, 2)]
+    owner = [digest.owner_digest_messages("en", [], [], {"A": open_[:n]}, [], NOW)[0][0] for n in (1, 2)]
     assert "1 follow-up ·" in owner[0] and "2 follow-ups ·" in owner[1]
     assert localize.category_count("auto_reply", 1, "en") == "1 auto-reply"
     assert localize.category_count("auto_reply", 0, "en") == "0 auto-replies"
@@ -692,10 +694,10 @@ def test_draft_flags_and_quote_risks_read_chinese() -> None:
     problems: list[str] = []
     _, blocks = draft.quote_risk_blocks("d1", everything, "zh")
     check("quote risks", texts_of(blocks), allowed, problems)
-    _, blocks = draft.draft_blocks(
+    _, blocks = draft.draft_messages(
         "1", "d1", "Re: x", "正文", None, None, False,
         [localize.draft_flag(f, "zh") for f in flags], "first_reply", "zh",
-    )  # fmt: skip
+    )[0]  # fmt: skip
     check("draft flags", texts_of(blocks), allowed, problems)
     assert not problems, "\n".join(problems)
     assert all(localize.draft_flag(f, "en") == f for f in everything)

@@ -143,19 +143,6 @@ def owner_digest_messages(
     return split_messages(f"{t('digest.owner.title', lang)}: {summary}", head, body, lang)
 
 
-def owner_digest_blocks(
-    lang: str,
-    overdue: Sequence[Inquiry],
-    due_today: Sequence[Inquiry],
-    followups: Mapping[str, Sequence[Inquiry]],
-    unclaimed: Sequence[Inquiry],
-    now: datetime,
-    deadlines: Mapping[str, datetime] | None = None,
-) -> tuple[str, list[Block]]:
-    """The first (or only) message of :func:`owner_digest_messages`."""
-    return owner_digest_messages(lang, overdue, due_today, followups, unclaimed, now, deadlines)[0]
-
-
 def team_digest_messages(
     lang: str,
     *,
@@ -195,30 +182,6 @@ def team_digest_messages(
             rows.append(t("common.more", lang, n=len(by_owner) - MAX_GROUP_ITEMS))
         body += _line_sections(f"*{t('digest.team.by_owner', lang)}*", rows)
     return split_messages(f"{t('digest.team.title', lang)}: {summary}", head, body, lang)
-
-
-def team_digest_blocks(
-    lang: str,
-    *,
-    open_count: int,
-    unclaimed: Sequence[Inquiry],
-    overdue: Sequence[Inquiry],
-    by_owner: Mapping[str, int],
-    now: datetime,
-    answered_within_sla: tuple[int, int] | None = None,
-    deadlines: Mapping[str, datetime] | None = None,
-) -> tuple[str, list[Block]]:
-    """The first (or only) message of :func:`team_digest_messages`."""
-    return team_digest_messages(
-        lang,
-        open_count=open_count,
-        unclaimed=unclaimed,
-        overdue=overdue,
-        by_owner=by_owner,
-        now=now,
-        answered_within_sla=answered_within_sla,
-        deadlines=deadlines,
-    )[0]
 
 
 def _counts(counts: Mapping[str, int], label: str = "") -> str:

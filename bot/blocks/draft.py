@@ -204,33 +204,6 @@ def draft_messages(
     return messages
 
 
-def draft_blocks(
-    inquiry_id: str,
-    draft_id: str,
-    subject: str,
-    body: str,
-    translation_of_email: str | None,
-    translation_of_draft: str | None,
-    is_template: bool,
-    flags: Sequence[str],
-    scenario: str,
-    lang: str,
-) -> tuple[str, list[Block]]:
-    """The first (or only) message of :func:`draft_messages`: the one with the buttons."""
-    return draft_messages(
-        inquiry_id,
-        draft_id,
-        subject,
-        body,
-        translation_of_email,
-        translation_of_draft,
-        is_template,
-        flags,
-        scenario,
-        lang,
-    )[0]
-
-
 def _draft_actions(draft_id: str, scenario: str, lang: str) -> Block:
     send_confirm = confirm_dialog(
         t("draft.confirm_title", lang),

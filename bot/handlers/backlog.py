@@ -17,7 +17,6 @@ from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
 from bot.chat import Blocks
 from bot.delivery import DeliveryWorker, Retry
 from bot.handlers.actions import tell
-from bot.home_queue import HomeFilter
 from bot.i18n import t
 from bot.outbox import OutboxItem
 from bot.services import Services
@@ -44,7 +43,7 @@ class BacklogHandlers:
     def home(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
-        self.s.store.set_home_state(user, HomeFilter(queue="backlog").to_doc())
+        self.backlog.show_in_home(user)
         refresh = self.s.extras.get("refresh_home")
         if refresh is not None:
             refresh(user)
