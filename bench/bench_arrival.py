@@ -5,7 +5,7 @@ figures; not a test. Needs Dovecot (``apt-get install dovecot-imapd``).
 
 Set-up: a private Dovecot started with the test suite's :class:`tests.fixtures_dovecot.DovecotServer`
 (loopback, plain IMAP, ``mailbox_idle_check_interval = 1 secs``), the loopback fake Slack
-(:class:`tests.fakes.slack_server.FakeSlack`) and the real composition root (``bot.app.build``)
+(:class:`tests.fakes.slack_server.FakeSlack`) and the real composition root (``bot.app.wiring.build``)
 with the production card pacing (``min_interval`` 1 s per channel). The bot runs in this
 process as it does in ``inquiry-bot run``: one watcher thread on INBOX (IDLE) and one delivery
 worker thread. Each probe is a buyer inquiry (a bundled sample with a fresh Message-ID and a
@@ -35,10 +35,10 @@ from bench.common import (
     print_table,
     start_dovecot,
 )
-from bot.app import build
-from bot.config import load_config
-from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
-from bot.watching import StoreMailSink
+from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.config import load_config
+from bot.app.wiring import build
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import DovecotServer
 from tests.slack_helpers import CHANNEL, strings

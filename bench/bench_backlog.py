@@ -40,12 +40,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import LABELLED, SAMPLES, Row, machine_line, make_unique, print_table, rss_mb, start_dovecot
-from bot.app import Desktop, build
-from bot.backlog import batch_of, tier_of
+from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.config import load_config
+from bot.app.wiring import Desktop, build
 from bot.blocks.backlog import ACTION_HOME
-from bot.config import load_config
-from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
-from bot.watching import StoreMailSink
+from bot.desk.backlog import batch_of, tier_of
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import DovecotServer, Mailbox
 from tests.slack_helpers import CHANNEL

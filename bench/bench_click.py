@@ -3,7 +3,7 @@
 Run: ``python bench/bench_click.py [--n 100000] [--clicks 300]``. Prints figures; not a test.
 
 Uses the cached pristine store of bench_store (built on first use; a scratch copy is used),
-the real composition root (``bot.app.build``) against the loopback fake Slack Web API, and
+the real composition root (``bot.app.wiring.build``) against the loopback fake Slack Web API, and
 the DeliveryWorker in its own thread (``worker.run(stop)``, woken by ``services.wake_delivery``).
 Each click is a ``block_actions`` payload built from the card's real blocks (``inquiry_claim``
 on an unclaimed open inquiry, or ``inquiry_tier`` on any open one), form-encoded and signed
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-gc-freeze",
         dest="gc_freeze",
         action="store_false",
-        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.run_app)",
+        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.wiring.run_app)",
     )
     args = parser.parse_args(argv)
 

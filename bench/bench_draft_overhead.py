@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from slack_sdk import WebClient
 
 from bench.common import Row, machine_line, ms, percentile, print_table
+from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.repo import Store
+from bot.desk.outbox import Outbox
+from bot.drafting.flow import DraftingFlow
 from bot.drafting.llm import Completion, OpenAILlm
 from bot.drafting.service import Drafter
-from bot.drafting_flow import DraftingFlow
-from bot.outbox import Outbox
-from bot.slack_chat import SlackChat
-from bot.store.repo import Store
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import make_inquiry

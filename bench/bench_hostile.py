@@ -3,7 +3,7 @@
 Run: ``python bench/bench_hostile.py [--corpora /work/shared/corpora]``. Prints figures; not a test.
 
 Each mail goes through the production ingest path: ``Ingestor.deliver`` with the warm worker pool
-(:mod:`bot.prework`: parse, triage and the Authentication-Results headers in a worker process
+(:mod:`bot.desk.prework`: parse, triage and the Authentication-Results headers in a worker process
 under the per-mail budget), then the trust checks, the store (with fsync) and the owed card.
 Time = wall time of ``deliver`` for one mail, one mail at a time (single arrivals: nothing is
 worked ahead). Memory = the peak resident size (VmHWM) of each worker after the run.
@@ -63,10 +63,10 @@ def main() -> int:
     parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
     args = parser.parse_args()
 
-    from bot.ingest import Ingestor
-    from bot.outbox import Outbox
-    from bot.prework import UNREAD_DEFECT, Prework
-    from bot.store.repo import Store
+    from bot.adapters.store.repo import Store
+    from bot.desk.ingest import Ingestor
+    from bot.desk.outbox import Outbox
+    from bot.desk.prework import UNREAD_DEFECT, Prework
     from bot.triage import TriageConfig
 
     print(machine_line())

@@ -40,8 +40,8 @@ def _buyer_files() -> dict[str, list[Path]]:
 
 
 def main() -> int:
-    from bot.mail.parse import parse_email
-    from bot.models import Lane
+    from bot.core.models import Lane
+    from bot.intake.parse import parse_email
     from bot.triage import TriageConfig, triage, warm_up
     from bot.triage.risk import assess
     from bot.trust import authentication_results

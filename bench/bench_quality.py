@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
 
-    from bot.mail.parse import parse_email
+    from bot.intake.parse import parse_email
     from bot.triage import TriageConfig, triage
 
     labels: dict[str, dict[str, Any]] = json.loads((LABELLED / "labels.json").read_text("utf-8"))

@@ -48,7 +48,7 @@ from bench.common import (
 )
 
 if TYPE_CHECKING:
-    from bot.models import Inquiry
+    from bot.core.models import Inquiry
 
 BUILDER_VERSION = 3
 CHANNEL = "CINQ"
@@ -149,7 +149,7 @@ def _text(rng: random.Random, lang: str, lo: int, hi: int) -> str:
 
 def make_bench_inquiry(i: int, n: int, seed: int) -> Inquiry:
     """Inquiry ``i`` of ``n``: deterministic from (i, seed), realistic size and history."""
-    from bot.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
+    from bot.core.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
 
     rng = random.Random(seed * 1_000_003 + i)
     created = BASE_TIME - SPAN + SPAN * (i / max(1, n)) + timedelta(seconds=rng.randint(0, 3600))
@@ -260,16 +260,16 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     """Bulk-load ``n`` inquiries into a new store at ``data_dir``.
 
     Shards are written directly in TinyDB's file layout (``{"inquiries": {doc_id: doc}}``,
-    docs from ``bot.store.codec.inquiry_to_doc``) through ``AtomicJSONStorage.write``, one
+    docs from ``bot.adapters.store.codec.inquiry_to_doc``) through ``AtomicJSONStorage.write``, one
     write per shard. Shard mtimes are set an hour back (a store whose shards were written
     earlier), then ``Store(data_dir)`` is opened once: finding no index, it re-reads every
     shard and writes ``index.jsonl`` (its normal recovery path). ``outbox_done`` delivered
     keys are seeded into the outbox's table (the outbox keeps delivered keys for two weeks and
     prunes only past ``DONE_KEEP``, so a desk that has run a while holds thousands).
     """
-    from bot.store.atomic import AtomicJSONStorage
-    from bot.store.codec import inquiry_to_doc
-    from bot.store.repo import Store
+    from bot.adapters.store.atomic import AtomicJSONStorage
+    from bot.adapters.store.codec import inquiry_to_doc
+    from bot.adapters.store.repo import Store
 
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -294,7 +294,7 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     index_rebuild_s = time.perf_counter() - t0
     assert store.count() == n, (store.count(), n)
     now = time.time()
-    from bot.outbox import shard_of
+    from bot.desk.outbox import shard_of
 
     by_shard: dict[int, list[dict[str, object]]] = {}
     for k in range(outbox_done):
@@ -357,11 +357,11 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     """Runs in a fresh process: every figure of the table, in milliseconds / MB / seconds."""
     out: dict[str, float] = {"rss_before_import_mb": rss_mb()}
     t0 = time.perf_counter()
-    from bot.ingest import Ingestor
-    from bot.mail.parse import parse_email
-    from bot.models import Event
-    from bot.outbox import Outbox
-    from bot.store.repo import Store
+    from bot.adapters.store.repo import Store
+    from bot.core.models import Event
+    from bot.desk.ingest import Ingestor
+    from bot.desk.outbox import Outbox
+    from bot.intake.parse import parse_email
     from bot.triage import TriageConfig, warm_up
 
     out["import_s"] = time.perf_counter() - t0
@@ -370,7 +370,7 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     store = Store(data_dir)
     out["startup_s"] = time.perf_counter() - t0
     out["rss_after_startup_mb"] = rss_mb()
-    if gc_freeze:  # as the bot does after start-up (bot.app.run_app)
+    if gc_freeze:  # as the bot does after start-up (bot.app.wiring.run_app)
         gc.collect()
         gc.freeze()
     pauses = GcPauses().__enter__()
@@ -452,7 +452,7 @@ def report(built: Built, m: dict[str, float], gc_freeze: bool = False) -> None:
         Row(
             "bulk load: index rebuilt from shards", f"{built.index_rebuild_s:.1f} s (also = recovery if lost)"
         ),
-        Row("import bot.store/ingest/triage", f"{m['import_s']:.2f} s"),
+        Row("import bot.adapters.store/ingest/triage", f"{m['import_s']:.2f} s"),
         Row("start-up: Store(data_dir) ready", f"{m['startup_s']:.2f} s", "< 3 s", m["startup_s"] < 3),
         Row("RSS after imports", f"{m['rss_after_import_mb']:.0f} MB"),
         Row(
@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-gc-freeze",
         dest="gc_freeze",
         action="store_false",
-        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.run_app)",
+        help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.wiring.run_app)",
     )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child mode: a data dir
     args = parser.parse_args(argv)

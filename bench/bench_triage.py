@@ -88,13 +88,13 @@ def run_ingest(
     Like the watcher, the mailbox checkpoint is saved after each message; with ``batch`` > 1
     messages are delivered in groups inside ``store.batch()`` (the watcher's group commit per
     IMAP fetch batch), and the timing includes each group's final flush."""
-    from bot.ingest import Ingestor
-    from bot.mail.imap_source import Checkpoint
-    from bot.outbox import Outbox
-    from bot.prework import Prework
-    from bot.store.repo import Store
+    from bot.adapters.mail.imap_source import Checkpoint
+    from bot.adapters.mail.watching import StoreMailSink
+    from bot.adapters.store.repo import Store
+    from bot.desk.ingest import Ingestor
+    from bot.desk.outbox import Outbox
+    from bot.desk.prework import Prework
     from bot.triage import TriageConfig
-    from bot.watching import StoreMailSink
 
     BENCH_TMP.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-triage-", dir=BENCH_TMP))
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backlog", type=int, default=1000, help="messages for the no-drain run (0: skip)")
     args = parser.parse_args(argv)
 
-    from bot.mail.parse import parse_email
+    from bot.intake.parse import parse_email
     from bot.triage import TriageConfig, triage, warm_up
 
     print(f"bench_triage: {machine_line()}")

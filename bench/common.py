@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "bot" / "samples"
+SAMPLES = ROOT / "bot" / "app" / "samples"
 LABELLED = ROOT / "tests" / "fixtures" / "labelled"
 FIXTURE_MAIL = ROOT / "tests" / "fixtures" / "mail"
 # The shared corpora beside the repository, or where INQUIRY_CORPORA points.
@@ -148,7 +148,7 @@ def corpus_files() -> list[Path]:
 def mail_mix() -> dict[str, list[bytes]]:
     """Raw messages by source: bot samples, labelled fixtures, broken-mail fixtures, corpus."""
     return {
-        "bot/samples": [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))],
+        "bot/app/samples": [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))],
         "tests/fixtures/labelled": [p.read_bytes() for p in sorted(LABELLED.glob("*.eml"))],
         "tests/fixtures/mail": [p.read_bytes() for p in sorted(FIXTURE_MAIL.glob("*.eml"))],
         "shared corpora (full messages)": [p.read_bytes() for p in corpus_files()],

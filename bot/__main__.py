@@ -1,5 +1,5 @@
 """``python -m bot`` is ``inquiry-bot``."""
 
-from bot.cli import main
+from bot.app.cli.main import main
 
 raise SystemExit(main())

@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
-from bot.outbox import Outbox
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
+from bot.desk.outbox import Outbox
 
 FOLDER = "INBOX"
 UIDVALIDITY = 9

@@ -9,7 +9,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from bot.models import ParsedEmail
+from bot.core.models import ParsedEmail
 
 
 def make_email(**overrides: Any) -> ParsedEmail:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
+from bot.core.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

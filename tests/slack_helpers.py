@@ -1,7 +1,7 @@
 """Helpers for end-to-end Slack desk tests: a Config and Desktop on the fake Slack, signed requests.
 
 ``desktop = make_desktop(slack_server, tmp_path)`` builds the real composition root
-(:func:`bot.app.build`) against the loopback fake Web API. ``dispatch(desktop.app, body,
+(:func:`bot.app.wiring.build`) against the loopback fake Web API. ``dispatch(desktop.app, body,
 content_type)`` signs a raw body like Slack does and hands it to Bolt, returning the
 ``BoltResponse``. Payload builders produce what Slack sends for clicks, selects, slash
 commands and events; ``drain(worker)`` runs the delivery worker until nothing is due.
@@ -20,9 +20,9 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Desktop, build
-from bot.config import Config, load_config
-from bot.delivery import DeliveryWorker
+from bot.app.config import Config, load_config
+from bot.app.wiring import Desktop, build
+from bot.desk.delivery import DeliveryWorker
 from tests.fakes.slack_server import Call, FakeSlack
 
 SIGNING_SECRET = "test-secret"

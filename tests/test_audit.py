@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import GENESIS, AuditError, AuditLog, entry_hash, ref
+from bot.records.audit import GENESIS, AuditError, AuditLog, entry_hash, ref
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -123,7 +123,7 @@ def test_torn_last_line_is_cut_at_open_and_acknowledged_entries_stay(
     intact = path.read_bytes()
     with open(path, "ab") as fh:
         fh.write(b'{"seq":5,"at":"2026-11-26T08:0')  # the crash hit mid-write
-    with caplog.at_level("WARNING", logger="bot.audit"):
+    with caplog.at_level("WARNING", logger="bot.records.audit"):
         log = AuditLog(path)
     assert "torn" in caplog.text
     assert path.read_bytes() == intact
@@ -201,7 +201,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(tmp_path: Path) -> None:
 def _run_cli(argv: list[str]) -> int:
     import argparse
 
-    from bot.cli_records import add_commands
+    from bot.app.cli.records import add_commands
 
     parser = argparse.ArgumentParser(prog="inquiry-bot")
     add_commands(parser.add_subparsers(dest="command"))

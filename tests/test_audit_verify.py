@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot.audit import GENESIS, AuditLog, entry_hash, verify_files
-from bot.audit_anchor import AuditAnchor, anchor_due, parse_anchor
-from bot.audit_verify import verify_data_dir
-from bot.cli_records import add_commands
-from bot.delivery import DeliveryWorker
-from bot.models import Event
-from bot.outbox import Outbox
-from bot.render import Renderer
+from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.repo import Store
+from bot.app.cli.records import add_commands
+from bot.blocks.render import Renderer
+from bot.core.models import Event
+from bot.desk.delivery import DeliveryWorker
+from bot.desk.outbox import Outbox
+from bot.records.audit import GENESIS, AuditLog, entry_hash, verify_files
+from bot.records.audit_anchor import AuditAnchor, anchor_due, parse_anchor
+from bot.records.audit_verify import verify_data_dir
 from bot.sla.engine import SlaPolicy
-from bot.slack_chat import SlackChat
-from bot.store.repo import Store
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import make_inquiry
 
@@ -302,8 +302,8 @@ def test_daily_anchor_is_posted_through_the_outbox_and_checks_the_chain(
 
 
 def test_anchor_text_names_the_command_to_check_it() -> None:
-    from bot.audit import Entry
-    from bot.audit_anchor import anchor_text
+    from bot.records.audit import Entry
+    from bot.records.audit_anchor import anchor_text
 
     entry = Entry(7, NOW, None, "bot", "anchor", {"day": "2026-11-26"}, GENESIS, "ab" * 32)
     text = anchor_text(entry, NOW.date(), "en")

@@ -26,19 +26,19 @@ from typing import Any
 
 import pytest
 
-from bot.app import Desktop
-from bot.backlog import RELEASE_CHUNK, RELEASE_KIND, Backlog, batch_of, tier_of
+from bot.adapters.mail.imap_source import ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.wiring import Desktop
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST
 from bot.blocks.home import home_view
-from bot.errors import UsageError
-from bot.home_queue import HomeFilter, queue_page
-from bot.ingest import Ingestor
-from bot.mail.imap_source import ImapSettings, MailboxWatcher
-from bot.mail.parse import parse_email
-from bot.models import Attachment, Lane, ParsedEmail, RiskSignal, Triage
+from bot.core.errors import UsageError
+from bot.core.models import Attachment, Lane, ParsedEmail, RiskSignal, Triage
+from bot.desk.backlog import RELEASE_CHUNK, RELEASE_KIND, Backlog, batch_of, tier_of
+from bot.desk.home_queue import HomeFilter, queue_page
+from bot.desk.ingest import Ingestor
+from bot.intake.parse import parse_email
 from bot.triage import ThreadHints, triage
 from bot.triage.lanes import with_signals
-from bot.watching import StoreMailSink
 from tests.factories import make_email
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import Mailbox
@@ -54,7 +54,7 @@ from tests.slack_helpers import (
     wait_until,
 )
 
-SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "samples").glob("*.eml"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "app" / "samples").glob("*.eml"))
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 

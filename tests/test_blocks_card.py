@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks import card
 from bot.blocks.common import MAX_BLOCKS_MESSAGE, TRUNCATION_MARKER
-from bot.models import (
+from bot.core.models import (
     Attachment,
     Category,
     Inquiry,

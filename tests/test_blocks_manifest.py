@@ -20,9 +20,9 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
-from bot import i18n
-from bot.commands import SUBCOMMANDS
-from bot.doctor import BOT_SCOPES
+from bot.app.doctor import BOT_SCOPES
+from bot.core import i18n
+from bot.desk.commands import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"
@@ -134,10 +134,10 @@ def derived_scopes() -> set[str]:
 def test_the_walk_finds_the_calls_we_know_of() -> None:
     found = called_methods()
     # One of each way the code reaches Slack, so the walk cannot silently find nothing.
-    assert "bot/slack_chat.py" in found["chat.postMessage"]  # SlackChat._call("chat.postMessage")
+    assert "bot/adapters/slack/chat.py" in found["chat.postMessage"]  # SlackChat._call("chat.postMessage")
     assert "bot/handlers/actions.py" in found["chat.postEphemeral"]  # client.chat_postEphemeral
     assert "files.completeUploadExternal" in found  # files_upload_v2 calls two methods
-    assert "bot/doctor.py" in found["apps.connections.open"]
+    assert "bot/app/doctor.py" in found["apps.connections.open"]
     assert "<slash command>" in found and "<event app_home_opened>" in found
 
 
@@ -183,7 +183,7 @@ def test_socket_manifest_needs_no_url_and_http_manifest_names_every_one() -> Non
         *(c["url"] for c in http["features"]["slash_commands"]),
     ]
     assert len(urls) == 3
-    for url in urls:  # Bolt serves everything on one path (bot/http_server.py)
+    for url in urls:  # Bolt serves everything on one path (bot/adapters/slack/http_server.py)
         assert re.fullmatch(r"https://[a-z0-9.-]+/slack/events", url), url
     # Otherwise the same app.
     assert http["features"]["app_home"] == socket_mode["features"]["app_home"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.blocks.common import check_unique_block_ids
 from bot.blocks.review import ACTION_JUNK, ACTION_REAL_BUYER, review_card
-from bot.models import Attachment, Event, Inquiry, Lane, MessageRecord, Risk, RiskSignal, Status, Warning
+from bot.core.models import Attachment, Event, Inquiry, Lane, MessageRecord, Risk, RiskSignal, Status, Warning
 from tests.inquiries import make_inquiry, make_triage
 from tests.slack_helpers import strings
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.delivery import DeliveryWorker
-from bot.outbox import Outbox
-from bot.render import Renderer
+from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.repo import Store
+from bot.blocks.render import Renderer
+from bot.desk.delivery import DeliveryWorker
+from bot.desk.outbox import Outbox
 from bot.sla.engine import SlaPolicy
-from bot.slack_chat import SlackChat
-from bot.store.repo import Store
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import make_inquiry
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import load_config
-from bot.errors import ConfigError
+from bot.app.cli.main import main
+from bot.app.config import load_config
+from bot.core.errors import ConfigError
 from tests.fakes.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = sorted((ROOT / "bot" / "samples").glob("*.eml"))
+SAMPLES = sorted((ROOT / "bot" / "app" / "samples").glob("*.eml"))
 
 
 def test_triage_json_prints_one_object_per_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +95,7 @@ def test_bad_configuration_lists_every_problem() -> None:
 
 
 def test_fractional_sla_hours_are_accepted() -> None:
-    from bot.models import Market
+    from bot.core.models import Market
 
     assert load_config({"SLA_HOURS_SEA": "0.01"}).sla_hours[Market.SEA] == 0.01
 
@@ -161,7 +161,7 @@ def test_run_names_a_busy_http_port_and_exits_2(tmp_path: Path, slack_server: Fa
 
 def _parsers() -> list[tuple[str, argparse.ArgumentParser]]:
     """Every parser of the command line: the top one and each sub-command's, recursively."""
-    from bot.cli import build_parser
+    from bot.app.cli.main import build_parser
 
     found: list[tuple[str, argparse.ArgumentParser]] = []
 

@@ -14,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Desktop
-from bot.commands import SUBCOMMANDS, parse_command
-from bot.errors import UsageError
+from bot.app.wiring import Desktop
+from bot.core.errors import UsageError
+from bot.core.models import Status
+from bot.desk.commands import SUBCOMMANDS, parse_command
 from bot.handlers.commands import CommandHandler
-from bot.models import Status
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import CHANNEL, FORM, T_ARRIVED, dispatch, drain, make_desktop, slash_body
 
-USAGE_MARK = "`claim ID`"  # a line of the usage text (bot/locales/en.json: cmd.usage)
+USAGE_MARK = "`claim ID`"  # a line of the usage text (bot/core/locales/en.json: cmd.usage)
 
 
 @pytest.fixture

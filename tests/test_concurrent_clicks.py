@@ -1,6 +1,6 @@
 """Two hundred concurrent button clicks across 20 cards: one owner each, and a truthful story.
 
-The real composition root (:func:`bot.app.build`) runs against the loopback fake Slack; every
+The real composition root (:func:`bot.app.wiring.build`) runs against the loopback fake Slack; every
 click is a signed ``block_actions`` request handed to Bolt from a 24-thread pool, all released
 at once. Per inquiry there are ten clicks by the ten members: seven "Claim" (each member claims
 an inquiry at most once), two "Release" and one tier change, in random order.
@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import Desktop
-from bot.models import Event
+from bot.app.wiring import Desktop
+from bot.core.models import Event
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import (

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.config import load_config
-from bot.errors import ConfigError
-from bot.models import Market
-from bot.routing import Router, parse_rules
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.app.config import load_config
+from bot.core.errors import ConfigError
+from bot.core.models import Market
+from bot.desk.routing import Router, parse_rules
 from tests.inquiries import make_inquiry, make_triage
 
 
@@ -23,7 +23,7 @@ def test_defaults_need_no_variables() -> None:
 
 
 def test_business_hours_calendar_per_market_feeds_the_sla_policy() -> None:
-    from bot.app import sla_policy
+    from bot.app.wiring import sla_policy
     from bot.sla.engine import deadline
 
     c = load_config({"SLA_CALENDAR_EU": "Europe/Berlin 09:00-18:00 mon-fri", "SLA_HOLIDAYS_EU": "2026-12-25"})
@@ -91,8 +91,8 @@ def test_bad_routing_rules_say_what_is_wrong() -> None:
 def test_routed_inquiry_is_owned_at_arrival(tmp_path: object) -> None:
     from pathlib import Path
 
-    from bot.ingest import Ingestor
-    from bot.outbox import Outbox
+    from bot.desk.ingest import Ingestor
+    from bot.desk.outbox import Outbox
     from bot.triage import TriageConfig
     from tests.factories import make_email
 
@@ -169,8 +169,8 @@ def test_bot_admins_must_be_member_ids() -> None:
 
 
 def test_mail_worker_budget_settings_are_checked_with_the_rest() -> None:
-    from bot.config import load_config as _load
-    from bot.errors import ConfigError as _Err
+    from bot.app.config import load_config as _load
+    from bot.core.errors import ConfigError as _Err
 
     with pytest.raises(_Err) as err:
         _load({"MAIL_CPU_BUDGET_SECONDS": "abc", "MAIL_WORKERS": "0", "MAIL_MEMORY_BUDGET_MB": "-5"})

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mail.parse import parse_email
-from bot.models import ParsedEmail
+from bot.core.models import ParsedEmail
+from bot.intake.parse import parse_email
 
 
 def corpora_emails_dir() -> Path:

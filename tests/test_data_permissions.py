@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.atomic import atomic_write_bytes, private_dir
+from bot.adapters.store.atomic import atomic_write_bytes, private_dir
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import drain, make_desktop
 

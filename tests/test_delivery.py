@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
+from bot.app.wiring import Desktop
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import CHANNEL, T_ARRIVED, cards, drain, make_desktop

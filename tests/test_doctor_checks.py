@@ -19,9 +19,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.config import load_config
-from bot.doctor import BOT_SCOPES, SCREENING_MAX_AGE_DAYS, run_doctor
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.app.config import load_config
+from bot.app.doctor import BOT_SCOPES, SCREENING_MAX_AGE_DAYS, run_doctor
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
 

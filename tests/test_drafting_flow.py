@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import Desktop
-from bot.mail.parse import parse_email
+from bot.app.wiring import Desktop
+from bot.intake.parse import parse_email
 from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack

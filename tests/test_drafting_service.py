@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
 from bot.drafting.errors import DraftingError, LlmTimeoutError
 from bot.drafting.llm import OpenAILlm
 from bot.drafting.prompts import PromptLibrary
@@ -18,7 +19,6 @@ from bot.drafting.service import (
     reply_subject,
     request_from_inquiry,
 )
-from bot.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
 from tests.fakes.llm_server import FakeLlmServer
 
 VI_EMAIL = (

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.export import CSV_COLUMNS, ExportCounts, export_records
-from bot.ingest import Ingestor
-from bot.models import Event, Status, Tier
-from bot.outbox import Outbox
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.models import Event, Status, Tier
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.records.export import CSV_COLUMNS, ExportCounts, export_records
 from bot.triage import TriageConfig
 from tests.factories import make_email
 
@@ -129,7 +129,7 @@ def test_unknown_format_is_refused(store: Store) -> None:
 def test_cli_export_writes_a_csv_file(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from bot.cli_records import add_commands
+    from bot.app.cli.records import add_commands
 
     store.close()
     monkeypatch.setenv("DATA_DIR", str(tmp_path))

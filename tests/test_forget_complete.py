@@ -13,17 +13,17 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.audit_verify import verify_data_dir
-from bot.delivery import DeliveryWorker
-from bot.digests import Digests
-from bot.ingest import Ingestor
-from bot.outbox import Outbox
-from bot.privacy import forget, subject_export
-from bot.redact import Redactor, identity_of, phones_in
-from bot.render import Renderer
+from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.repo import Store
+from bot.blocks.render import Renderer
+from bot.core.redact import Redactor, identity_of, phones_in
+from bot.desk.delivery import DeliveryWorker
+from bot.desk.digests import Digests
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.records.audit_verify import verify_data_dir
+from bot.records.privacy import forget, subject_export
 from bot.sla.engine import SlaPolicy
-from bot.slack_chat import SlackChat
-from bot.store.repo import Store
 from bot.triage import TriageConfig
 from tests.fakes.slack_server import FakeSlack
 

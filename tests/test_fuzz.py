@@ -21,8 +21,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.mail.parse import parse_email
-from bot.models import ParsedEmail, Triage
+from bot.core.models import ParsedEmail, Triage
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 
 CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
@@ -280,7 +280,9 @@ def test_email_message_trees_parse_and_triage(msg: EmailMessage) -> None:
 # -- mutations of real mail --------------------------------------------------------------------
 
 SAMPLES = sorted(
-    p.read_bytes() for p in resources.files("bot").joinpath("samples").iterdir() if p.name.endswith(".eml")
+    p.read_bytes()
+    for p in resources.files("bot.app").joinpath("samples").iterdir()
+    if p.name.endswith(".eml")
 )
 
 

@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_bolt.app.app import SlackAppDevelopmentServer
 
-from bot.app import Desktop
-from bot.commands import SUBCOMMANDS, parse_command
-from bot.errors import UsageError
+from bot.adapters.mail.imap_source import FetchedMessage
+from bot.app.wiring import Desktop
+from bot.core.errors import UsageError
+from bot.desk.commands import SUBCOMMANDS, parse_command
 from bot.handlers.commands import CommandHandler
-from bot.mail.imap_source import FetchedMessage
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.slack_helpers import (
@@ -49,7 +49,7 @@ from tests.slack_helpers import (
     wait_until,
 )
 
-USAGE_MARK = "`claim ID`"  # a line of the usage text (bot/locales/en.json: cmd.usage)
+USAGE_MARK = "`claim ID`"  # a line of the usage text (bot/core/locales/en.json: cmd.usage)
 HOSTILE = (
     "<!channel> <!here> <!everyone> <!subteam^S0HOSTILE> <@U0HOSTILE> <#C0HOSTILE> "
     "<https://evil.example/pay|Invoice> <mailto:evil@evil.example|mail us> "

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set, nested_5000
-from bot.app import Desktop
-from bot.ingest import Ingestor
-from bot.mail.imap_source import FetchedMessage
-from bot.mail.parse import cap_header_fields, parse_email
-from bot.models import Lane
-from bot.outbox import Outbox
-from bot.prework import UNREAD_DEFECT, Budget, Prework, WorkerPool, workers_from_env
-from bot.store.repo import Store
+from bot.adapters.mail.imap_source import FetchedMessage
+from bot.adapters.store.repo import Store
+from bot.app.wiring import Desktop
+from bot.core.models import Lane
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.desk.prework import UNREAD_DEFECT, Budget, Prework, WorkerPool, workers_from_env
+from bot.intake.parse import cap_header_fields, parse_email
 from bot.triage import TriageConfig
 from bot.triage.language import detect_language
 from bot.trust.authresults import authentication_results, dmarc_failure
@@ -36,7 +36,9 @@ PER_MAIL_S = 2.0
 WORKER_MB = 300
 SENDER = "buyer@hostile-buyer.example"
 CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
-GOOD = (Path(__file__).resolve().parents[1] / "bot" / "samples" / "05-en-us-a-highbay.eml").read_bytes()
+GOOD = (
+    Path(__file__).resolve().parents[1] / "bot" / "app" / "samples" / "05-en-us-a-highbay.eml"
+).read_bytes()
 
 
 def fetched(raw: bytes, uid: int) -> FetchedMessage:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
-from bot.config import load_config
-from bot.errors import ConfigError
-from bot.http_server import HttpLimits, SlackHttpServer, serve
+from bot.adapters.slack.http_server import HttpLimits, SlackHttpServer, serve
+from bot.app.config import load_config
+from bot.app.wiring import Desktop
+from bot.core.errors import ConfigError
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import (

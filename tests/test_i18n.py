@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import i18n
+from bot.core import i18n
 
 
 def test_en_and_zh_have_the_same_keys() -> None:

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import Ingestor
-from bot.mail.parse import parse_email
-from bot.models import Market
-from bot.outbox import Outbox
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.models import Market
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig
 from tests.factories import make_email
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "app" / "samples"
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ import pytest
 from slack_bolt import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Desktop
-from bot.mail.imap_source import FetchedMessage, MailboxWatcher
-from bot.mail.parse import parse_email
-from bot.watching import StoreMailSink, imap_settings
+from bot.adapters.mail.imap_source import FetchedMessage, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink, imap_settings
+from bot.app.wiring import Desktop
+from bot.intake.parse import parse_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import FORM, make_desktop, slash_body, wait_until
@@ -38,12 +38,12 @@ SIGNING_SECRET = "SIGNING-SECRET-321"
 LLM_KEY = "sk-SECRET-456"
 IMAP_PASSWORD = "PASSW0RD-789"
 SECRETS = (SLACK_TOKEN, SIGNING_SECRET, LLM_KEY, IMAP_PASSWORD, "SECRET-123", "SECRET-456", "PASSW0RD")
-# The levels bot.cli gives third-party loggers (their DEBUG output is theirs to redact).
+# The levels bot.app.cli.main gives third-party loggers (their DEBUG output is theirs to redact).
 NOISY = ("slack_bolt", "slack_sdk", "apscheduler", "httpx2", "openai")
 
 
 def samples() -> list[bytes]:
-    folder = resources.files("bot").joinpath("samples")
+    folder = resources.files("bot.app").joinpath("samples")
     return [p.read_bytes() for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".eml")]
 
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.digests import Digests
-from bot.models import Inquiry
+from bot.core.models import Inquiry
+from bot.desk.digests import Digests
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import CHANNEL, drain, make_desktop
 from tests.test_message_sizes import SENDER_200, SUBJECT_300, assert_message_fits

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import Desktop
+from bot.app.wiring import Desktop
 from bot.blocks import draft as draft_blocks
 from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digests import Digests
-from bot.errors import StoreError
-from bot.prefs import MemberPrefs
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.errors import StoreError
+from bot.desk.digests import Digests
+from bot.desk.prefs import MemberPrefs
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import T0, make_inquiry
 from tests.test_reminders import Clock, _drain, _setup

@@ -26,7 +26,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.app import Desktop
+from bot.app.wiring import Desktop
 from bot.blocks import card, draft, review
 from bot.blocks.common import (
     MAX_BLOCKS_MESSAGE,
@@ -42,8 +42,8 @@ from bot.blocks.digest import (
     team_digest_messages,
 )
 from bot.blocks.home import home_view
+from bot.core.models import Attachment, Event, Inquiry, Lane, MessageRecord, Risk, RiskSignal, Status, Warning
 from bot.handlers.commands import CommandHandler
-from bot.models import Attachment, Event, Inquiry, Lane, MessageRecord, Risk, RiskSignal, Status, Warning
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import make_triage
 from tests.slack_helpers import make_desktop
@@ -432,7 +432,7 @@ def test_a_team_digest_with_30_members_and_60_overdue_fits_and_names_every_membe
 
 
 def test_the_app_home_with_60_items_per_list_fits() -> None:
-    from bot.home_queue import HomeFilter, queue_page
+    from bot.desk.home_queue import HomeFilter, queue_page
     from bot.sla.engine import SlaPolicy
 
     items = sixty()

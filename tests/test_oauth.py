@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli_auth import run_auth
-from bot.errors import ConfigError
-from bot.oauth import (
+from bot.adapters.mail.oauth import (
     DeviceFlowExpired,
     OAuthClient,
     OAuthNotAuthorized,
@@ -28,6 +26,8 @@ from bot.oauth import (
     oauth_settings,
     smtp_login_xoauth2,
 )
+from bot.app.cli.auth import run_auth
+from bot.core.errors import ConfigError
 from tests.fixtures_dovecot_extra import FakeOAuthServer
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
 

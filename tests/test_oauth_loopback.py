@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_auth import run_auth
-from bot.errors import ConfigError
-from bot.oauth import OAuthClient, TokenProvider, TokenStore, oauth_settings
-from bot.oauth_loopback import s256
+from bot.adapters.mail.oauth import OAuthClient, TokenProvider, TokenStore, oauth_settings
+from bot.adapters.mail.oauth_loopback import s256
+from bot.app.cli.auth import run_auth
+from bot.core.errors import ConfigError
 from tests.fakes.oauth_server import FakeAuthorizationServer
 from tests.fakes.oauth_server import google_oauth as google_oauth
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
@@ -343,7 +343,9 @@ def test_browser_is_opened_only_where_there_is_one(tmp_path: Path) -> None:
     seen = tmp_path / "seen.txt"
     script.write_text(f'#!/bin/sh\nprintf %s "$1" > {seen}\n')
     script.chmod(0o755)
-    probe = "import sys; from bot.cli_auth import open_local_browser; print(open_local_browser(sys.argv[1]))"
+    probe = (
+        "import sys; from bot.app.cli.auth import open_local_browser; print(open_local_browser(sys.argv[1]))"
+    )
     base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
     url = "http://127.0.0.1:9/authorize?state=x"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.mail.charsets import codec_for, decode_bytes, decode_header_value
-from bot.mail.parse import MAX_PARTS, MAX_TEXT_CHARS, parse_email
-from bot.mail.subject import normalize_subject
-from bot.models import ParsedEmail
+from bot.core.models import ParsedEmail
+from bot.intake.charsets import codec_for, decode_bytes, decode_header_value
+from bot.intake.parse import MAX_PARTS, MAX_TEXT_CHARS, parse_email
+from bot.intake.subject import normalize_subject
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 

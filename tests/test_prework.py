@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.ingest import Ingestor
-from bot.models import Lane
-from bot.outbox import Outbox
-from bot.prework import Prework, sender_of
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.models import Lane
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.desk.prework import Prework, sender_of
 from bot.triage import TriageConfig
 
-SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "samples").glob("*.eml"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "app" / "samples").glob("*.eml"))
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import AuditLog
-from bot.errors import UsageError
-from bot.ingest import Ingestor
-from bot.models import Status
-from bot.outbox import Outbox
-from bot.privacy import forget, pseudonym, purge_closed_bodies, subject_export
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.errors import UsageError
+from bot.core.models import Status
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
+from bot.records.audit import AuditLog
+from bot.records.privacy import forget, pseudonym, purge_closed_bodies, subject_export
 from bot.triage import TriageConfig
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -356,7 +356,7 @@ def test_retention_keeps_closed_inquiries_that_are_still_young(
 
 
 def test_raw_mail_that_names_the_address_only_in_encoded_form_is_found(tmp_path: Path) -> None:
-    from bot.privacy import raw_files_for
+    from bot.records.privacy import raw_files_for
 
     mail_dir = tmp_path / "mail" / "ab"
     mail_dir.mkdir(parents=True)
@@ -377,7 +377,7 @@ def test_raw_mail_that_names_the_address_only_in_encoded_form_is_found(tmp_path:
 def _run_cli(argv: list[str]) -> int:
     import argparse
 
-    from bot.cli_records import add_commands
+    from bot.app.cli.records import add_commands
 
     parser = argparse.ArgumentParser(prog="inquiry-bot")
     add_commands(parser.add_subparsers(dest="command"))

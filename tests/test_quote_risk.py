@@ -10,7 +10,7 @@ import pytest
 
 from bot.drafting.prompts import PROMPTS_DIR, SCENARIOS, PromptLibrary
 from bot.drafting.service import Drafter, DraftRequest
-from bot.quote_risk import (
+from bot.trust.quote_risk import (
     BANK_DETAILS_MISMATCH,
     LEAD_TIME_TOO_SHORT,
     PAYMENT_TERMS_NOT_ALLOWED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.mail.quotes import Reply, split_reply
+from bot.intake.quotes import Reply, split_reply
 from tests.test_corpus import require_corpora
 
 # --------------------------------------------------------------------------- quote headers

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.delivery import DeliveryWorker
-from bot.models import Market
-from bot.outbox import Outbox
-from bot.reminders import Reminders
-from bot.render import Renderer
+from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.repo import Store
+from bot.blocks.render import Renderer
+from bot.core.models import Market
+from bot.desk.delivery import DeliveryWorker
+from bot.desk.outbox import Outbox
+from bot.desk.reminders import Reminders
 from bot.sla.engine import SlaPolicy, parse_warn_at
-from bot.slack_chat import SlackChat
-from bot.store.repo import Store
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import T0, make_inquiry, make_triage
 
@@ -100,7 +100,7 @@ def test_answered_inquiry_gets_no_pings_and_follow_up_cadence_starts(
 
 
 def test_digest_once_per_local_day_in_owner_time_zone(tmp_path: Path, slack_server: FakeSlack) -> None:
-    from bot.digests import Digests
+    from bot.desk.digests import Digests
 
     clock = Clock(datetime(2026, 11, 20, 16, 30, tzinfo=UTC))  # 08:30 in Los Angeles
     store, reminders, worker = _setup(tmp_path, slack_server, clock)
@@ -143,8 +143,8 @@ def test_unclaimed_warning_mentions_the_team_and_followup_offers_a_draft(
 
 
 def test_team_digest_summarises_yesterday(tmp_path: Path, slack_server: FakeSlack) -> None:
-    from bot.digests import Digests
-    from bot.models import Tier
+    from bot.core.models import Tier
+    from bot.desk.digests import Digests
 
     now = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai, the team's morning
     clock = Clock(now)

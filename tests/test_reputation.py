@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StoreError
-from bot.learning import Learning
-from bot.models import Category, Inquiry, Lane, MessageRecord, Status
-from bot.privacy import forget
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.errors import StoreError
+from bot.core.models import Category, Inquiry, Lane, MessageRecord, Status
+from bot.desk.learning import Learning
+from bot.records.privacy import forget
 from bot.triage import reputation as rp
 from bot.triage import textmodel as tm
 from bot.triage.lanes import Thresholds, with_signals

@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from bot.app import Desktop
-from bot.commands import list_inquiries
-from bot.config import load_config
-from bot.errors import ConfigError
+from bot.app.config import load_config
+from bot.app.wiring import Desktop
+from bot.core.errors import ConfigError
+from bot.core.models import Attachment, Lane, ParsedEmail, RiskSignal, Status
+from bot.desk.commands import list_inquiries
+from bot.desk.ingest import IngestResult
+from bot.desk.prework import _plain, work
 from bot.handlers.commands import CommandHandler
-from bot.ingest import IngestResult
-from bot.models import Attachment, Lane, ParsedEmail, RiskSignal, Status
-from bot.prework import _plain, work
 from bot.triage import ThreadHints, TriageConfig, triage
 from bot.triage.lanes import Thresholds, with_signals
 from tests.factories import make_email
@@ -52,7 +52,7 @@ from tests.slack_helpers import (
 
 LURE_SENDER = "purchase@global-sourcing-hub.example"
 LURE_SIGNAL = RiskSignal("probe", 0.0, "evidence quoting the mail: <!channel>")
-SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "samples").glob("*.eml"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "bot" / "app" / "samples").glob("*.eml"))
 
 
 def lure_email(n: int = 1, sender: str = LURE_SENDER) -> ParsedEmail:
@@ -416,7 +416,7 @@ def test_thresholds_are_validated(tmp_path: Path) -> None:
 
 
 def test_triage_json_has_the_lane_and_the_risk(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.app.cli.main import main
 
     assert main(["triage", "--json", str(SAMPLES[0]), str(SAMPLES[-1])]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

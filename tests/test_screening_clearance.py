@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import AuditLog
-from bot.errors import PermissionDenied
+from bot.core.errors import PermissionDenied
+from bot.records.audit import AuditLog
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder

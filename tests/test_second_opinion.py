@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.adapters.store.repo import Store
+from bot.core.models import Lane, Risk, RiskSignal
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
 from bot.drafting.llm import OpenAILlm
-from bot.ingest import Ingestor
-from bot.mail.parse import parse_email
-from bot.models import Lane, Risk, RiskSignal
-from bot.outbox import Outbox
-from bot.store.repo import Store
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 from bot.triage.lanes import Thresholds, with_signals
 from bot.triage.second_opinion import SecondOpinion, in_grey_zone, messages_for, parse_opinion, signal_for

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.models import Market, Status, Tier
+from bot.core.models import Market, Status, Tier
 from bot.sla import SlaPolicy, is_digest_due, local_day_bounds, owner_digest, team_digest
 from tests.test_sla_factory import answered, make_inquiry
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import Market, Status
+from bot.core.models import Market, Status
 from bot.sla import (
     PingKind,
     SlaPolicy,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.models import Category, Inquiry, Market, Status, Tier, Triage
+from bot.core.models import Category, Inquiry, Market, Status, Tier, Triage
 from bot.sla import Ping, SlaPolicy, due_pings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

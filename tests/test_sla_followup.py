@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.models import Status, Tier
+from bot.core.models import Status, Tier
 from bot.sla import FollowupPolicy, FollowupStep, PingKind, SlaPolicy, Target, due_pings, parse_steps
 from tests.test_sla_factory import T0, answered, make_inquiry, record, run_ticks
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.models import Inquiry, Market, Status, Tier
+from bot.blocks.chart import weekly_chart_png
+from bot.core.models import Inquiry, Market, Status, Tier
 from bot.sla import SlaPolicy, compute_stats, parse_stats_period, weekly_series
-from bot.sla.chart import weekly_chart_png
 from bot.sla.stats import Compliance, percentile
 from tests.test_sla_factory import make_inquiry
 

@@ -1,4 +1,4 @@
-"""End-to-end: the real composition root (bot.app.build) against the fake Slack Web API.
+"""End-to-end: the real composition root (bot.app.wiring.build) against the fake Slack Web API.
 
 Mail is ingested through the Ingestor, cards go out through the DeliveryWorker, clicks and
 events come in as signed requests through Bolt's ``app.dispatch``; every assertion is about
@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import Desktop
-from bot.models import Event, ParsedEmail, Status, Tier
-from bot.prefs import MemberPrefs
+from bot.app.wiring import Desktop
+from bot.core.models import Event, ParsedEmail, Status, Tier
+from bot.desk.prefs import MemberPrefs
 from bot.sla.engine import ladder
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack

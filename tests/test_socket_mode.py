@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
-from bot.errors import ConfigError
-from bot.socket_mode import SocketLink
+from bot.adapters.slack.socket_mode import SocketLink
+from bot.app.wiring import Desktop
+from bot.core.errors import ConfigError
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.socket_server import FakeSocketMode
 from tests.slack_helpers import make_desktop, slash_body, wait_until

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
-from bot.models import Lane
+from bot.app.wiring import Desktop
+from bot.core.models import Lane
 from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import T_ARRIVED, cards, drain, make_desktop

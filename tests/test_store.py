@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import NotFound, StoreError
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.core.errors import NotFound, StoreError
 from tests.inquiries import make_inquiry
 
 
@@ -118,7 +118,7 @@ def test_index_line_lost_after_crash_is_repaired_from_shards(tmp_path: Path) -> 
 
 
 def test_open_inquiries_excludes_closed_and_filtered(tmp_path: Path) -> None:
-    from bot.models import Status
+    from bot.core.models import Status
 
     store = Store(tmp_path)
     store.add(make_inquiry("1"))

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from bot.ingest import Ingestor
-from bot.outbox import Outbox
-from bot.store.repo import Store
+from bot.adapters.store.repo import Store
+from bot.desk.ingest import Ingestor
+from bot.desk.outbox import Outbox
 from bot.triage import TriageConfig
 from tests.factories import make_email
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import Category, Lane, Market, Tier
+from bot.core.models import Category, Lane, Market, Tier
 from bot.triage import ThreadHints, TriageConfig, triage
 from tests.factories import make_email
 
 CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
-SAMPLES = Path(__file__).parent.parent / "bot" / "samples"
+SAMPLES = Path(__file__).parent.parent / "bot" / "app" / "samples"
 
 
 def test_german_a_tier_inquiry_end_to_end() -> None:
@@ -86,7 +86,7 @@ def test_free_mail_gives_no_company_and_own_domain_is_not_a_company() -> None:
 
 
 def test_samples_triage_as_named() -> None:
-    from bot.mail.parse import parse_email
+    from bot.intake.parse import parse_email
 
     expected = {
         "01": ("inquiry", "de", "EU", "A"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Category
+from bot.core.models import Category
 from bot.triage.filter import classify, is_buyer_request
 from tests.factories import make_email
 

@@ -3,7 +3,7 @@ promotions. A real buyer's request is never caught by them."""
 
 from __future__ import annotations
 
-from bot.models import Category
+from bot.core.models import Category
 from bot.triage import classify
 from tests.factories import make_email
 

@@ -13,15 +13,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from bot.mail.parse import parse_email
-from bot.models import Lane
+from bot.core.models import Lane
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 from bot.trust import authentication_results
 from bot.trust.warnings import TrustContext, compute_warnings
 from tests.corpora import require_corpus
 
 LABELLED = Path(__file__).parent / "fixtures" / "labelled"
-SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "app" / "samples"
 
 
 def _verdicts() -> list[tuple[str, Lane, bool]]:

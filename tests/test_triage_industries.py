@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
-from bot.mail.parse import parse_email
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 from bot.triage.profile import load_profile
 
@@ -157,7 +157,7 @@ def test_a_bad_prompts_dir_is_a_clear_configuration_error(tmp_path: Path) -> Non
         '[products]\nlines = ["Chairs"]\n[products.spec_patterns]\n"seat height" = "(\\\\d+ cm"\n', "utf-8"
     )
     env = {**os.environ, "PROMPTS_DIR": str(bad)}
-    sample = ROOT / "bot" / "samples"
+    sample = ROOT / "bot" / "app" / "samples"
     out = subprocess.run(
         [sys.executable, "-m", "bot", "triage", "--json", str(next(sample.glob("*.eml")))],
         cwd=tmp_path,

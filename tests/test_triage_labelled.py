@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.models import ParsedEmail
 from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
-from bot.models import ParsedEmail
 from bot.triage import TriageConfig, triage
 from bot.triage.profile import load_profile
 
@@ -19,7 +19,7 @@ CONFIG = TriageConfig(own_domains=frozenset({"brightway-led.com"}), profile=load
 
 
 def _parse(raw: bytes) -> ParsedEmail:
-    from bot.mail.parse import parse_email
+    from bot.intake.parse import parse_email
 
     return parse_email(raw)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.models import Tier
 from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
-from bot.models import Tier
 from bot.triage import TriageConfig, is_buyer_request, triage
 from bot.triage.filter import classify
 from bot.triage.profile import (
@@ -165,7 +165,7 @@ def test_another_trade_is_still_a_buyer_request_on_the_led_desk() -> None:
 
 def test_a_furniture_buyer_is_an_inquiry_for_the_led_team() -> None:
     for path in sorted((INDUSTRIES / "furniture").glob("*.eml")):
-        from bot.mail.parse import parse_email
+        from bot.intake.parse import parse_email
 
         email = parse_email(path.read_bytes())
         assert classify(email, frozenset({"brightway-led.com"}), LED)[0].value == "inquiry", path.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Market
+from bot.core.models import Market
 from bot.triage.markets import market_for
 from bot.triage.region import cctld_country, detect_country, registrable_domain
 from tests.factories import make_email

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mail.parse import parse_email
-from bot.models import Category, Lane, Risk, RiskSignal
+from bot.core.models import Category, Lane, Risk, RiskSignal
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 from bot.triage.lanes import LURE_SUSPECTED, Thresholds, lane_for, with_signals
 from bot.triage.risk import assess

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.models import Tier
 from bot.drafting.prompts import BUNDLED_PROMPTS_DIR
-from bot.models import Tier
 from bot.triage.profile import load_profile
 from bot.triage.tier import find_quantity, grade
 from tests.factories import make_email

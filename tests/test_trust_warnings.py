@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.mail.parse import parse_email
-from bot.models import Category, Market, ParsedEmail, Tier, Triage
+from bot.core.models import Category, Market, ParsedEmail, Tier, Triage
+from bot.intake.parse import parse_email
 from bot.triage import TriageConfig
 from bot.triage.engine import triage
 from bot.trust.authresults import authentication_results
@@ -21,7 +21,7 @@ from bot.trust.warnings import TrustContext, compute_warnings
 
 OWN = frozenset({"brightway-led.com"})
 LISTS = Path(__file__).parent / "fixtures" / "trust"
-SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "app" / "samples"
 OUR_MX = "mx.brightway-led.com"
 KNOWN_IBAN = "DE89 3704 0044 0532 0130 00"
 OTHER_IBAN = "GB82 WEST 1234 5698 7654 32"

@@ -25,22 +25,21 @@ from typing import Any
 import pycountry
 import pytest
 
-from bot import localize
-from bot.blocks import card, digest, draft, home, review
-from bot.config import load_config
-from bot.demo import run_demo, sample_files
-from bot.errors import Conflict, NotFound, PermissionDenied, UsageError
+from bot.adapters.store.repo import Store
+from bot.app.config import load_config
+from bot.app.demo import run_demo, sample_files
+from bot.blocks import card, digest, draft, home, localize, review
+from bot.blocks.chart import chart_labels, week_label
+from bot.blocks.render import Renderer
+from bot.core.errors import Conflict, NotFound, PermissionDenied, UsageError
+from bot.core.i18n import catalog, placeholders, t, tn
+from bot.core.models import Attachment, Inquiry, RiskSignal, Warning
+from bot.core.names import country_name, language_name, market_label
+from bot.desk.home_queue import HomeFilter, queue_page
 from bot.handlers.actions import explain
 from bot.handlers.commands import CommandHandler
-from bot.home_queue import HomeFilter, queue_page
-from bot.i18n import catalog, placeholders, t, tn
-from bot.mail.parse import parse_email
-from bot.models import Attachment, Inquiry, RiskSignal, Warning
-from bot.names import country_name, language_name, market_label
-from bot.render import Renderer
-from bot.sla.chart import chart_labels, week_label
+from bot.intake.parse import parse_email
 from bot.sla.engine import SlaPolicy
-from bot.store.repo import Store
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import (
@@ -661,7 +660,7 @@ def test_the_desk_speaks_chinese_end_to_end(slack_server: FakeSlack, tmp_path: P
 
 def test_the_chart_never_draws_boxes_for_chinese() -> None:
     """Chinese labels with a CJK font installed; English (and a log line) without one, never tofu."""
-    from bot.sla.chart import _cjk_installed, chart_lang, weekly_chart_png
+    from bot.blocks.chart import _cjk_installed, chart_lang, weekly_chart_png
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -676,7 +675,7 @@ def test_draft_flags_and_quote_risks_read_chinese() -> None:
     """The guard's flags and the quote checks' findings on a risky reply, as the draft and the
     "Send anyway" message show them: codes as labels, explanations in Chinese, values kept."""
     from bot.drafting.guards import check_draft
-    from bot.quote_risk import QuotePolicy, check_quote
+    from bot.trust.quote_risk import QuotePolicy, check_quote
 
     reply = (
         "GL-200W floodlight: USD 9.00 per piece. Payment: 100% after delivery. Delivery within 3 days. "

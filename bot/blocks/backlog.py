@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.backlog import BacklogCounts
 from bot.blocks.common import Block, actions, button, context, section, user_mention
-from bot.i18n import t, tn
+from bot.core.i18n import t, tn
+from bot.desk.backlog import BacklogCounts
 
 ACTION_POST = "backlog_post"
 ACTION_HOME = "backlog_home"

@@ -6,7 +6,7 @@ Interactive elements and how a handler reads them back (see :func:`decode_action
 - buttons ``inquiry_claim`` / ``inquiry_release`` / ``inquiry_draft`` / ``inquiry_replied``:
   ``value`` is the inquiry id;
 - selects ``inquiry_reassign`` (users_select), ``inquiry_tier`` (A/B/C), ``inquiry_status``
-  (``bot.models.Status`` values), ``inquiry_snooze`` (``SNOOZE_CHOICES``): the choice is the
+  (``bot.core.models.Status`` values), ``inquiry_snooze`` (``SNOOZE_CHOICES``): the choice is the
   selected value, the inquiry id is the part of the ``block_id`` after the first ``:``;
 - ``filtered_rescue`` buttons: ``value`` is the filtered record id.
 """
@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import i18n, localize
-from bot import names as display
+from bot.blocks import localize
 from bot.blocks.common import (
     Block,
     actions,
@@ -35,8 +34,10 @@ from bot.blocks.common import (
     user_mention,
     users_select,
 )
-from bot.i18n import has, t
-from bot.models import Inquiry, MessageRecord, Status, Tier, Warning
+from bot.core import i18n
+from bot.core import names as display
+from bot.core.i18n import has, t
+from bot.core.models import Inquiry, MessageRecord, Status, Tier, Warning
 
 ACTION_CLAIM = "inquiry_claim"
 ACTION_RELEASE = "inquiry_release"
@@ -83,7 +84,7 @@ RED_WARNING_HINTS = ("fail", "spoof", "lookalike", "mismatch", "bank", "phish", 
 
 
 def reason_text(reason: str, lang: str) -> str:
-    """A triage reason in the team's language (see :mod:`bot.localize`)."""
+    """A triage reason in the team's language (see :mod:`bot.blocks.localize`)."""
     return localize.reason_text(reason, lang)
 
 

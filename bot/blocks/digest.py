@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot import localize
+from bot.blocks import localize
 from bot.blocks.card import TIER_BADGE, category_label
 from bot.blocks.common import (
     MAX_BLOCKS_MESSAGE,
@@ -28,8 +28,8 @@ from bot.blocks.common import (
     truncate,
     user_mention,
 )
-from bot.i18n import has, t, tn
-from bot.models import Inquiry
+from bot.core.i18n import has, t, tn
+from bot.core.models import Inquiry
 
 MAX_GROUP_ITEMS = 60  # per group; the rest is "…and N more" (the App Home lists them all)
 MAX_DIGEST_MESSAGES = 4

@@ -43,8 +43,8 @@ from bot.blocks.common import (
     static_select,
     truncate,
 )
-from bot.i18n import t
-from bot.localize import draft_flag
+from bot.blocks.localize import draft_flag
+from bot.core.i18n import t
 
 ACTION_EDIT_SEND = "draft_edit_send"
 ACTION_REGENERATE = "draft_regenerate"

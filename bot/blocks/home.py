@@ -11,7 +11,7 @@ Layout (≤ 100 blocks; a full page is about 30)::
 
 The Preferences modal (:func:`prefs_modal`, callback ``home_prefs``) edits the digest time,
 DM pings on/off and the language; :func:`read_prefs` turns its submitted state back into a
-:class:`~bot.prefs.MemberPrefs`. Everything here is pure.
+:class:`~bot.desk.prefs.MemberPrefs`. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ from bot.blocks.common import (
     static_select,
     user_mention,
 )
-from bot.home_queue import ANY, MARKETS, QUEUES, TIERS, HomeFilter, QueuePage
-from bot.i18n import SUPPORTED, t
-from bot.models import Inquiry
-from bot.names import market_label
-from bot.prefs import MemberPrefs, parse_hhmm
+from bot.core.i18n import SUPPORTED, t
+from bot.core.models import Inquiry
+from bot.core.names import market_label
+from bot.desk.home_queue import ANY, MARKETS, QUEUES, TIERS, HomeFilter, QueuePage
+from bot.desk.prefs import MemberPrefs, parse_hhmm
 from bot.sla.engine import SlaState
 
 ACTION_QUEUE = "home_queue"
@@ -109,7 +109,7 @@ def inquiry_row(
 
 
 QUEUE_LABELS = {"mine": "home.mine", "unclaimed": "home.unclaimed", "at_risk": "home.at_risk"}
-QUEUE_LABELS["backlog"] = "home.backlog"  # mail of a backlog summary with no card yet (bot.backlog)
+QUEUE_LABELS["backlog"] = "home.backlog"  # mail of a backlog summary with no card yet (bot.desk.backlog)
 
 
 def queue_label(queue: str, lang: str) -> str:

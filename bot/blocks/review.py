@@ -15,7 +15,7 @@ the catalogs (``signal.<name>``) when known, else shown as they are.
 
 from __future__ import annotations
 
-from bot import localize
+from bot.blocks import localize
 from bot.blocks.card import (
     ACTION_FILTERED_RESCUE,
     country_name,
@@ -36,8 +36,8 @@ from bot.blocks.common import (
     slack_date,
     user_mention,
 )
-from bot.i18n import has, t
-from bot.models import Inquiry, Lane, RiskSignal
+from bot.core.i18n import has, t
+from bot.core.models import Inquiry, Lane, RiskSignal
 
 ACTION_REAL_BUYER = "review_real_buyer"
 ACTION_JUNK = "review_junk"

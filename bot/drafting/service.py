@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.core.models import Inquiry
 from bot.drafting.errors import DraftingError
 from bot.drafting.guards import (
     check_draft,
@@ -40,7 +41,6 @@ from bot.drafting.prompts import (
     normalize_language,
     render,
 )
-from bot.models import Inquiry
 
 if TYPE_CHECKING:  # the port only; importing it at run time would load openai
     from bot.drafting.llm import Completion, LlmClient

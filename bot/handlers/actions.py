@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import localize
+from bot.blocks import localize
 from bot.blocks.card import (
     ACTION_CLEAR_REASON,
     ACTION_CLEAR_WARNING,
@@ -25,9 +25,9 @@ from bot.blocks.card import (
 )
 from bot.blocks.common import esc, user_mention
 from bot.blocks.review import ACTION_JUNK, ACTION_REAL_BUYER
-from bot.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
-from bot.i18n import t
-from bot.services import Services
+from bot.core.errors import Conflict, InquiryDeskError, NotFound, PermissionDenied, UsageError
+from bot.core.i18n import t
+from bot.handlers.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Clicks on the backlog summary card (issue #16): *Post the A and B cards*, *Show in App Home*.
 
-Thin: ack, then :class:`bot.backlog.Backlog` owes the cards (once: a second click is told they
+Thin: ack, then :class:`bot.desk.backlog.Backlog` owes the cards (once: a second click is told they
 were already asked for); *Show in App Home* switches the clicker's Home to the backlog queue
 and publishes it.
 """
@@ -12,14 +12,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog, BacklogCounts
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
-from bot.chat import Blocks
-from bot.delivery import DeliveryWorker, Retry
+from bot.core.i18n import t
+from bot.desk.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog, BacklogCounts
+from bot.desk.chat import Blocks
+from bot.desk.delivery import DeliveryWorker, Retry
+from bot.desk.outbox import OutboxItem
 from bot.handlers.actions import tell
-from bot.i18n import t
-from bot.outbox import OutboxItem
-from bot.services import Services
+from bot.handlers.services import Services
 
 
 class BacklogHandlers:

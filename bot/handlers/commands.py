@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import localize
+from bot.blocks import localize
 from bot.blocks.common import esc, slack_date
-from bot.commands import Command, list_inquiries, parse_command
-from bot.errors import InquiryDeskError, UsageError
+from bot.core.errors import InquiryDeskError, UsageError
+from bot.core.i18n import t, tn
+from bot.desk.commands import Command, list_inquiries, parse_command
 from bot.handlers.actions import explain
-from bot.i18n import t, tn
-from bot.services import Services
+from bot.handlers.services import Services
 from bot.sla.engine import SlaState, sla_state
 
 log = logging.getLogger(__name__)

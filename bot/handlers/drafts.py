@@ -30,12 +30,12 @@ from bot.blocks.draft import (
     quote_risk_blocks,
     regenerate_modal,
 )
-from bot.drafting_flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
-from bot.errors import InquiryDeskError
+from bot.blocks.localize import flag_label
+from bot.core.errors import InquiryDeskError
+from bot.core.i18n import t
+from bot.drafting.flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
 from bot.handlers.actions import explain, tell
-from bot.i18n import t
-from bot.localize import flag_label
-from bot.services import Services
+from bot.handlers.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.adapters.slack.chat import SlackChat
 from bot.blocks.home import (
     ACTION_PAGE_NEXT,
     ACTION_PAGE_PREV,
@@ -32,12 +33,11 @@ from bot.blocks.home import (
     prefs_modal,
     read_prefs,
 )
-from bot.chat import ChatError
-from bot.home_queue import HomeFilter, queue_page
-from bot.i18n import t
-from bot.prefs import MemberPrefs
-from bot.services import Services
-from bot.slack_chat import SlackChat
+from bot.core.i18n import t
+from bot.desk.chat import ChatError
+from bot.desk.home_queue import HomeFilter, queue_page
+from bot.desk.prefs import MemberPrefs
+from bot.handlers.services import Services
 
 log = logging.getLogger(__name__)
 

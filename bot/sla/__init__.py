@@ -4,7 +4,7 @@ Nothing in this package talks to Slack, the store or the scheduler: every functi
 and inquiries and returns data. The scheduler tick calls :func:`due_pings` and records
 ``TickResult.keys_to_record``; digest jobs call :func:`is_digest_due`, :func:`owner_digest` and
 :func:`team_digest`; ``/inquiry-stats`` uses :func:`compute_stats` and :func:`weekly_chart_png`
-(import that one from :mod:`bot.sla.chart`; it pulls in matplotlib lazily).
+(import that one from :mod:`bot.blocks.chart`; it pulls in matplotlib lazily).
 """
 
 from bot.sla.calendar import BusinessCalendar, add_business_time, parse_calendar

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.models import Inquiry, Market, Status, Tier
+from bot.core.models import Inquiry, Market, Status, Tier
 from bot.sla.engine import SlaPolicy, deadline, first_response_deadline
 from bot.sla.followup import followup_tier, reminders_due
 

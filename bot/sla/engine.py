@@ -1,6 +1,6 @@
 """The SLA clock: deadlines, states, the warning ladder and which pings are due at ``now``.
 
-Everything here is pure: it takes ``now`` and :class:`~bot.models.Inquiry` objects and returns
+Everything here is pure: it takes ``now`` and :class:`~bot.core.models.Inquiry` objects and returns
 data. The scheduler tick calls :func:`due_pings`, records every returned key (pings *and*
 ``superseded_keys``) in ``pings_sent`` and hands the pings to the outbox for rendering.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.models import Inquiry, Market, Tier
+from bot.core.models import Inquiry, Market, Tier
 from bot.sla.calendar import BusinessCalendar, add_business_time
 from bot.sla.followup import FollowupPolicy, reminders_due, sent_index
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.models import Inquiry, Tier
+from bot.core.models import Inquiry, Tier
 
 _DEFAULT_EVERY: dict[Tier, float] = {Tier.A: 1.0, Tier.B: 3.5, Tier.C: 30.0}
 

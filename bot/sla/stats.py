@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.models import Inquiry, Market, Status, Tier
+from bot.core.models import Inquiry, Market, Status, Tier
 from bot.sla.engine import SlaPolicy, first_response_deadline
 
 MAX_PERIOD_DAYS = 366

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from bot.models import Category, Market, ParsedEmail, Risk, RiskSignal, Triage, Warning
+from bot.core.models import Category, Market, ParsedEmail, Risk, RiskSignal, Triage, Warning
 from bot.triage.filter import classify
 from bot.triage.lanes import Thresholds, combine, decide
 from bot.triage.language import UNDETERMINED, detect_language, malay_or_indonesian

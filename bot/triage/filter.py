@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.models import Category, ParsedEmail
+from bot.core.models import Category, ParsedEmail
 from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import domain_of
 from bot.triage.tier import NOT_GOODS_RE, SCAN_CHARS, find_quantity

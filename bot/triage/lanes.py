@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.models import Category, Lane, Risk, RiskSignal, Triage, Warning
+from bot.core.models import Category, Lane, Risk, RiskSignal, Triage, Warning
 
 LURE_SUSPECTED = "lure_suspected"
 

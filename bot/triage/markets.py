@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.models import Market
+from bot.core.models import Market
 
 EU_COUNTRIES: frozenset[str] = frozenset(
     {

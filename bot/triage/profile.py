@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 PROFILE_FILE = "company_profile.toml"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import phonenumbers
 import tldextract
 
-from bot.models import ParsedEmail
+from bot.core.models import ParsedEmail
 from bot.triage.markets import (
     CCTLD_SPECIAL,
     CITY_NAMES,

@@ -1,7 +1,7 @@
 """Sender and domain reputation: what the team's clicks taught the desk, as risk signals.
 
 Pure. The store keeps one :class:`Reputation` per sender address and per company domain
-(:meth:`bot.store.repo.Store.reputation`); this module says which signals they give a new mail:
+(:meth:`bot.adapters.store.repo.Store.reputation`); this module says which signals they give a new mail:
 
 * the sender's last verdict: *Junk* -> ``junked_sender`` (forces the filtered lane), *Real buyer*
   or *Rescue* -> ``trusted_sender`` (forces the inquiry lane), *Not an inquiry* ->
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.models import RiskSignal
+from bot.core.models import RiskSignal
 from bot.triage.lanes import FORCE_FILTERED, FORCE_INQUIRY
 from bot.triage.region import domain_of, is_free_mail, registrable_domain
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.models import ParsedEmail, Risk, RiskSignal
+from bot.core.models import ParsedEmail, Risk, RiskSignal
 from bot.triage.lanes import combine
 from bot.triage.signals.attachments import attachment_signals
 from bot.triage.signals.content import content_signals

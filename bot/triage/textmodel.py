@@ -7,7 +7,7 @@ Hangul runs, which have no spaces between words.
 
 ``score(model, tokens(subject, text))`` is the log-odds that the mail is junk, with a uniform
 prior (the clicks are not a sample of the mailbox) and add-one smoothing over the tokens the model
-has seen; :func:`signal` turns it into a :class:`~bot.models.RiskSignal` named ``text_model`` whose
+has seen; :func:`signal` turns it into a :class:`~bot.core.models.RiskSignal` named ``text_model`` whose
 weight is proportional to the log-odds and capped, once the model has seen ``MIN_EXAMPLES`` mails
 of each class. It can at most hold a mail for review on its own (``MAX_WEIGHT``), never filter it.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bot.models import RiskSignal
+from bot.core.models import RiskSignal
 
 JUNK = "junk"
 BUYER = "buyer"

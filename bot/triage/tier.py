@@ -18,7 +18,7 @@ import functools
 import re
 import unicodedata
 
-from bot.models import ParsedEmail, Tier
+from bot.core.models import ParsedEmail, Tier
 from bot.triage.profile import EMPTY_PROFILE, ProductProfile
 from bot.triage.region import domain_of, is_free_mail
 

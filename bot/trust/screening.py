@@ -38,7 +38,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.errors import InquiryDeskError
+from bot.core.errors import InquiryDeskError
 from bot.triage.region import is_free_mail, registrable_domain
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.models import ParsedEmail, Triage, Warning
+from bot.core.models import ParsedEmail, Triage, Warning
 from bot.triage.region import domain_of, is_free_mail, registrable_domain
 from bot.trust.authresults import dmarc_failure
 from bot.trust.embargo import DEFAULT_EMBARGOED, embargo_reason

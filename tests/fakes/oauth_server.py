@@ -11,7 +11,7 @@ same ``redirect_uri``, and ``BASE64URL(SHA256(code_verifier))`` equal to the sto
 ``refresh_token`` grants. Tokens are minted through the suite's :class:`FakeOAuthServer` (``resource``)
 when given, so Dovecot's oauth2 passdb, which introspects there, accepts them for IMAP XOAUTH2.
 
-The S256 check is written here independently of :mod:`bot.oauth_loopback`. ``token_requests`` records
+The S256 check is written here independently of the loopback module. ``token_requests`` records
 each grant (``grant_type``, ``client_id``, ``redirect_uri``; never secrets).
 """
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
-from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
-from bot.mail.parse import parse_email
-from bot.models import Lane
-from bot.watching import StoreMailSink
+from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.wiring import Desktop
+from bot.core.models import Lane
+from bot.intake.parse import parse_email
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
 from tests.slack_helpers import cards, make_desktop, wait_until

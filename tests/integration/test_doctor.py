@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_config
-from bot.doctor import run_doctor
+from bot.app.config import load_config
+from bot.app.doctor import run_doctor
 from tests.fakes.slack_server import FakeSlack
 
 pytestmark = pytest.mark.integration
@@ -80,8 +80,8 @@ def test_a_revoked_mailbox_login_is_told_in_the_channel_once_a_day(
 ) -> None:
     from datetime import UTC, datetime
 
-    from bot.app import revoked_notice
-    from bot.oauth import OAuthRevoked
+    from bot.adapters.mail.oauth import OAuthRevoked
+    from bot.app.wiring import revoked_notice
     from tests.slack_helpers import drain, make_desktop
 
     desk = make_desktop(slack_server, tmp_path)
@@ -102,7 +102,7 @@ def test_doctor_names_the_channel_id_for_a_channel_given_by_name(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli import main
+    from bot.app.cli.main import main
 
     for n in range(250):  # the desk's channel is on the second page of conversations.list
         slack_server.channels[f"CX{n:04d}"] = f"other-{n}"
@@ -144,7 +144,7 @@ def test_doctor_warns_about_readable_data_an_open_env_file_and_no_admins(
         "SLACK_API_URL": slack_server.base_url,
         "DATA_DIR": str(data),
     }
-    from bot.store.repo import Store
+    from bot.adapters.store.repo import Store
 
     Store(data).close()  # `run` made the store (the doctor creates nothing)
     out = io.StringIO()

@@ -493,8 +493,8 @@ def test_five_hundred_mails_through_restarts_kills_and_slack_outages_lose_nothin
             assert (breaches, warnings) == (0, 0), f"EU inquiry {n} got pings it was not owed"
 
     # -- the store: valid JSON everywhere, opens, right count, nothing left owed ----------------
-    from bot.outbox import Outbox
-    from bot.store.repo import Store
+    from bot.adapters.store.repo import Store
+    from bot.desk.outbox import Outbox
 
     files = sorted((data_dir / "store").rglob("*.json"))
     assert files

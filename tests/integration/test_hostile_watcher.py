@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set
-from bot.app import Desktop
-from bot.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
-from bot.models import Lane
-from bot.prework import UNREAD_DEFECT, Budget, Prework
-from bot.watching import StoreMailSink
+from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.wiring import Desktop
+from bot.core.models import Lane
+from bot.desk.prework import UNREAD_DEFECT, Budget, Prework
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
 from tests.integration.test_pipeline import running
@@ -32,7 +32,9 @@ pytestmark = pytest.mark.integration
 DEADLINE_S = 60.0
 PER_MAIL_S = 2.0
 SENDER = "buyer@hostile-buyer.example"
-GOOD = (Path(__file__).resolve().parents[2] / "bot" / "samples" / "05-en-us-a-highbay.eml").read_bytes()
+GOOD = (
+    Path(__file__).resolve().parents[2] / "bot" / "app" / "samples" / "05-en-us-a-highbay.eml"
+).read_bytes()
 GOOD_MID = "<97387d0b18c0.5@ellisonelectric.com>"
 
 

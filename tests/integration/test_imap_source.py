@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
-from bot.mail.folders import find_folder, pick_folder
-from bot.mail.imap_source import (
+from bot.adapters.mail.folders import find_folder, pick_folder
+from bot.adapters.mail.imap_source import (
     Checkpoint,
     FetchedMessage,
     ImapSettings,
@@ -231,7 +231,7 @@ def test_long_backfill_logs_progress_without_bodies(
     uids = [mailbox.append("INBOX", mail(f"bulk {i}")) for i in range(5)]
     sink = MemorySink()
     watcher = MailboxWatcher(settings_for(mailbox, progress_every=2, fetch_batch=2), sink)
-    with caplog.at_level("INFO", logger="bot.mail.imap_source"):
+    with caplog.at_level("INFO", logger="bot.adapters.mail.imap_source"):
         assert watcher.catch_up() == 5
     watcher.close()
     assert sink.uids() == uids

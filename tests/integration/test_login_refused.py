@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from imapclient.exceptions import LoginError
 
-from bot.app import login_refused_notice
-from bot.mail.connect import ConnectionSpec, credentials_refused, make_watcher
-from bot.mail.imap_source import LoginRejected
+from bot.adapters.mail.connect import ConnectionSpec, credentials_refused, make_watcher
+from bot.adapters.mail.imap_source import LoginRejected
+from bot.app.wiring import login_refused_notice
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
 from tests.integration.test_imap_source import MemorySink, settings_for, wait_for

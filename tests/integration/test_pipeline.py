@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Desktop
-from bot.mail.imap_source import ImapSettings, MailboxWatcher
-from bot.models import Category
-from bot.watching import StoreMailSink
+from bot.adapters.mail.imap_source import ImapSettings, MailboxWatcher
+from bot.adapters.mail.watching import StoreMailSink
+from bot.app.wiring import Desktop
+from bot.core.models import Category
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
 from tests.slack_helpers import cards, make_desktop, thread_posts, wait_until
@@ -29,7 +29,7 @@ DEADLINE_S = 15.0
 
 
 def sample(name: str) -> bytes:
-    return resources.files("bot").joinpath("samples", name).read_bytes()
+    return resources.files("bot.app").joinpath("samples", name).read_bytes()
 
 
 def our_reply() -> bytes:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.mail.connect import (
+from bot.adapters.mail.connect import (
     ConnectionSpec,
     connect,
     doctor_imap_report,
@@ -19,9 +18,17 @@ from bot.mail.connect import (
     plan_folders,
     spec_from_config,
 )
-from bot.mail.imap_source import Checkpoint, FetchedMessage
-from bot.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenSet, TokenStore, oauth_settings
-from bot.providers import MailboxOptions, apply_preset, mailbox_options
+from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage
+from bot.adapters.mail.oauth import (
+    OAuthClient,
+    OAuthRevoked,
+    TokenProvider,
+    TokenSet,
+    TokenStore,
+    oauth_settings,
+)
+from bot.adapters.mail.providers import MailboxOptions, apply_preset, mailbox_options
+from bot.app.config import load_config
 from tests.fixtures_dovecot import Mailbox
 from tests.fixtures_dovecot_extra import CertAuthority, FakeOAuthServer, TlsDovecot
 from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls

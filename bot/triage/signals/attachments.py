@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bot.models import Attachment, ParsedEmail, RiskSignal
+from bot.core.models import Attachment, ParsedEmail, RiskSignal
 from bot.triage.signals.text import body_of, lowered_pattern, short, whole_of
 
 W_RISKY = 6.0

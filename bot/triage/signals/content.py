@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.models import ParsedEmail, RiskSignal
+from bot.core.models import ParsedEmail, RiskSignal
 from bot.triage.region import domain_of, registrable_domain
 from bot.triage.signals.text import body_of, short, whole_of
 from bot.triage.signals.text import lowered_pattern as _rx

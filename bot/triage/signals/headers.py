@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.models import ParsedEmail, RiskSignal
+from bot.core.models import ParsedEmail, RiskSignal
 from bot.triage.region import domain_of, is_free_mail, registrable_domain
 from bot.triage.signals.text import HEADER_CHARS, body_of, greeting_name, header, short
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.models import ParsedEmail
+from bot.core.models import ParsedEmail
 
 SCAN_CHARS = 6000
 HEADER_CHARS = 2000

@@ -1,0 +1,170 @@
+"""Mail going out: compose a threaded reply, send it over SMTP, APPEND it to Drafts or Sent.
+
+Replies carry ``In-Reply-To`` and ``References`` so they thread in every mail client, and
+are serialised with ``policy.SMTP`` (CRLF line endings; strict servers reject bare LF).
+IMAP writes use a short-lived second connection, never the watcher's IDLE connection.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email import policy
+from email.header import Header
+from email.message import EmailMessage
+from email.policy import Policy
+from email.utils import format_datetime, formataddr, getaddresses, make_msgid
+
+from bot.adapters.mail.connect import ConnectionSpec
+from bot.adapters.mail.oauth import TokenProvider, smtp_login_xoauth2
+from bot.app.config import ImapConfig, SmtpConfig
+from bot.core.errors import InquiryDeskError
+
+
+class EncodedHeader(str):
+    """A non-ASCII Subject or address header folded as whole RFC 2047 encoded words, every
+    space inside a word; ``str()`` is the readable value.
+
+    Python 3.11's header folder puts the space between two encoded words outside them at a
+    fold, where decoders must drop it: "cho dự" arrived as "chodự" in a 300-character
+    Vietnamese subject, "nhánh Hải" as "nhánhHải" in a long display name.
+    :class:`email.header.Header` keeps every character inside the words.
+    """
+
+    def __new__(cls, name: str, value: str, addresses: bool = False) -> EncodedHeader:
+        obj = super().__new__(cls, value)
+        obj.name = name
+        obj.addresses = addresses
+        return obj
+
+    name: str
+    addresses: bool
+
+    def fold(self, *, policy: Policy) -> str:
+        sep = policy.linesep
+        if not self.addresses:
+            value = str(self)
+            # a short plain head ("Re: ") stays readable; the rest is encoded
+            cut = next((i + 1 for i in range(min(len(value), 60) - 1, -1, -1) if value[i] == " "), 0)
+            while cut and not value[:cut].isascii():
+                cut = value.rfind(" ", 0, cut - 1) + 1
+            head, rest = value[:cut], value[cut:]
+            encoded = Header(rest, "utf-8", header_name=f"{self.name}: {head}").encode(linesep=sep)
+            return f"{self.name}: {head}{encoded}{sep}"
+        parts = []
+        for display, addr in getaddresses([str(self)]):
+            if display and not display.isascii():
+                parts.append(f"{Header(display, 'utf-8').encode(linesep=sep)} <{addr}>")
+            else:
+                parts.append(formataddr((display, addr)))
+        return f"{self.name}: {f',{sep} '.join(parts)}{sep}"
+
+
+class MailOutError(InquiryDeskError):
+    """Sending or saving the mail failed; the message says what to check."""
+
+
+def compose_reply(
+    *,
+    from_addr: str,
+    from_name: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    now: datetime | None = None,
+) -> EmailMessage:
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = formataddr((from_name, from_addr)) if from_name else from_addr
+    to_value = ", ".join(to)
+    msg["To"] = to_value if to_value.isascii() else EncodedHeader("To", to_value, addresses=True)
+    msg["Subject"] = subject if subject.isascii() else EncodedHeader("Subject", subject)
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    domain = from_addr.rsplit("@", 1)[-1] if "@" in from_addr else "inquiry-desk.invalid"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    refs = [r for r in references if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
+    if refs:
+        msg["References"] = " ".join(refs[-20:])
+    msg.set_content(body)
+    return msg
+
+
+class SmtpSender:
+    def __init__(
+        self,
+        config: SmtpConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30,
+        tokens: TokenProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self.tokens = tokens  # XOAUTH2 (Google Workspace, Microsoft 365) instead of a password
+
+    def send(self, msg: EmailMessage) -> None:
+        c = self.config
+        try:
+            if c.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=self.timeout, context=self.ssl_context
+                )
+            else:
+                client = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
+            with client:
+                if c.security == "starttls":
+                    client.starttls(context=self.ssl_context)
+                if self.tokens is not None and c.user:
+                    smtp_login_xoauth2(client, c.user, self.tokens.access_token())
+                elif c.user and c.password:
+                    client.login(c.user, c.password)
+                client.send_message(msg)
+        except (smtplib.SMTPException, OSError) as e:
+            raise MailOutError(f"SMTP {c.host}:{c.port}: {type(e).__name__}: {e}") from e
+
+
+class ImapWriter:
+    """APPEND to a folder of the shared mailbox on a short-lived connection."""
+
+    def __init__(
+        self, config: ImapConfig, spec: ConnectionSpec | None = None, tokens: TokenProvider | None = None
+    ) -> None:
+        self.config = config
+        self.spec = spec or ConnectionSpec(
+            host=config.host,
+            port=config.port,
+            user=config.user,
+            password=config.password,
+            tls_mode="ssl" if config.ssl else "none",
+        )
+        self.tokens = tokens
+
+    def append(self, folder_role: str, msg: EmailMessage, flags: Sequence[str]) -> str:
+        from bot.adapters.mail.connect import connect
+        from bot.adapters.mail.folders import find_folder
+
+        c = self.config
+        try:
+            with connect(self.spec, self.tokens) as client:
+                explicit = c.drafts_folder if folder_role == "drafts" else c.sent_folder
+                folder = explicit or find_folder(client, folder_role)
+                if not folder:
+                    raise MailOutError(
+                        f"no {folder_role} folder found: set IMAP_{folder_role.upper()}_FOLDER"
+                    )
+                client.append(
+                    folder, msg.as_bytes(policy=policy.SMTP), flags=tuple(flags), msg_time=datetime.now(UTC)
+                )
+                return str(folder)
+        except MailOutError:
+            raise
+        except Exception as e:  # imapclient raises many types; all mean "not saved"
+            raise MailOutError(f"IMAP {c.host}: {type(e).__name__}: {e}") from e

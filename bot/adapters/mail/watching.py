@@ -1,0 +1,153 @@
+"""Wires the IMAP watchers to the store: the sink adapter and the watcher threads.
+
+At start a short-lived connection looks up the folders (SPECIAL-USE, the provider
+preset's names, then known localized names): INBOX and any ``IMAP_EXTRA_FOLDERS`` (such as
+Junk) go through :class:`bot.desk.ingest.Ingestor`, each with its own checkpoint; the Sent
+folder is watched too, so a reply sent from any mail client stops the SLA clock. One
+long-lived IDLE connection per watched folder; writes use their own short-lived one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+from bot.adapters.mail.connect import (
+    ConnectionSpec,
+    FolderPlan,
+    discover_folders,
+    make_watcher,
+    spec_from_config,
+)
+from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, LoginRejected
+from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
+from bot.adapters.store.repo import Store
+from bot.app.config import Config, ImapConfig
+from bot.desk.ingest import Ingestor
+
+log = logging.getLogger(__name__)
+
+
+class StoreMailSink:
+    """The watcher's sink: checkpoints in the store, messages through the ingestor."""
+
+    def __init__(self, store: Store, ingestor: Ingestor, *, sent: bool = False) -> None:
+        self.store = store
+        self.ingestor = ingestor
+        self.sent = sent
+        self._held: dict[str, Checkpoint] = {}
+        self._batching = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit over one IMAP fetch batch: the records first, then the checkpoint of
+        the last message stored (written once, not once per message), then the fsyncs."""
+        with self.store.batch():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+                held, self._held = self._held, {}
+                for folder, checkpoint in held.items():
+                    self.store.save_checkpoint(folder, checkpoint.uidvalidity, checkpoint.last_uid)
+
+    def prepare(self, folder: str, batch: list[FetchedMessage]) -> None:
+        if not self.sent:
+            self.ingestor.prepare([m.raw for m in batch])
+
+    def checkpoint(self, folder: str) -> Checkpoint | None:
+        found = self.store.checkpoint(folder)
+        return Checkpoint(*found) if found else None
+
+    def deliver(self, folder: str, fetched: FetchedMessage) -> None:
+        if self.sent:
+            self.ingestor.record_sent(
+                self.ingestor.parse(fetched.raw), fetched.internaldate, folder=folder, uid=fetched.uid
+            )
+        else:
+            self.ingestor.deliver(folder, fetched)
+
+    def caught_up(self, folder: str) -> None:
+        """The watcher delivered everything the folder had: a backlog batch fed by it may close."""
+        if not self.sent and self.ingestor.backlog is not None:
+            self.ingestor.backlog.caught_up(folder)
+
+    def save_checkpoint(self, folder: str, checkpoint: Checkpoint) -> None:
+        if self._batching:
+            self._held[folder] = checkpoint
+            return
+        self.store.save_checkpoint(folder, checkpoint.uidvalidity, checkpoint.last_uid)
+
+
+def imap_settings(imap: ImapConfig, folder: str) -> ImapSettings:
+    return ImapSettings(
+        host=imap.host,
+        port=imap.port,
+        ssl=imap.ssl,
+        user=imap.user,
+        password=imap.password,
+        folder=folder,
+        backfill_hours=imap.backfill_hours,
+        idle_renew_seconds=imap.idle_renew_seconds,
+        poll_seconds=imap.poll_seconds,
+    )
+
+
+def connection(config: Config) -> tuple[ConnectionSpec, TokenProvider | None]:
+    """How to reach the mailbox: TLS mode, CA file, and the OAuth2 tokens when configured."""
+    assert config.imap is not None
+    spec = spec_from_config(config.imap, config.mailbox)
+    tokens = None
+    if config.oauth is not None:
+        tokens = TokenProvider(OAuthClient(config.oauth), TokenStore(config.data_dir / "oauth-token.json"))
+    return spec, tokens
+
+
+def start_watchers(
+    config: Config,
+    store: Store,
+    ingestor: Ingestor,
+    stop: threading.Event,
+    *,
+    on_revoked: Callable[[OAuthRevoked], None] | None = None,
+    on_login_refused: Callable[[LoginRejected], None] | None = None,
+) -> list[threading.Thread]:
+    if config.imap is None:
+        log.warning("IMAP_HOST is not set: no mailbox is watched")
+        return []
+    spec, tokens = connection(config)
+    try:
+        plan = discover_folders(spec, config.imap, config.mailbox, tokens)
+    except Exception as e:  # the inbox is still watched; the watcher retries its own login
+        log.error(
+            "could not look up the mailbox folders (%s): watching %s only",
+            type(e).__name__,
+            config.imap.folder,
+        )
+        plan = FolderPlan((config.imap.folder,), config.imap.sent_folder, config.imap.drafts_folder, None)
+    if plan.sent:
+        ingestor.sent_folders = ingestor.sent_folders | {plan.sent}
+    if ingestor.prework is not None:
+        ingestor.prework.start()  # warm workers before the first mail arrives
+    threads = []
+    for folder in plan.watched:
+        sent = folder == plan.sent
+        sink = StoreMailSink(store, ingestor, sent=sent)
+        watcher = make_watcher(
+            spec,
+            folder,
+            sink,
+            tokens,
+            on_revoked=on_revoked,
+            base=imap_settings(config.imap, folder),
+            on_login_refused=on_login_refused,
+        )
+        name = "imap-sent" if sent else f"imap-{folder}"
+        threads.append(threading.Thread(target=watcher.run, args=(stop,), name=name, daemon=True))
+    log.info("watching %s (sent: %s, drafts: %s)", ", ".join(plan.watched), plan.sent, plan.drafts)
+    for th in threads:
+        th.start()
+    return threads

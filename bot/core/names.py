@@ -1,0 +1,60 @@
+"""Display names of countries, languages and markets in the team's language.
+
+Names come from Babel's CLDR data (``Locale("zh").territories["DE"]`` -> 德国,
+``Locale("zh").languages["vi"]`` -> 越南语), with pycountry as the fallback for a code CLDR does
+not know. English uses CLDR's common names ("Vietnam", "Taiwan"), not ISO's formal ones
+("Viet Nam", "Taiwan, Province of China"). Unknown codes are shown as they are, upper-cased for
+countries.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pycountry
+from babel import Locale, UnknownLocaleError
+
+from bot.core.i18n import has, t, ui_lang
+
+
+@cache
+def _locale(lang: str) -> Locale | None:
+    try:
+        return Locale.parse(ui_lang(lang))
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
+def country_name(code: str | None, lang: str = "en") -> str:
+    """``country_name("DE", "zh")`` -> ``"德国"``; ``""`` for no code."""
+    if not code:
+        return ""
+    cc = code.strip().upper()
+    loc = _locale(lang)
+    name = loc.territories.get(cc) if loc is not None and len(cc) == 2 and cc.isalpha() else None
+    if name:
+        return str(name)
+    found = pycountry.countries.get(alpha_2=cc) if len(cc) == 2 else None
+    return str(getattr(found, "common_name", None) or getattr(found, "name", cc)) if found else cc
+
+
+def language_name(code: str | None, lang: str = "en", *, with_code: bool = True) -> str:
+    """``language_name("vi", "zh")`` -> ``"越南语 (vi)"``; ``"?"`` for no code or ``und``."""
+    if not code or code == "und":
+        return "?"
+    base = code.replace("_", "-").split("-", 1)[0].lower()
+    loc = _locale(lang)
+    name = loc.languages.get(base) if loc is not None else None
+    if not name:
+        found = pycountry.languages.get(alpha_2=base) if len(base) == 2 else None
+        name = str(getattr(found, "name", "")) if found is not None else ""
+    if not name:
+        return code
+    return f"{name} ({code})" if with_code else str(name)
+
+
+def market_label(market: str | None, lang: str = "en") -> str:
+    """A market code as the team reads it: region codes stay (EU, US, SEA), ``OTHER`` is a word."""
+    value = (market or "").strip()
+    key = f"market.{value}"
+    return t(key, lang) if value and has(key) else value
