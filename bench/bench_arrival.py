@@ -37,8 +37,8 @@ from bench.common import (
 )
 from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
-from bot.app.config import load_config
 from bot.app.wiring import build
+from bot.config.settings import load_config
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import DovecotServer
 from tests.slack_helpers import CHANNEL, strings

@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import LABELLED, SAMPLES, Row, machine_line, make_unique, print_table, rss_mb, start_dovecot
 from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
-from bot.app.config import load_config
 from bot.app.wiring import Desktop, build
 from bot.blocks.backlog import ACTION_HOME
+from bot.config.settings import load_config
 from bot.desk.backlog import batch_of, tier_of
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import DovecotServer, Mailbox

@@ -27,8 +27,8 @@ from slack_sdk import WebClient
 from bench.common import Row, machine_line, ms, percentile, print_table
 from bot.adapters.slack.chat import SlackChat
 from bot.adapters.store.repo import Store
+from bot.desk.drafting_flow import DraftingFlow
 from bot.desk.outbox import Outbox
-from bot.drafting.flow import DraftingFlow
 from bot.drafting.llm import Completion, OpenAILlm
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer

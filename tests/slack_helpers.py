@@ -20,8 +20,8 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app.config import Config, load_config
 from bot.app.wiring import Desktop, build
+from bot.config.settings import Config, load_config
 from bot.desk.delivery import DeliveryWorker
 from tests.fakes.slack_server import Call, FakeSlack
 

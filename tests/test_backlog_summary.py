@@ -31,10 +31,10 @@ from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST
 from bot.blocks.home import home_view
+from bot.blocks.home_queue import HomeFilter, queue_page
 from bot.core.errors import UsageError
 from bot.core.models import Attachment, Lane, ParsedEmail, RiskSignal, Triage
 from bot.desk.backlog import RELEASE_CHUNK, RELEASE_KIND, Backlog, batch_of, tier_of
-from bot.desk.home_queue import HomeFilter, queue_page
 from bot.desk.ingest import Ingestor
 from bot.intake.parse import parse_email
 from bot.triage import ThreadHints, triage

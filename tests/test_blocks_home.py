@@ -1,7 +1,7 @@
 """The App Home view: one page of the queue, its filters, paging, and the Preferences modal.
 
 Pure: a queue of 60 open inquiries (four markets, three tiers, mine / others' / unclaimed,
-overdue / at risk / on track / answered) goes through :func:`bot.desk.home_queue.queue_page` and
+overdue / at risk / on track / answered) goes through :func:`bot.blocks.home_queue.queue_page` and
 :func:`bot.blocks.home.home_view`; every view is validated with slack_sdk's models.
 """
 
@@ -31,9 +31,9 @@ from bot.blocks.home import (
     prefs_modal,
     read_prefs,
 )
+from bot.blocks.home_queue import PAGE_SIZE, HomeFilter, queue_page
 from bot.core.models import Inquiry, Market, Status, Tier
-from bot.desk.home_queue import PAGE_SIZE, HomeFilter, queue_page
-from bot.desk.prefs import MemberPrefs, digest_cutoff
+from bot.core.prefs import MemberPrefs, digest_cutoff
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
 from tests.test_blocks_card import HOSTILE, NOW, assert_valid_blocks, elements, make_inquiry, untrusted_markup
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.cli.main import main
-from bot.app.config import load_config
+from bot.config.settings import load_config
 from bot.core.errors import ConfigError
 from tests.fakes.slack_server import FakeSlack
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.adapters.store.repo import Store
-from bot.app.config import load_config
+from bot.config.routing_rules import parse_rules
+from bot.config.settings import load_config
 from bot.core.errors import ConfigError
 from bot.core.models import Market
-from bot.desk.routing import Router, parse_rules
+from bot.desk.routing import Router
 from tests.inquiries import make_inquiry, make_triage
 
 
@@ -169,7 +170,7 @@ def test_bot_admins_must_be_member_ids() -> None:
 
 
 def test_mail_worker_budget_settings_are_checked_with_the_rest() -> None:
-    from bot.app.config import load_config as _load
+    from bot.config.settings import load_config as _load
     from bot.core.errors import ConfigError as _Err
 
     with pytest.raises(_Err) as err:

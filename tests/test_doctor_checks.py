@@ -20,8 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bot.adapters.store.repo import Store
-from bot.app.config import load_config
 from bot.app.doctor import BOT_SCOPES, SCREENING_MAX_AGE_DAYS, run_doctor
+from bot.config.settings import load_config
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
 

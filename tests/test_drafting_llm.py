@@ -7,7 +7,7 @@ import time
 import openai
 import pytest
 
-from bot.drafting.errors import DraftingError, LlmError, LlmRateLimitError, LlmTimeoutError
+from bot.core.errors import DraftingError, LlmError, LlmRateLimitError, LlmTimeoutError
 from bot.drafting.llm import Completion, OpenAILlm
 from tests.fakes.llm_server import FakeLlmServer
 

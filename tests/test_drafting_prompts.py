@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.errors import TemplateError
 from bot.core.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
-from bot.drafting.errors import TemplateError
 from bot.drafting.guards import check_draft, language_mismatch
 from bot.drafting.prompts import PROMPTS_DIR, SCENARIOS, PromptLibrary, choose_scenario, render
 from bot.drafting.service import Drafter, DraftRequest

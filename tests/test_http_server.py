@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.slack.http_server import HttpLimits, SlackHttpServer, serve
-from bot.app.config import load_config
 from bot.app.wiring import Desktop
+from bot.config.settings import load_config
 from bot.core.errors import ConfigError
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack

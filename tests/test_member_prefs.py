@@ -15,8 +15,8 @@ import pytest
 
 from bot.adapters.store.repo import Store
 from bot.core.errors import StoreError
+from bot.core.prefs import MemberPrefs
 from bot.desk.digests import Digests
-from bot.desk.prefs import MemberPrefs
 from tests.fakes.slack_server import FakeSlack
 from tests.inquiries import T0, make_inquiry
 from tests.test_reminders import Clock, _drain, _setup

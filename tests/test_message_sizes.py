@@ -432,7 +432,7 @@ def test_a_team_digest_with_30_members_and_60_overdue_fits_and_names_every_membe
 
 
 def test_the_app_home_with_60_items_per_list_fits() -> None:
-    from bot.desk.home_queue import HomeFilter, queue_page
+    from bot.blocks.home_queue import HomeFilter, queue_page
     from bot.sla.engine import SlaPolicy
 
     items = sixty()

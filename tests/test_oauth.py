@@ -19,14 +19,13 @@ from bot.adapters.mail.oauth import (
     OAuthClient,
     OAuthNotAuthorized,
     OAuthRevoked,
-    OAuthSettings,
     TokenProvider,
     TokenSet,
     TokenStore,
-    oauth_settings,
     smtp_login_xoauth2,
 )
 from bot.app.cli.auth import run_auth
+from bot.config.oauth import OAuthSettings, oauth_settings
 from bot.core.errors import ConfigError
 from tests.fixtures_dovecot_extra import FakeOAuthServer
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth

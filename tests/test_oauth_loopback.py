@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.mail.oauth import OAuthClient, TokenProvider, TokenStore, oauth_settings
+from bot.adapters.mail.oauth import OAuthClient, TokenProvider, TokenStore
 from bot.adapters.mail.oauth_loopback import s256
 from bot.app.cli.auth import run_auth
+from bot.config.oauth import oauth_settings
 from bot.core.errors import ConfigError
 from tests.fakes.oauth_server import FakeAuthorizationServer
 from tests.fakes.oauth_server import google_oauth as google_oauth

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.mail.folders import pick_folder, resolve_folder
-from bot.adapters.mail.providers import (
+from bot.config.providers import (
     PRESETS,
     apply_preset,
     mailbox_options,
     parse_extra_folders,
     plan_connections,
 )
-from bot.app.config import load_config
+from bot.config.settings import load_config
 from bot.core.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "providers.md"

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from bot.app.config import load_config
 from bot.app.wiring import Desktop
+from bot.config.settings import load_config
 from bot.core.errors import ConfigError
 from bot.core.models import Attachment, Lane, ParsedEmail, RiskSignal, Status
 from bot.desk.commands import list_inquiries

@@ -21,7 +21,7 @@ import pytest
 
 from bot.app.wiring import Desktop
 from bot.core.models import Event, ParsedEmail, Status, Tier
-from bot.desk.prefs import MemberPrefs
+from bot.core.prefs import MemberPrefs
 from bot.sla.engine import ladder
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack

@@ -26,16 +26,16 @@ import pycountry
 import pytest
 
 from bot.adapters.store.repo import Store
-from bot.app.config import load_config
 from bot.app.demo import run_demo, sample_files
 from bot.blocks import card, digest, draft, home, localize, review
 from bot.blocks.chart import chart_labels, week_label
+from bot.blocks.home_queue import HomeFilter, queue_page
 from bot.blocks.render import Renderer
+from bot.config.settings import load_config
 from bot.core.errors import Conflict, NotFound, PermissionDenied, UsageError
 from bot.core.i18n import catalog, placeholders, t, tn
 from bot.core.models import Attachment, Inquiry, RiskSignal, Warning
 from bot.core.names import country_name, language_name, market_label
-from bot.desk.home_queue import HomeFilter, queue_page
 from bot.handlers.actions import explain
 from bot.handlers.commands import CommandHandler
 from bot.intake.parse import parse_email

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.store.repo import Store
-from bot.app.config import Config
 from bot.blocks.localize import filter_reason
 from bot.blocks.render import Renderer
+from bot.config.settings import Config
 from bot.core.i18n import t, tn
 from bot.core.names import language_name
 from bot.desk.chat import Blocks

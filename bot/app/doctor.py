@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.app.config import SLACK_CHANNEL_ID, Config
+from bot.config.settings import SLACK_CHANNEL_ID, Config
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -29,21 +29,22 @@ from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
 from bot.adapters.store.repo import Store
-from bot.app.config import Config
 from bot.blocks.render import Renderer
+from bot.config.routing_rules import parse_rules
+from bot.config.settings import Config
 from bot.core.i18n import t
 from bot.desk.backlog import from_config as backlog_from_config
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.desk import Desk
 from bot.desk.digests import Digests
+from bot.desk.drafting_flow import DraftingFlow
 from bot.desk.ingest import Ingestor
 from bot.desk.learning import Learning
 from bot.desk.outbox import Outbox
 from bot.desk.prework import Prework
 from bot.desk.reminders import Reminders
-from bot.desk.routing import Router, parse_rules
+from bot.desk.routing import Router
 from bot.desk.triage_context import Trust, load_screener, triage_config
-from bot.drafting.flow import DraftingFlow
 from bot.handlers import actions, commands, drafts, home
 from bot.handlers import backlog as backlog_handlers
 from bot.handlers.services import Services

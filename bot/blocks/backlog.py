@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.blocks.common import Block, actions, button, context, section, user_mention
 from bot.core.i18n import t, tn
-from bot.desk.backlog import BacklogCounts
+from bot.core.models import BacklogCounts
 
 ACTION_POST = "backlog_post"
 ACTION_HOME = "backlog_home"

@@ -11,7 +11,7 @@ Layout (≤ 100 blocks; a full page is about 30)::
 
 The Preferences modal (:func:`prefs_modal`, callback ``home_prefs``) edits the digest time,
 DM pings on/off and the language; :func:`read_prefs` turns its submitted state back into a
-:class:`~bot.desk.prefs.MemberPrefs`. Everything here is pure.
+:class:`~bot.core.prefs.MemberPrefs`. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ from bot.blocks.common import (
     static_select,
     user_mention,
 )
+from bot.blocks.home_queue import ANY, MARKETS, QUEUES, TIERS, HomeFilter, QueuePage
 from bot.core.i18n import SUPPORTED, t
 from bot.core.models import Inquiry
 from bot.core.names import market_label
-from bot.desk.home_queue import ANY, MARKETS, QUEUES, TIERS, HomeFilter, QueuePage
-from bot.desk.prefs import MemberPrefs, parse_hhmm
+from bot.core.prefs import MemberPrefs, parse_hhmm
 from bot.sla.engine import SlaState
 
 ACTION_QUEUE = "home_queue"

@@ -197,3 +197,25 @@ class Inquiry:
     def waiting_for_us(self) -> bool:
         """True while a buyer message is unanswered."""
         return self.sla_started_at is not None and not self.status.closed
+
+
+@dataclass(frozen=True)
+class BacklogCounts:
+    """What one batch holds, counted from the store (exact after a crash)."""
+
+    inquiries: int
+    tiers: dict[str, int]
+    markets: dict[str, int]
+    held: int  # "check first" mail
+    filtered: int
+    oldest: datetime | None
+    newest: datetime | None
+    carded: int  # inquiries whose card is posted
+    releasable: int  # open A and B inquiries with no card yet
+    held_unposted: int  # held for a check, no review card yet
+
+    def hours(self, now: datetime) -> int:
+        """The span from the oldest mail to ``now``, in whole hours (at least 1)."""
+        if self.oldest is None:
+            return 1
+        return max(1, -(-int((now - self.oldest).total_seconds()) // 3600))

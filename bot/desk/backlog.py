@@ -28,15 +28,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.adapters.store.repo import Store
-from bot.app.config import Config
-from bot.core.models import Inquiry, Lane
+from bot.blocks.home_queue import HomeFilter
+from bot.config.settings import Config
+from bot.core.models import BacklogCounts, Inquiry, Lane
 from bot.desk.chat import Blocks
-from bot.desk.home_queue import HomeFilter
 from bot.desk.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -75,28 +75,6 @@ def dormant(inq: Inquiry) -> bool:
 def tier_of(inq: Inquiry) -> str:
     tier = inq.tier or inq.triage.tier
     return tier.value if tier else "?"
-
-
-@dataclass(frozen=True)
-class BacklogCounts:
-    """What one batch holds, counted from the store (exact after a crash)."""
-
-    inquiries: int
-    tiers: dict[str, int]
-    markets: dict[str, int]
-    held: int  # "check first" mail
-    filtered: int
-    oldest: datetime | None
-    newest: datetime | None
-    carded: int  # inquiries whose card is posted
-    releasable: int  # open A and B inquiries with no card yet
-    held_unposted: int  # held for a check, no review card yet
-
-    def hours(self, now: datetime) -> int:
-        """The span from the oldest mail to ``now``, in whole hours (at least 1)."""
-        if self.oldest is None:
-            return 1
-        return max(1, -(-int((now - self.oldest).total_seconds()) // 3600))
 
 
 def count(members: Iterable[Inquiry]) -> BacklogCounts:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bot.app.config import Config
+from bot.config.settings import Config
 from bot.core.models import ParsedEmail, Triage, Warning
 from bot.triage import TriageConfig
 from bot.triage.lanes import Thresholds

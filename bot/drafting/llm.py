@@ -18,7 +18,7 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from bot.drafting.errors import LlmError, LlmRateLimitError, LlmTimeoutError
+from bot.core.errors import LlmError, LlmRateLimitError, LlmTimeoutError
 
 log = logging.getLogger(__name__)
 

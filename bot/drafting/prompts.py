@@ -25,8 +25,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.core.errors import TemplateError
 from bot.core.models import Inquiry, Status
-from bot.drafting.errors import TemplateError
 from bot.triage.profile import without_triage_fields
 
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.core.errors import DraftingError
 from bot.core.models import Inquiry
-from bot.drafting.errors import DraftingError
 from bot.drafting.guards import (
     check_draft,
     language_mismatch,

@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
 from bot.core.i18n import t
-from bot.desk.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog, BacklogCounts
+from bot.core.models import BacklogCounts
+from bot.desk.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog
 from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker, Retry
 from bot.desk.outbox import OutboxItem

@@ -33,7 +33,7 @@ from bot.blocks.draft import (
 from bot.blocks.localize import flag_label
 from bot.core.errors import InquiryDeskError
 from bot.core.i18n import t
-from bot.drafting.flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
+from bot.desk.drafting_flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
 from bot.handlers.actions import explain, tell
 from bot.handlers.services import Services
 

@@ -33,10 +33,10 @@ from bot.blocks.home import (
     prefs_modal,
     read_prefs,
 )
+from bot.blocks.home_queue import HomeFilter, queue_page
 from bot.core.i18n import t
+from bot.core.prefs import MemberPrefs
 from bot.desk.chat import ChatError
-from bot.desk.home_queue import HomeFilter, queue_page
-from bot.desk.prefs import MemberPrefs
 from bot.handlers.services import Services
 
 log = logging.getLogger(__name__)

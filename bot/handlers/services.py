@@ -26,5 +26,5 @@ class Services:
     channel: str
     admins: frozenset[str]
     wake_delivery: Callable[[], None] = lambda: None
-    drafting: Any = None  # bot.drafting.flow.DraftingFlow when wired
+    drafting: Any = None  # bot.desk.drafting_flow.DraftingFlow when wired
     extras: dict[str, Any] = field(default_factory=dict)

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.errors import LlmError
 from bot.core.models import Category, ParsedEmail, RiskSignal, Triage
-from bot.drafting.errors import LlmError
 from bot.triage.lanes import Thresholds, with_signals
 from bot.triage.signals.text import body_of, short
 

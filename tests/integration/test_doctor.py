@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.app.config import load_config
 from bot.app.doctor import run_doctor
+from bot.config.settings import load_config
 from tests.fakes.slack_server import FakeSlack
 
 pytestmark = pytest.mark.integration

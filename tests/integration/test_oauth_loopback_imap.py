@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.mail.connect import connect, spec_from_config
-from bot.adapters.mail.oauth import OAuthClient, TokenProvider, TokenStore, oauth_settings
-from bot.adapters.mail.providers import apply_preset, mailbox_options
+from bot.adapters.mail.oauth import OAuthClient, TokenProvider, TokenStore
 from bot.app.cli.auth import run_auth
-from bot.app.config import load_config
+from bot.config.oauth import oauth_settings
+from bot.config.providers import apply_preset, mailbox_options
+from bot.config.settings import load_config
 from tests.fakes.oauth_server import FakeAuthorizationServer
 from tests.fakes.oauth_server import google_oauth as google_oauth
 from tests.fixtures_dovecot import Mailbox

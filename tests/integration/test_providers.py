@@ -19,16 +19,10 @@ from bot.adapters.mail.connect import (
     spec_from_config,
 )
 from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage
-from bot.adapters.mail.oauth import (
-    OAuthClient,
-    OAuthRevoked,
-    TokenProvider,
-    TokenSet,
-    TokenStore,
-    oauth_settings,
-)
-from bot.adapters.mail.providers import MailboxOptions, apply_preset, mailbox_options
-from bot.app.config import load_config
+from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenSet, TokenStore
+from bot.config.oauth import oauth_settings
+from bot.config.providers import MailboxOptions, apply_preset, mailbox_options
+from bot.config.settings import load_config
 from tests.fixtures_dovecot import Mailbox
 from tests.fixtures_dovecot_extra import CertAuthority, FakeOAuthServer, TlsDovecot
 from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls

@@ -32,8 +32,8 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from bot.adapters.mail.folders import pick_folder, resolve_folder
 from bot.adapters.mail.imap_source import ImapSettings, LoginRejected, MailboxWatcher, MailSink
 from bot.adapters.mail.oauth import OAuthError, OAuthRevoked, TokenProvider
-from bot.adapters.mail.providers import MailboxOptions, is_loopback, plan_connections
-from bot.app.config import ImapConfig
+from bot.config.providers import MailboxOptions, is_loopback, plan_connections
+from bot.config.settings import ImapConfig
 from bot.core.errors import InquiryDeskError
 
 log = logging.getLogger(__name__)

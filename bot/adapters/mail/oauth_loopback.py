@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bot.adapters.mail.oauth import OAuthClient, OAuthError, OAuthSettings, TokenSet, one_line
+from bot.adapters.mail.oauth import OAuthClient, OAuthError, TokenSet, one_line
+from bot.config.oauth import OAuthSettings
 
 REDIRECT_PATH = "/"
 

@@ -19,7 +19,7 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
 from bot.adapters.mail.connect import ConnectionSpec
 from bot.adapters.mail.oauth import TokenProvider, smtp_login_xoauth2
-from bot.app.config import ImapConfig, SmtpConfig
+from bot.config.settings import ImapConfig, SmtpConfig
 from bot.core.errors import InquiryDeskError
 
 

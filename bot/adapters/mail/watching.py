@@ -24,7 +24,7 @@ from bot.adapters.mail.connect import (
 from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, LoginRejected
 from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
 from bot.adapters.store.repo import Store
-from bot.app.config import Config, ImapConfig
+from bot.config.settings import Config, ImapConfig
 from bot.desk.ingest import Ingestor
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from bot.adapters.store.atomic import AtomicJSONStorage, atomic_write_bytes, pri
 from bot.adapters.store.codec import inquiry_from_doc, inquiry_to_doc
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Event, Inquiry, Status
-from bot.desk.prefs import MemberPrefs
+from bot.core.prefs import MemberPrefs
 from bot.records.audit import AuditLog, ref
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.adapters.mail.oauth import TOKEN_FILE, OAuthClient, OAuthError, TokenSet, TokenStore, oauth_settings
+from bot.adapters.mail.oauth import OAuthClient, OAuthError, TokenSet, TokenStore
 from bot.adapters.mail.oauth_loopback import sign_in
-from bot.adapters.mail.providers import apply_preset, mailbox_options
+from bot.config.oauth import TOKEN_FILE, oauth_settings
+from bot.config.providers import apply_preset, mailbox_options
 from bot.core.errors import ConfigError
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app.config import Config, load_config
+from bot.config.settings import Config, load_config
 from bot.core.errors import ConfigError
 
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from bot.app.config import Config
+    from bot.config.settings import Config
 
 
 def _config() -> Config:
-    from bot.app.config import load_config
+    from bot.config.settings import load_config
 
     try:
         return load_config(os.environ)

@@ -27,13 +27,12 @@ from bot.adapters.store.repo import Store
 from bot.blocks.card import blocking_warnings
 from bot.blocks.draft import draft_error_blocks, draft_messages, drafting_placeholder
 from bot.blocks.localize import draft_flag
-from bot.core.errors import InquiryDeskError, NotFound, PermissionDenied, UsageError
+from bot.core.errors import DraftingError, InquiryDeskError, NotFound, PermissionDenied, UsageError
 from bot.core.i18n import t
 from bot.core.models import Event, Inquiry, MessageRecord
 from bot.desk.chat import Chat, TemporaryChatError
 from bot.desk.ingest import mark_answered
 from bot.desk.outbox import Outbox
-from bot.drafting.errors import DraftingError
 from bot.drafting.service import Draft, Drafter, request_from_inquiry
 from bot.sla.buyer_time import buyer_timezone, next_morning
 from bot.trust.quote_risk import Finding, QuotePolicy, check_quote

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.adapters.mail.oauth import OAuthSettings, oauth_settings
-from bot.adapters.mail.providers import MailboxOptions, apply_preset, mailbox_options
+from bot.config.oauth import OAuthSettings, oauth_settings
+from bot.config.providers import MailboxOptions, apply_preset, mailbox_options
 from bot.core.errors import ConfigError
 from bot.core.models import Market
 
@@ -244,7 +244,7 @@ SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
 
 def _check_ids(r: _Reader) -> None:
     """Slack ids where ids belong: ROUTING_RULES (markets, member ids) and BOT_ADMINS."""
-    from bot.desk.routing import parse_rules, user_id_problem
+    from bot.config.routing_rules import parse_rules, user_id_problem
 
     try:
         parse_rules(r.raw("ROUTING_RULES"))
@@ -259,7 +259,7 @@ def _check_ids(r: _Reader) -> None:
 def load_config(env: Mapping[str, str]) -> Config:
     """Build the configuration from ``env``; raise ConfigError listing every problem.
 
-    ``MAIL_PROVIDER`` presets (``bot.adapters.mail.providers``) fill in hosts, ports, TLS mode and folder
+    ``MAIL_PROVIDER`` presets (``bot.config.providers``) fill in hosts, ports, TLS mode and folder
     names first; every explicit variable still wins."""
     preset_problems: list[str] = []
     try:
