@@ -78,7 +78,7 @@ class Desktop:
     """Everything built for one process (also used by tests, with fakes at the edges)."""
 
     config: Config
-    store: TinyStore
+    store: Store
     outbox: Outbox
     ingestor: Ingestor
     services: Services
