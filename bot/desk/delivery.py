@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 CardRenderer = Callable[[Inquiry, datetime], tuple[str, Blocks]]
 NoteRenderer = Callable[[Inquiry, dict[str, Any]], tuple[str, Blocks | None]]
+KindHandler = Callable[[OutboxItem, "DeliveryWorker"], None]
+"""Delivers one item of a kind owned elsewhere (drafting jobs), through the worker's posts."""
 
 MAX_PERMANENT_ATTEMPTS = 3
 MAX_BACKOFF = 60.0  # seconds: after an outage, owed posts resume within a minute
@@ -57,6 +59,7 @@ class DeliveryWorker:
         min_interval: float = 1.0,
         review_channel: str | None = None,
         render_review: CardRenderer | None = None,
+        kinds: Mapping[str, KindHandler] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -70,6 +73,7 @@ class DeliveryWorker:
         self.render_review = render_review or render_card
         self.wake = threading.Event()
         self._last_post: dict[str, float] = {}
+        self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting jobs)
         self.extra_kinds: dict[str, Callable[[OutboxItem], None]] = {}
 
     # ----------------------------------------------------------------- loop
@@ -134,9 +138,11 @@ class DeliveryWorker:
         self._pace(channel)
         return self.chat.post(channel, text, blocks, thread_ts)
 
-    def post_once(self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None) -> str:
-        """A top-level post exactly once (for kinds registered in ``extra_kinds``)."""
-        return self._post_once(item, channel, text, blocks)
+    def post_once(
+        self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
+    ) -> str:
+        """A post exactly once, top-level or in a thread (for kinds delivered elsewhere)."""
+        return self._post_once(item, channel, text, blocks, thread_ts)
 
     def _post_once(
         self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
@@ -152,6 +158,10 @@ class DeliveryWorker:
         return self.chat.post(channel, text, blocks, thread_ts, tag=item.key)
 
     def _dispatch(self, item: OutboxItem) -> None:
+        owned = self.kinds.get(item.kind)
+        if owned is not None:
+            owned(item, self)
+            return
         handler = self.extra_kinds.get(item.kind)
         if handler is not None:
             handler(item)

@@ -45,9 +45,7 @@ class BacklogHandlers:
         ack()
         user = body["user"]["id"]
         self.backlog.show_in_home(user)
-        refresh = self.s.extras.get("refresh_home")
-        if refresh is not None:
-            refresh(user)
+        self.s.home.publish(user)
         tell(client, body, t("backlog.see_home", self._lang(user)))
 
 
