@@ -34,6 +34,7 @@ from bot.config.routing_rules import parse_rules
 from bot.config.settings import Config
 from bot.core.i18n import t
 from bot.desk.backlog import from_config as backlog_from_config
+from bot.desk.backlog_delivery import backlog_kinds
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.desk import Desk
 from bot.desk.digests import Digests
@@ -184,6 +185,10 @@ def build(
     worker_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     chat = SlackChat(worker_client)
     drafting, sending = build_drafting(config, store, outbox, chat, now)
+    backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
+    kinds = drafting.delivery_kinds()  # the drafting placeholder, the draft, its follow-ups
+    if backlog is not None:
+        kinds |= backlog_kinds(backlog, now, config.team_language)  # the summary, its release
     worker = DeliveryWorker(
         store,
         outbox,
@@ -195,7 +200,7 @@ def build(
         min_interval=config.slack.post_interval if min_interval is None else min_interval,
         review_channel=config.slack.review_channel,
         render_review=renderer.review,
-        kinds=drafting.delivery_kinds(),  # the drafting placeholder, the draft, its follow-ups
+        kinds=kinds,
     )
     outbox.on_enqueue(worker.wake.set)  # owed posts go out at once, not at the next poll
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
@@ -210,7 +215,6 @@ def build(
         learning=Learning(store, config.own_domains),
     )
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
-    backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
     ingestor = Ingestor(
         store,
         outbox,
@@ -288,7 +292,7 @@ def build(
     commands.register(app, services)
     home.register(app, services)
     if backlog is not None:
-        backlog_handlers.register(app, services, backlog, worker)
+        backlog_handlers.register(app, services, backlog)
 
     @app.error
     def on_error(error: Exception) -> None:

@@ -73,8 +73,7 @@ class DeliveryWorker:
         self.render_review = render_review or render_card
         self.wake = threading.Event()
         self._last_post: dict[str, float] = {}
-        self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting jobs)
-        self.extra_kinds: dict[str, Callable[[OutboxItem], None]] = {}
+        self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting, backlog)
 
     # ----------------------------------------------------------------- loop
     def run(self, stop: threading.Event) -> None:
@@ -161,10 +160,6 @@ class DeliveryWorker:
         owned = self.kinds.get(item.kind)
         if owned is not None:
             owned(item, self)
-            return
-        handler = self.extra_kinds.get(item.kind)
-        if handler is not None:
-            handler(item)
             return
         if item.kind == "channel_message":
             channel = str(item.payload.get("channel") or self.channel)
