@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,18 @@ from bot.adapters.slack.chat import SlackChat
 from bot.adapters.store.repo import Store
 from bot.core.models import Inquiry
 from bot.desk.chat import Blocks
-from bot.desk.delivery import DeliveryWorker
+from bot.desk.delivery import DeliveryWorker, Retry
 from bot.desk.draft_records import draft_records
 from bot.desk.draft_sending import QuoteGate
-from bot.desk.drafting_jobs import KIND_MORE, KIND_PLACEHOLDER, KIND_SHOWN, DraftingJobs, placeholders
-from bot.desk.outbox import Outbox
+from bot.desk.drafting_jobs import (
+    KIND_MORE,
+    KIND_PLACEHOLDER,
+    KIND_SHOWN,
+    MAX_PLACEHOLDER_WAITS,
+    DraftingJobs,
+    placeholders,
+)
+from bot.desk.outbox import Outbox, OutboxItem
 from bot.drafting.llm import OpenAILlm
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer
@@ -171,3 +179,18 @@ def test_request_refuses_before_the_card_is_posted(rig: Rig) -> None:
     with pytest.raises(Exception, match="not posted"):
         rig.jobs.request("2", "UREP")
     assert rig.outbox.pending_count() == 0
+
+
+def test_a_draft_whose_placeholder_was_lost_is_posted_in_the_thread_after_a_while(
+    rig: Rig, slack_server: FakeSlack
+) -> None:
+    messages = [["the draft", [{"type": "section", "text": {"type": "mrkdwn", "text": "the draft"}}]]]
+    payload = {"job": "1:lost", "draft_id": "", "messages": messages}
+    waiting = OutboxItem("draft-shown:1:lost", KIND_SHOWN, "1", payload, attempts=0, not_before=0.0)
+    with pytest.raises(Retry):
+        rig.jobs.deliver_shown(waiting, rig.worker)
+    assert slack_server.calls("chat.postMessage") == []
+    lost = replace(waiting, attempts=MAX_PLACEHOLDER_WAITS)
+    rig.jobs.deliver_shown(lost, rig.worker)
+    [post] = _thread(slack_server)
+    assert post.params["text"] == "the draft" and slack_server.calls("chat.update") == []

@@ -51,6 +51,7 @@ KIND_MORE = "draft_more"
 PLACEHOLDERS = "draft_placeholders"  # inquiry extra: JSON {job: placeholder ts}
 KEEP_PLACEHOLDERS = 10  # the last few jobs of an inquiry; older ones are long shown
 WAIT_FOR_PLACEHOLDER = 1.0  # seconds before a draft looks again for its placeholder
+MAX_PLACEHOLDER_WAITS = 300  # then the placeholder is taken as lost: the draft is posted instead
 
 
 def placeholders(inq: Inquiry) -> dict[str, str]:
@@ -225,16 +226,22 @@ class DraftingJobs:
         self.store.update(inq.id, lambda cur: with_placeholder(cur, job, ts))
 
     def deliver_shown(self, item: OutboxItem, worker: DeliveryWorker) -> None:
+        """The placeholder replaced by the draft (or the error); if the placeholder never got
+        posted (given up for good), the draft is posted in the thread after a while instead."""
         inq = self._inquiry(item)
         messages = _messages(item.payload)
         if inq is None or not messages:
             return
         job = str(item.payload.get("job", ""))
-        ts = placeholders(inq).get(job)
-        if ts is None:
-            raise Retry(WAIT_FOR_PLACEHOLDER, "the drafting placeholder is not posted yet")
+        channel = inq.card_channel or worker.channel
         text, blocks = messages[0]
-        worker.chat.update(inq.card_channel or worker.channel, ts, text, blocks)
+        ts = placeholders(inq).get(job)
+        if ts is not None:
+            worker.chat.update(channel, ts, text, blocks)
+        elif item.attempts < MAX_PLACEHOLDER_WAITS:
+            raise Retry(WAIT_FOR_PLACEHOLDER, "the drafting placeholder is not posted yet")
+        else:
+            ts = worker.post_once(item, channel, text, blocks, inq.card_ts)
         draft_id = str(item.payload.get("draft_id") or "")
         if draft_id:
             self.drafts.update(draft_id, {"ts": ts})
