@@ -128,11 +128,14 @@ def test_the_draft_waits_for_its_placeholder_and_slack_sees_each_message_once(
     deliver_until(rig.worker, lambda: rig.outbox.pending_count() == 0, 10, "the draft delivered")
     assert len([c for c in _thread(slack_server) if c.status == 200]) == 1
     assert len(slack_server.calls("chat.update")) == 1
-    # Owing the same job again (a retry after a crash) repeats nothing.
+    # The same job owed again (a repeat after a crash) posts nothing new: its placeholder is on
+    # record, and the draft replaces it in place.
     [job] = placeholders(rig.store.require("1"))
     now = datetime.now(UTC)
-    assert not rig.outbox.enqueue(f"drafting:{job}", KIND_PLACEHOLDER, "1", {"job": job}, now)
-    assert not rig.outbox.enqueue(f"draft-shown:{job}", KIND_SHOWN, "1", {"job": job}, now)
+    assert rig.outbox.enqueue(f"drafting:{job}", KIND_PLACEHOLDER, "1", {"job": job}, now, once=False)
+    rig.deliver()
+    assert len([c for c in _thread(slack_server) if c.status == 200]) == 1
+    assert rig.outbox.pending_count() == 0
 
 
 def test_a_model_failure_replaces_the_placeholder_with_a_retry_button(

@@ -12,10 +12,12 @@ worker runs through :meth:`DraftingJobs.delivery_kinds`:
 - ``draft_more`` (key ``draft-more:<job>:<n>``): a long draft's numbered follow-ups "(2/3)",
   one item per message, each owing the next, so they keep their order.
 
-Posts are tagged with their key (found again after a crash) and an update is idempotent, so a
-crash or a retry shows each message once. Drafts are stored before they are shown. Nothing is
-ever sent from here: the model's output is text for a person to check (see
-:mod:`bot.desk.draft_sending`).
+Posts are tagged with their key (found again after a crash), a recorded placeholder is not
+posted again, and an update is idempotent, so a crash or a retry shows each message once. Keys
+are unique per job (a fresh id per draft) and only the item before owes the next, so the outbox
+need not remember them once delivered (``once=False``: one store write less per message).
+Drafts are stored before they are shown. Nothing is ever sent from here: the model's output is
+text for a person to check (see :mod:`bot.desk.draft_sending`).
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ class DraftingJobs:
         What it shows in Slack is owed to the outbox (delivered by the delivery worker)."""
         inq = self.store.require(inq_id)
         job = f"{inq_id}:{uuid.uuid4().hex[:12]}"
-        self.outbox.enqueue(f"drafting:{job}", KIND_PLACEHOLDER, inq_id, {"job": job}, self.clock())
+        self.outbox.enqueue(
+            f"drafting:{job}", KIND_PLACEHOLDER, inq_id, {"job": job}, self.clock(), once=False
+        )
         request = request_from_inquiry(
             inq,
             team_language=self.lang,
@@ -197,7 +201,7 @@ class DraftingJobs:
 
     def _show(self, inq_id: str, job: str, messages: list[tuple[str, Blocks]], draft_id: str | None) -> None:
         payload = {"job": job, "draft_id": draft_id or "", "messages": [list(m) for m in messages]}
-        self.outbox.enqueue(f"draft-shown:{job}", KIND_SHOWN, inq_id, payload, self.clock())
+        self.outbox.enqueue(f"draft-shown:{job}", KIND_SHOWN, inq_id, payload, self.clock(), once=False)
 
     # ---------------------------------------------------------------- delivery
     def delivery_kinds(self) -> dict[str, KindHandler]:
@@ -260,4 +264,4 @@ class DraftingJobs:
     def _more(self, inq_id: str, job: str, n: int, messages: list[tuple[str, Blocks]]) -> None:
         if messages:
             payload = {"job": job, "n": n, "messages": [list(m) for m in messages]}
-            self.outbox.enqueue(f"draft-more:{job}:{n}", KIND_MORE, inq_id, payload, self.clock())
+            self.outbox.enqueue(f"draft-more:{job}:{n}", KIND_MORE, inq_id, payload, self.clock(), once=False)
