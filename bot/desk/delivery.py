@@ -6,7 +6,8 @@ Temporary failures (429 with Retry-After, 5xx, network) are retried with backoff
 honouring Retry-After; permanent ones are retried a few times, then moved to the dead
 letter table and logged as errors (``doctor`` lists them). Every kind is idempotent:
 what was delivered is recorded on the inquiry (card ts, message ts), so a repeat after a
-crash finds it done.
+crash finds it done. Kinds owned by other modules (drafting jobs: ``draft_placeholder``,
+``draft_shown``, ``draft_more``; the backlog summary) are given to the constructor as ``kinds``.
 """
 
 from __future__ import annotations
