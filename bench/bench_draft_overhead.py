@@ -1,10 +1,11 @@
 """What the bot adds around the model call when drafting (target: under 100 ms).
 
-Runs ``DraftingFlow.run_draft`` end to end — load the inquiry, build the prompt, call the
-model, parse and check its JSON, store the draft, post the placeholder and the draft to
-Slack — with the real ``openai`` client against the loopback chat-completions server and
-the real ``slack_sdk`` client against the loopback Slack. The model call is timed on its
-own (wrapped adapter); overhead = total − model call.
+Runs ``DraftingJobs.run_draft`` end to end, then the delivery worker until nothing is owed —
+load the inquiry, build the prompt, call the model, parse and check its JSON, store the draft,
+post the placeholder and the draft to Slack through the outbox — with the real ``openai``
+client against the loopback chat-completions server and the real ``slack_sdk`` client against
+the loopback Slack. The model call is timed on its own (wrapped adapter); overhead = total −
+model call.
 
     python bench/bench_draft_overhead.py [--n 100]
 """
@@ -27,7 +28,11 @@ from slack_sdk import WebClient
 from bench.common import Row, machine_line, ms, percentile, print_table
 from bot.adapters.slack.chat import SlackChat
 from bot.app.store import open_store
-from bot.desk.drafting_flow import DraftingFlow
+from bot.core.models import Inquiry
+from bot.desk.chat import Blocks
+from bot.desk.delivery import DeliveryWorker
+from bot.desk.draft_sending import QuoteGate
+from bot.desk.drafting_jobs import DraftingJobs
 from bot.desk.outbox import Outbox
 from bot.drafting.llm import Completion, OpenAILlm
 from bot.drafting.service import Drafter
@@ -57,6 +62,15 @@ class TimedLlm:
             self.spent.append(time.perf_counter() - start)
 
 
+def _unused(inq: Inquiry, *_: Any) -> tuple[str, Blocks]:
+    raise AssertionError(f"drafting renders no card or note (inquiry {inq.id})")
+
+
+def deliver(worker: DeliveryWorker) -> None:
+    while worker.run_once():
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100)
@@ -70,23 +84,37 @@ def main() -> None:
             store.add(make_inquiry("1", card_ts="1700000000.000001", card_channel="CINQ"))
             llm = TimedLlm(OpenAILlm("sk-test", llm_server.base_url, "bench-model", timeout=10))
             chat = SlackChat(WebClient(token="xoxb-bench", base_url=slack.base_url))
-            flow = DraftingFlow(
+            outbox = Outbox(store)
+            clock = lambda: datetime.now(UTC)  # noqa: E731
+            jobs = DraftingJobs(
                 store,
-                Outbox(store),
-                chat,
+                store.drafts,
+                outbox,
                 Drafter(llm),
-                lambda: datetime.now(UTC),  # type: ignore[arg-type]
+                clock,
                 lang="en",
-                channel="CINQ",
                 rep_name=lambda u: "Li Wei",
-                from_addr="sales@x.com",
+                gate=QuoteGate(None),
             )
-            flow.run_draft("1", "UREP")  # warm-up: imports, connections
+            worker = DeliveryWorker(
+                store,
+                outbox,
+                chat,
+                "CINQ",
+                clock,
+                _unused,
+                _unused,
+                min_interval=0,
+                kinds=jobs.delivery_kinds(),
+            )
+            jobs.run_draft("1", "UREP")  # warm-up: imports, connections
+            deliver(worker)
             llm.spent.clear()
             totals, overheads = [], []
             for _ in range(args.n):
                 start = time.perf_counter()
-                flow.run_draft("1", "UREP")
+                jobs.run_draft("1", "UREP")
+                deliver(worker)
                 total = time.perf_counter() - start
                 totals.append(total)
                 overheads.append(total - llm.spent[-1])

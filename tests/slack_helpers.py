@@ -247,3 +247,17 @@ def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") ->
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what} not met after {timeout}s")
         time.sleep(0.01)
+
+
+def deliver_until(
+    worker: DeliveryWorker, predicate: Any, timeout: float = 5.0, what: str = "condition"
+) -> None:
+    """``wait_until`` while delivering what is owed (as the running worker would): for state
+    that appears only once the outbox is delivered (a draft posted by a drafting job)."""
+
+    def delivered() -> bool:
+        while worker.run_once():
+            pass
+        return bool(predicate())
+
+    wait_until(delivered, timeout, what)

@@ -21,7 +21,16 @@ from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
-from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop, wait_until
+from tests.slack_helpers import (
+    block_actions,
+    click,
+    deliver_until,
+    dispatch,
+    drain,
+    form_body,
+    make_desktop,
+    wait_until,
+)
 
 VI_TEXT = "Kính gửi, chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. Vui lòng báo giá CIF Hải Phòng."
 MODEL_JSON = json.dumps(
@@ -99,14 +108,16 @@ def test_draft_button_posts_placeholder_then_vietnamese_draft_with_translation(
     desk = _desktop(slack_server, llm_server, None, tmp_path)
     inq_id = _inquiry(desk)
     _click_draft(desk, slack_server)
-    wait_until(
+    deliver_until(
+        desk.worker,
         lambda: any(c.params.get("thread_ts") for c in slack_server.calls("chat.postMessage")),
         10,
         "the placeholder in the card's thread",
     )
     placeholder = next(c for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts"))
     assert "⏳" in json.dumps(placeholder.blocks, ensure_ascii=False)
-    wait_until(
+    deliver_until(
+        desk.worker,
         lambda: any("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")),
         10,
         "the draft replacing the placeholder",
@@ -130,7 +141,8 @@ def test_llm_timeout_leaves_a_retry_button_and_the_card_keeps_working(
     desk = _desktop(slack_server, llm_server, None, tmp_path)
     inq_id = _inquiry(desk)
     _click_draft(desk, slack_server)
-    wait_until(
+    deliver_until(
+        desk.worker,
         lambda: any("draft_retry" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")),
         20,
         "the retry button",
@@ -148,10 +160,10 @@ def test_llm_timeout_leaves_a_retry_button_and_the_card_keeps_working(
 def test_offline_template_in_the_buyer_language_when_no_llm(slack_server: FakeSlack, tmp_path: Path) -> None:
     desk = _desktop(slack_server, None, None, tmp_path)
     inq_id = _inquiry(desk)
-    assert desk.services.drafting is not None
     draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
     assert draft_id
-    d = desk.services.drafting.get_draft(draft_id)
+    drain(desk.worker)  # the draft is shown through the outbox
+    d = desk.services.sending.get_draft(draft_id)
     assert d["is_template"] and d["language"] == "vi"
     shown = json.dumps(_draft_message(slack_server)["blocks"], ensure_ascii=False)
     assert "template" in shown.lower()
@@ -163,13 +175,15 @@ def test_regenerate_with_instruction_sends_it_to_the_model(
     llm_server.reply(MODEL_JSON)
     desk = _desktop(slack_server, llm_server, None, tmp_path)
     inq_id = _inquiry(desk)
-    flow = desk.services.drafting
-    draft_id = flow.run_draft(inq_id, "UREP")
-    flow.regenerate(draft_id, "UREP", instruction="offer samples")
+    jobs = desk.services.drafting
+    draft_id = jobs.run_draft(inq_id, "UREP")
+    assert draft_id
+    jobs.regenerate(draft_id, "UREP", instruction="offer samples")
     wait_until(lambda: len(llm_server.chat_requests) >= 2, 10, "the second model call")
     assert "offer samples" in json.dumps(llm_server.last_body["messages"])
     # The job ends with the new draft shown in the thread: wait for that, its last step.
-    wait_until(
+    deliver_until(
+        desk.worker,
         lambda: sum("draft_send" in json.dumps(c.blocks) for c in slack_server.calls("chat.update")) == 2,
         10,
         "the regenerated draft shown",
@@ -184,8 +198,9 @@ def test_send_uses_smtp_with_threading_headers_and_stops_the_clock(
     slack_server.set_user_tz("UREP", "Asia/Shanghai")
     desk = _desktop(slack_server, llm_server, smtp, tmp_path)
     inq_id = _inquiry(desk)
-    flow = desk.services.drafting
-    draft_id = flow.run_draft(inq_id, "UREP")
+    flow = desk.services.sending
+    draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
+    assert draft_id
     flow.send(draft_id, "UREP")
     assert len(smtp.messages) == 1
     msg = smtp.messages[0]
@@ -208,8 +223,9 @@ def test_send_at_buyer_morning_is_stored_and_sent_once_when_due(
     llm_server.reply(MODEL_JSON)
     desk = _desktop(slack_server, llm_server, smtp, tmp_path)
     inq_id = _inquiry(desk)
-    flow = desk.services.drafting
-    draft_id = flow.run_draft(inq_id, "UREP")
+    flow = desk.services.sending
+    draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
+    assert draft_id
     at = flow.schedule_send(draft_id, "UREP")
     local = at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"))
     assert 9 <= local.hour < 10 and local.weekday() < 5
@@ -217,8 +233,8 @@ def test_send_at_buyer_morning_is_stored_and_sent_once_when_due(
     # The schedule survives a restart: a new process finds and sends it.
     desk.store.close()
     desk2 = _desktop(slack_server, llm_server, smtp, tmp_path)
-    assert desk2.services.drafting.send_due(at + timedelta(seconds=1)) == 1
-    assert desk2.services.drafting.send_due(at + timedelta(minutes=5)) == 0
+    assert desk2.services.sending.send_due(at + timedelta(seconds=1)) == 1
+    assert desk2.services.sending.send_due(at + timedelta(minutes=5)) == 0
     assert len(smtp.messages) == 1
     assert desk2.store.require(inq_id).sla_started_at is None
 
@@ -240,9 +256,9 @@ def test_save_to_drafts_appends_a_threaded_draft_to_dovecot(
         IMAP_PASSWORD=mailbox.password,
     )
     inq_id = _inquiry(desk)
-    flow = desk.services.drafting
-    draft_id = flow.run_draft(inq_id, "UREP")
-    assert flow.save_to_drafts(draft_id, "UREP") == "Drafts"
+    draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
+    assert draft_id
+    assert desk.services.sending.save_to_drafts(draft_id, "UREP") == "Drafts"
     client = mailbox.connect()
     try:
         client.select_folder("Drafts", readonly=True)
@@ -267,6 +283,7 @@ def test_edit_and_send_modal_is_prefilled_and_sends_the_edited_text(
     desk = _desktop(slack_server, llm_server, smtp, tmp_path)
     inq_id = _inquiry(desk)
     draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
+    drain(desk.worker)  # the draft is shown through the outbox
     draft = _draft_message(slack_server)
     action = click(draft["blocks"], "draft_edit_send")
     payload = block_actions("UREP", action)

@@ -156,15 +156,14 @@ def test_email_markup_is_inert_on_the_card_the_thread_the_template_draft_and_the
     ts = desktop.store.require(inq_id).card_ts
     assert ts is not None and len(thread_posts(slack_server, ts)) >= 1
 
-    assert desktop.services.drafting is not None
     draft_id = desktop.services.drafting.run_draft(inq_id, "UREP")
-    assert desktop.services.drafting.get_draft(draft_id)["is_template"]
+    assert draft_id
+    assert desktop.services.sending.get_draft(draft_id)["is_template"]
     drain(desktop.worker)
 
     desktop.services.desk.claim(inq_id, "UREP")
     drain(desktop.worker)
-    home = desktop.services.extras["refresh_home"]
-    home("UREP")
+    desktop.services.home.publish("UREP")
 
     calls = [
         c
@@ -204,9 +203,9 @@ def test_a_model_draft_carrying_mentions_and_links_is_inert_in_slack(
             uid=1,
         )
         drain(desktop.worker)
-        assert desktop.services.drafting is not None
         draft_id = desktop.services.drafting.run_draft(inq_id, "UREP")
-        draft = desktop.services.drafting.get_draft(draft_id)
+        assert draft_id
+        draft = desktop.services.sending.get_draft(draft_id)
         assert not draft["is_template"], "the model's draft was used"
         assert llm_server.chat_requests
         drain(desktop.worker)

@@ -157,7 +157,7 @@ def test_no_secret_and_no_email_body_reaches_the_logs(
         desktop.services.desk.claim(first, "UALICE")
         for text in (f"claim {second}", f"note {second} call the buyer", f"history {first}", "bogus", "mine"):
             assert slash(desktop, text) == 200
-        desktop.services.extras["refresh_home"]("UALICE")
+        desktop.services.home.publish("UALICE")
         llm_server.reply(
             json.dumps(
                 {
@@ -167,7 +167,6 @@ def test_no_secret_and_no_email_body_reaches_the_logs(
                 }
             )
         )
-        assert desktop.services.drafting is not None
         desktop.services.drafting.run_draft(first, "UALICE")
         llm_server.fail(500, times=10)
         desktop.services.drafting.run_draft(second, "UBOB")

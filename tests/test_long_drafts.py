@@ -36,6 +36,7 @@ from tests.slack_helpers import (
     FORM,
     block_actions,
     click,
+    deliver_until,
     dispatch,
     drain,
     form_body,
@@ -126,7 +127,8 @@ def _draft_shown(desk: Desktop, slack: FakeSlack, inq_id: str) -> tuple[Call, li
         == 200
     )
     wait_until(lambda: "drafted" in _events(desk, inq_id), 20, "the draft stored")
-    wait_until(
+    deliver_until(
+        desk.worker,
         lambda: any("draft_send" in json.dumps(c.blocks) for c in slack.calls("chat.update")),
         10,
         "the draft shown",
@@ -136,8 +138,11 @@ def _draft_shown(desk: Desktop, slack: FakeSlack, inq_id: str) -> tuple[Call, li
     total = int(title.rsplit("/", 1)[1].rstrip(")"))
     card_ts = str(card.response["ts"])
     # the placeholder, then the follow-ups "(2/N)" … "(N/N)"
-    wait_until(
-        lambda: len(thread_posts(slack, card_ts)) >= total, 20, "every part of the draft in the thread"
+    deliver_until(
+        desk.worker,
+        lambda: len(thread_posts(slack, card_ts)) >= total,
+        20,
+        "every part of the draft in the thread",
     )
     posts = [p for p in thread_posts(slack, card_ts) if p.response["ts"] != update.params["ts"]]
     assert len(posts) == total - 1
@@ -195,7 +200,7 @@ def test_an_8000_char_draft_is_shown_whole_over_the_thread(desk: Desktop, slack_
     messages = [update.params["blocks"], *(p.blocks for p in posts)]
     for call in (update, *posts):
         assert_message_fits(str(call.params["text"]), call.blocks)
-    stored = desk.services.drafting.get_draft("d1")["body"]
+    stored = desk.services.sending.get_draft("d1")["body"]
     assert stored == DRAFT_8000
     assert _body_shown(messages) == DRAFT_8000  # concatenating what was posted gives the whole draft
     translations = "".join(  # the quoted sections, without their ">" marks

@@ -45,7 +45,9 @@ def test_risky_draft_is_flagged_held_and_sent_only_after_explicit_confirmation(
     inq_id = desk.ingestor.ingest(mail, datetime.now(UTC) - timedelta(minutes=2)).inquiry_id or ""
     drain(desk.worker)
     draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
-    flags = " ".join(desk.services.drafting.get_draft(draft_id)["flags"])
+    assert draft_id
+    drain(desk.worker)  # the draft is shown through the outbox
+    flags = " ".join(desk.services.sending.get_draft(draft_id)["flags"])
     for code in (
         "price_below_floor",
         "payment_terms_not_allowed",
@@ -101,5 +103,6 @@ def test_clean_draft_sends_without_a_second_confirmation(
     inq_id = desk.ingestor.ingest(mail, datetime.now(UTC)).inquiry_id or ""
     drain(desk.worker)
     draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
-    desk.services.drafting.send(draft_id, "UREP")
+    assert draft_id
+    desk.services.sending.send(draft_id, "UREP")
     assert len(smtp.messages) == 1

@@ -33,8 +33,9 @@ def test_blocked_send_is_cleared_by_an_admin_then_sent(
     drain(desk.worker)
     inq = desk.store.require(inq_id)
     assert "embargoed_country" in [w.code for w in inq.triage.warnings]
-    flow = desk.services.drafting
-    draft_id = flow.run_draft(inq_id, "UREP")
+    flow = desk.services.sending
+    draft_id = desk.services.drafting.run_draft(inq_id, "UREP")
+    assert draft_id
     with pytest.raises(PermissionDenied):
         flow.send(draft_id, "UREP")
     with pytest.raises(PermissionDenied):

@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.adapters.mail.outgoing import ImapWriter, SmtpSender
+from bot.adapters.mail.outgoing import ImapWriter, OutgoingMail, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
@@ -35,10 +35,13 @@ from bot.config.routing_rules import parse_rules
 from bot.config.settings import Config
 from bot.core.i18n import t
 from bot.desk.backlog import from_config as backlog_from_config
+from bot.desk.backlog_delivery import backlog_kinds
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.desk import Desk
 from bot.desk.digests import Digests
-from bot.desk.drafting_flow import DraftingFlow
+from bot.desk.draft_sending import DraftSending, QuoteGate
+from bot.desk.drafting_jobs import DraftingJobs
+from bot.desk.home_pages import HomePages
 from bot.desk.ingest import Ingestor
 from bot.desk.learning import Learning
 from bot.desk.outbox import Outbox
@@ -124,8 +127,9 @@ def build_second_opinion(config: Config) -> SecondOpinion | None:
 
 def build_drafting(
     config: Config, store: Store, outbox: Outbox, chat: SlackChat, clock: Callable[[], datetime]
-) -> DraftingFlow:
-    """One LLM client for the process (timeouts and retries set), or offline templates."""
+) -> tuple[DraftingJobs, DraftSending]:
+    """Drafting jobs (one LLM client for the process, timeouts and retries set, or offline
+    templates) and draft sending (SMTP and IMAP APPEND behind the ``Mailer`` port)."""
     from bot.drafting.llm import OpenAILlm
     from bot.drafting.service import Drafter
 
@@ -137,24 +141,28 @@ def build_drafting(
             config.llm.model,
             timeout=config.llm.timeout_seconds,
         )
-    assert config.slack is not None
     spec, tokens = connection(config) if config.imap else (None, None)
     from_addr = (config.smtp.from_addr if config.smtp else None) or (config.imap.user if config.imap else "")
-    return DraftingFlow(
+    mailer = OutgoingMail(
+        smtp=SmtpSender(config.smtp, tokens=tokens) if config.smtp else None,
+        imap=ImapWriter(config.imap, spec, tokens) if config.imap and spec else None,
+    )
+    gate = QuoteGate(QuotePolicy.load(), config.quote_rates)
+    drafts = store.drafts
+    jobs = DraftingJobs(
         store,
+        drafts,
         outbox,
-        chat,
         Drafter(llm),
         clock,
         lang=config.team_language,
-        channel=config.slack.channel,
         rep_name=chat.user_name,
-        from_addr=from_addr or "",
-        smtp=SmtpSender(config.smtp, tokens=tokens) if config.smtp else None,
-        imap=ImapWriter(config.imap, spec, tokens) if config.imap and spec else None,
-        quote_policy=QuotePolicy.load(),
-        quote_rates=config.quote_rates,
+        gate=gate,
     )
+    sending = DraftSending(
+        store, drafts, outbox, mailer, clock, from_addr=from_addr or "", rep_name=chat.user_name, gate=gate
+    )
+    return jobs, sending
 
 
 def build(
@@ -180,6 +188,11 @@ def build(
     worker_client = WebClient(token=client.token, base_url=client.base_url, timeout=15)
     worker_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     chat = SlackChat(worker_client)
+    drafting, sending = build_drafting(config, store, outbox, chat, now)
+    backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
+    kinds = drafting.delivery_kinds()  # the drafting placeholder, the draft, its follow-ups
+    if backlog is not None:
+        kinds |= backlog_kinds(backlog, now, config.team_language)  # the summary, its release
     worker = DeliveryWorker(
         store,
         outbox,
@@ -191,6 +204,7 @@ def build(
         min_interval=config.slack.post_interval if min_interval is None else min_interval,
         review_channel=config.slack.review_channel,
         render_review=renderer.review,
+        kinds=kinds,
     )
     outbox.on_enqueue(worker.wake.set)  # owed posts go out at once, not at the next poll
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
@@ -205,7 +219,6 @@ def build(
         learning=Learning(store, config.own_domains),
     )
     sent = {config.imap.sent_folder} if config.imap and config.imap.sent_folder else set()
-    backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
     ingestor = Ingestor(
         store,
         outbox,
@@ -219,17 +232,19 @@ def build(
         second_opinion=build_second_opinion(config),
         backlog=backlog,
     )
-    services = Services(
-        store=store,
-        outbox=outbox,
-        desk=desk,
-        renderer=renderer,
-        policy=policy,
-        clock=now,
-        lang=config.team_language,
-        channel=config.slack.channel,
-        admins=config.admins,
-        wake_delivery=worker.wake.set,
+
+    def member_tz(user: str) -> str:
+        return reminders.tz_of(user)  # bound below: the digests and the reminders need each other
+
+    digests = Digests(
+        store,
+        outbox,
+        policy,
+        config.team_language,
+        config.slack.channel,
+        now,
+        member_tz,
+        team_timezone=config.team_timezone,
     )
     reminders = Reminders(
         store,
@@ -240,24 +255,13 @@ def build(
         chat=chat,
         digest_time=config.digest_time,
         team_timezone=config.team_timezone,
+        send_digests=digests.send_owner,
+        send_team_digest=digests.send_team,
     )
-    digests = Digests(
-        store,
-        outbox,
-        policy,
-        config.team_language,
-        config.slack.channel,
-        now,
-        reminders.tz_of,
-        team_timezone=config.team_timezone,
-    )
-    reminders.send_digests = digests.send_owner
-    reminders.send_team_digest = digests.send_team
 
     def stats(period: str, user: str) -> str:
         return digests.stats(period, chat)
 
-    services.extras["stats"] = stats
     if token_verification:
         verify_token(client)
     app = App(
@@ -268,13 +272,31 @@ def build(
         process_before_response=False,
         logger=bolt_logger(),  # never a request body in the log, at any level
     )
-    services.drafting = build_drafting(config, store, outbox, chat, now)
-    drafts.register(app, services, services.drafting)
+    home_pages = HomePages(
+        store, policy, now, config.team_language, SlackChat(app.client), digest_time=config.digest_time
+    )
+    services = Services(
+        store=store,
+        outbox=outbox,
+        desk=desk,
+        renderer=renderer,
+        policy=policy,
+        clock=now,
+        lang=config.team_language,
+        channel=config.slack.channel,
+        admins=config.admins,
+        drafting=drafting,
+        sending=sending,
+        home=home_pages,
+        stats=stats,
+        wake_delivery=worker.wake.set,
+    )
+    drafts.register(app, services)
     actions.register(app, services)
     commands.register(app, services)
-    home.register(app, services, digest_time=config.digest_time)
+    home.register(app, services)
     if backlog is not None:
-        backlog_handlers.register(app, services, backlog, worker)
+        backlog_handlers.register(app, services, backlog)
 
     @app.error
     def on_error(error: Exception) -> None:
@@ -412,8 +434,7 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
             id="retention",
             **job,
         )
-    if desk.services.drafting is not None:
-        scheduler.add_job(desk.services.drafting.send_due, "interval", seconds=30, id="send_tick", **job)
+    scheduler.add_job(desk.services.sending.send_due, "interval", seconds=30, id="send_tick", **job)
     scheduler.start()
     if link is not None:
         link.run(stop)  # watchdog: rebuilds the connection whenever it is gone

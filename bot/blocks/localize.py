@@ -297,7 +297,7 @@ WARNING_DETAILS: tuple[Rule, ...] = (
 )
 
 
-# -- refusals and errors (desk/desk.py, desk/commands.py, desk/drafting_flow.py) --------------------
+# -- refusals and errors (desk/desk.py, desk/commands.py, desk/drafting_jobs.py, desk/draft_sending.py) --
 
 ERRORS: tuple[Rule, ...] = (
     _rule(r"not claimed", "err.not_claimed"),

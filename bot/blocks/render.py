@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.card import inquiry_card
+from bot.blocks.card import ACTION_DRAFT, inquiry_card
 from bot.blocks.common import actions, block_id, button, esc, section, slack_date, user_mention
 from bot.blocks.localize import answered_how, followup_step, localized_warnings, warning_detail
 from bot.blocks.review import review_card
@@ -73,7 +73,7 @@ class Renderer:
                 blocks: Blocks = [
                     section(text),
                     actions(
-                        [button(t("ping.draft_followup", lang), "inquiry_draft", inq.id, style="primary")],
+                        [button(t("ping.draft_followup", lang), ACTION_DRAFT, inq.id, style="primary")],
                         block_id("followup", inq.id),
                     ),
                 ]

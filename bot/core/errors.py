@@ -56,3 +56,7 @@ class LlmRateLimitError(LlmError):
 
 class TemplateError(DraftingError):
     """A prompt or template file is missing, malformed, or needs a variable nobody gave it."""
+
+
+class MailOutError(InquiryDeskError):
+    """Sending or saving the mail failed; the message says what to check (raised by a ``Mailer``)."""

@@ -6,7 +6,8 @@ Temporary failures (429 with Retry-After, 5xx, network) are retried with backoff
 honouring Retry-After; permanent ones are retried a few times, then moved to the dead
 letter table and logged as errors (``doctor`` lists them). Every kind is idempotent:
 what was delivered is recorded on the inquiry (card ts, message ts), so a repeat after a
-crash finds it done.
+crash finds it done. Kinds owned by other modules (drafting jobs: ``draft_placeholder``,
+``draft_shown``, ``draft_more``; the backlog summary) are given to the constructor as ``kinds``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 CardRenderer = Callable[[Inquiry, datetime], tuple[str, Blocks]]
 NoteRenderer = Callable[[Inquiry, dict[str, Any]], tuple[str, Blocks | None]]
+KindHandler = Callable[[OutboxItem, "DeliveryWorker"], None]
+"""Delivers one item of a kind owned elsewhere (drafting jobs), through the worker's posts."""
 
 MAX_PERMANENT_ATTEMPTS = 3
 MAX_BACKOFF = 60.0  # seconds: after an outage, owed posts resume within a minute
@@ -57,6 +60,7 @@ class DeliveryWorker:
         min_interval: float = 1.0,
         review_channel: str | None = None,
         render_review: CardRenderer | None = None,
+        kinds: Mapping[str, KindHandler] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -70,7 +74,7 @@ class DeliveryWorker:
         self.render_review = render_review or render_card
         self.wake = threading.Event()
         self._last_post: dict[str, float] = {}
-        self.extra_kinds: dict[str, Callable[[OutboxItem], None]] = {}
+        self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting, backlog)
 
     # ----------------------------------------------------------------- loop
     def run(self, stop: threading.Event) -> None:
@@ -134,9 +138,11 @@ class DeliveryWorker:
         self._pace(channel)
         return self.chat.post(channel, text, blocks, thread_ts)
 
-    def post_once(self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None) -> str:
-        """A top-level post exactly once (for kinds registered in ``extra_kinds``)."""
-        return self._post_once(item, channel, text, blocks)
+    def post_once(
+        self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
+    ) -> str:
+        """A post exactly once, top-level or in a thread (for kinds delivered elsewhere)."""
+        return self._post_once(item, channel, text, blocks, thread_ts)
 
     def _post_once(
         self, item: OutboxItem, channel: str, text: str, blocks: Blocks | None, thread_ts: str | None = None
@@ -152,9 +158,9 @@ class DeliveryWorker:
         return self.chat.post(channel, text, blocks, thread_ts, tag=item.key)
 
     def _dispatch(self, item: OutboxItem) -> None:
-        handler = self.extra_kinds.get(item.kind)
-        if handler is not None:
-            handler(item)
+        owned = self.kinds.get(item.kind)
+        if owned is not None:
+            owned(item, self)
             return
         if item.kind == "channel_message":
             channel = str(item.payload.get("channel") or self.channel)

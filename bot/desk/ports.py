@@ -19,9 +19,10 @@ The value types the ports exchange (:class:`Summary`, :class:`OutboxItem`) live 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any, Protocol
 
 from bot.core.models import Event, Inquiry, Status
@@ -337,3 +338,23 @@ class Store(InquiryRepo, MetaRepo, RawMail, Records, Protocol):
 
 
 # ================================================================ Drafts and mail out
+
+
+class Mailer(Protocol):
+    """Mail going out: send a composed reply, or file a copy in one of the mailbox's folders.
+
+    ``folder_role`` is ``"drafts"`` or ``"sent"``; ``append`` returns the folder's name on the
+    server. Both raise :class:`bot.core.errors.MailOutError` with a message saying what to check.
+    ``can_send`` / ``can_file`` say whether SMTP / IMAP are configured at all.
+    Adapter: :class:`bot.adapters.mail.outgoing.OutgoingMail`.
+    """
+
+    @property
+    def can_send(self) -> bool: ...
+
+    @property
+    def can_file(self) -> bool: ...
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+    def append(self, folder_role: str, msg: EmailMessage, flags: Sequence[str]) -> str: ...

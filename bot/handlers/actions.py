@@ -15,8 +15,17 @@ from slack_sdk import WebClient
 
 from bot.blocks import localize
 from bot.blocks.card import (
+    ACTION_CLAIM,
     ACTION_CLEAR_REASON,
     ACTION_CLEAR_WARNING,
+    ACTION_DRAFT,
+    ACTION_FILTERED_RESCUE,
+    ACTION_REASSIGN,
+    ACTION_RELEASE,
+    ACTION_REPLIED,
+    ACTION_SNOOZE,
+    ACTION_STATUS,
+    ACTION_TIER,
     BLOCK_CLEAR_REASON,
     CLEAR_WARNING_CALLBACK_ID,
     blocking_warnings,
@@ -80,9 +89,8 @@ class ActionHandlers:
             self._tell(client, body, explain(e, self.s.lang))
             return
         self.s.wake_delivery()
-        refresh = self.s.extras.get("refresh_home")
-        if refresh is not None and (body.get("view") or {}).get("type") == "home":
-            refresh(user)
+        if (body.get("view") or {}).get("type") == "home":
+            self.s.home.publish(user)
 
     def claim(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -156,24 +164,20 @@ class ActionHandlers:
 
     def draft(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        flow = self.s.drafting
-        if flow is None:
-            self._tell(client, body, t("refuse.failed", self.s.lang))
-            return
-        self._run(body, client, lambda i, u, _c: flow.request(i, u))
+        self._run(body, client, lambda i, u, _c: self.s.drafting.request(i, u))
 
 
 def register(app: App, services: Services) -> ActionHandlers:
     h = ActionHandlers(services)
-    app.action("inquiry_claim")(h.claim)
-    app.action("inquiry_release")(h.release)
-    app.action("inquiry_reassign")(h.reassign)
-    app.action("inquiry_tier")(h.tier)
-    app.action("inquiry_status")(h.status)
-    app.action("inquiry_snooze")(h.snooze)
-    app.action("inquiry_replied")(h.replied)
-    app.action("inquiry_draft")(h.draft)
-    app.action("filtered_rescue")(h.rescue)
+    app.action(ACTION_CLAIM)(h.claim)
+    app.action(ACTION_RELEASE)(h.release)
+    app.action(ACTION_REASSIGN)(h.reassign)
+    app.action(ACTION_TIER)(h.tier)
+    app.action(ACTION_STATUS)(h.status)
+    app.action(ACTION_SNOOZE)(h.snooze)
+    app.action(ACTION_REPLIED)(h.replied)
+    app.action(ACTION_DRAFT)(h.draft)
+    app.action(ACTION_FILTERED_RESCUE)(h.rescue)
     app.action(ACTION_REAL_BUYER)(h.real_buyer)
     app.action(ACTION_JUNK)(h.junk)
     app.action(ACTION_CLEAR_WARNING)(h.clear_warning)

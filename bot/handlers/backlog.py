@@ -12,13 +12,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks.backlog import ACTION_HOME, ACTION_POST, summary_message
+from bot.blocks.backlog import ACTION_HOME, ACTION_POST
 from bot.core.i18n import t
-from bot.core.models import BacklogCounts
-from bot.desk.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog
-from bot.desk.chat import Blocks
-from bot.desk.delivery import DeliveryWorker, Retry
-from bot.desk.outbox import OutboxItem
+from bot.desk.backlog import Backlog
 from bot.handlers.actions import tell
 from bot.handlers.services import Services
 
@@ -45,29 +41,13 @@ class BacklogHandlers:
         ack()
         user = body["user"]["id"]
         self.backlog.show_in_home(user)
-        refresh = self.s.extras.get("refresh_home")
-        if refresh is not None:
-            refresh(user)
+        self.s.home.publish(user)
         tell(client, body, t("backlog.see_home", self._lang(user)))
 
 
-def register(app: App, services: Services, backlog: Backlog, worker: DeliveryWorker) -> BacklogHandlers:
-    """The two buttons, and the delivery of the summary and of the release (outbox kinds)."""
+def register(app: App, services: Services, backlog: Backlog) -> BacklogHandlers:
+    """The two buttons (their outbox kinds are :mod:`bot.desk.backlog_delivery`'s)."""
     h = BacklogHandlers(services, backlog)
     app.action(ACTION_POST)(h.post)
     app.action(ACTION_HOME)(h.home)
-
-    def render(batch: str, counts: BacklogCounts, state: dict[str, Any]) -> tuple[str, Blocks]:
-        return summary_message(batch, counts, state, services.clock(), services.lang)
-
-    def summary(item: OutboxItem) -> None:
-        backlog.deliver_summary(item, worker.post_once, render)
-
-    def release(item: OutboxItem) -> None:
-        worker.wake.set()  # the cards owed so far start going out
-        if not backlog.deliver_release(item, worker.chat.update, render):
-            raise Retry(0.0, "owing the next backlog cards")  # after whatever else is due
-
-    worker.extra_kinds[SUMMARY_KIND] = summary
-    worker.extra_kinds[RELEASE_KIND] = release
     return h

@@ -8,9 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import localize
-from bot.blocks.common import esc, slack_date
+from bot.blocks.common import esc
+from bot.blocks.replies import history_reply, listing_reply
 from bot.core.errors import InquiryDeskError, UsageError
-from bot.core.i18n import t, tn
+from bot.core.i18n import t
 from bot.desk.commands import Command, list_inquiries, parse_command
 from bot.handlers.actions import explain
 from bot.handlers.services import Services
@@ -51,15 +52,7 @@ class CommandHandler:
                 overdue = {
                     i.id for i in s.store.open_inquiries() if sla_state(i, now, s.policy) is SlaState.BREACHED
                 }
-            rows = list_inquiries(s.store, cmd.name, user, now, overdue, cmd.arg)
-            if not rows:
-                return t("cmd.none", lang)
-            lines = [
-                f"• #{r.id} [{r.tier or '-'}] {esc(r.subject, 120)} — {esc(r.buyer_addr, 120)}"
-                + (f" <@{r.owner}>" if r.owner else "")
-                for r in rows
-            ]
-            return tn("cmd.list_heading", lang, len(rows)) + "\n" + "\n".join(lines)
+            return listing_reply(list_inquiries(s.store, cmd.name, user, now, overdue, cmd.arg), lang)
         assert cmd.inquiry_id is not None or cmd.name == "stats"
         if cmd.name == "claim":
             s.desk.claim(cmd.inquiry_id or "", user)
@@ -74,24 +67,11 @@ class CommandHandler:
         elif cmd.name == "snooze":
             s.desk.snooze(cmd.inquiry_id or "", user, cmd.arg)
         elif cmd.name == "history":
-            inq = s.store.require(cmd.inquiry_id or "")
-            ev = localize
-            lines = [
-                f"{slack_date(e.at)} {ev.event_actor(e.actor, lang)} {ev.event_action(e.action, lang)} "
-                f"{esc(ev.event_detail(e.action, e.detail, lang), 200)}"
-                for e in inq.events[-40:]
-            ]
-            return f"#{inq.id} {esc(inq.subject, 150)}\n" + "\n".join(lines)
+            return history_reply(s.store.require(cmd.inquiry_id or ""), lang)
         elif cmd.name == "draft":
-            if s.drafting is None:
-                return t("refuse.failed", lang)
             s.drafting.request(cmd.inquiry_id or "", user)
         elif cmd.name == "stats":
-            stats = s.extras.get("stats")
-            if stats is None:
-                return t("refuse.failed", lang)
-            result: str = stats(cmd.arg, user)
-            return result
+            return s.stats(cmd.arg, user)
         s.wake_delivery()
         return t("cmd.done", lang, id=cmd.inquiry_id or "")
 

@@ -1,6 +1,7 @@
-"""Draft buttons and the Edit & send modal. Thin: ack, read ids, hand over to the flow.
+"""Draft buttons and the Edit & send modal. Thin: ack, read ids, hand over to drafting jobs
+(:mod:`bot.desk.drafting_jobs`) or draft sending (:mod:`bot.desk.draft_sending`).
 
-Save and Send run after the ack on the flow's worker pool (IMAP and SMTP may be slow);
+Save and Send run after the ack on the drafting pool (IMAP and SMTP may be slow);
 their outcome comes back as a note in the card's thread, or an ephemeral refusal.
 """
 
@@ -15,7 +16,15 @@ from slack_sdk import WebClient
 
 from bot.blocks.draft import (
     ACTION_CONFIRM,
+    ACTION_EDIT_SEND,
     ACTION_INSTRUCTION,
+    ACTION_REGENERATE,
+    ACTION_RETRY,
+    ACTION_SAVE,
+    ACTION_SCENARIO,
+    ACTION_SEND,
+    ACTION_SEND_ANYWAY,
+    ACTION_SEND_MORNING,
     ACTION_SUBJECT,
     ACTION_TO,
     BLOCK_BODY,
@@ -33,7 +42,7 @@ from bot.blocks.draft import (
 from bot.blocks.localize import flag_label
 from bot.core.errors import InquiryDeskError
 from bot.core.i18n import t
-from bot.desk.drafting_flow import BadRecipient, DraftingFlow, QuoteRisk, parse_recipients
+from bot.desk.draft_sending import BadRecipient, QuoteRisk, parse_recipients
 from bot.handlers.actions import explain, tell
 from bot.handlers.services import Services
 
@@ -41,9 +50,10 @@ log = logging.getLogger(__name__)
 
 
 class DraftHandlers:
-    def __init__(self, services: Services, flow: DraftingFlow) -> None:
+    def __init__(self, services: Services) -> None:
         self.s = services
-        self.flow = flow
+        self.jobs = services.drafting
+        self.sending = services.sending
 
     def _tell(self, client: WebClient, body: dict[str, Any], text: str) -> None:
         tell(client, body, text)
@@ -59,7 +69,7 @@ class DraftHandlers:
                 log.exception("draft action failed")
                 self._tell(client, body, explain(InquiryDeskError(), self.s.lang))
 
-        self.flow.pool.submit(run)
+        self.jobs.submit(run)
 
     @staticmethod
     def _value(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -73,7 +83,7 @@ class DraftHandlers:
     def retry(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         inq_id, _ = self._value(body)
-        self._later(client, body, lambda: self.flow.request(inq_id, body["user"]["id"]))
+        self._later(client, body, lambda: self.jobs.request(inq_id, body["user"]["id"]))
 
     def regenerate(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Opens a small modal for an optional instruction ("shorter", "offer samples")."""
@@ -83,7 +93,7 @@ class DraftHandlers:
             client.views_open(trigger_id=body["trigger_id"], view=regenerate_modal(draft_id, self.s.lang))
         except Exception:
             log.exception("could not open the regenerate modal; regenerating without an instruction")
-            self._later(client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"]))
+            self._later(client, body, lambda: self.jobs.regenerate(draft_id, body["user"]["id"]))
 
     def regenerate_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
@@ -93,30 +103,30 @@ class DraftHandlers:
         instruction = str((block.get(ACTION_INSTRUCTION) or {}).get("value") or "")
         draft_id = str(view.get("private_metadata", ""))
         self._later(
-            client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"], instruction=instruction)
+            client, body, lambda: self.jobs.regenerate(draft_id, body["user"]["id"], instruction=instruction)
         )
 
     def send_morning(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         draft_id, _ = self._value(body)
-        self._later(client, body, lambda: self.flow.schedule_send(draft_id, body["user"]["id"]))
+        self._later(client, body, lambda: self.sending.schedule_send(draft_id, body["user"]["id"]))
 
     def scenario(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         draft_id, scenario = self._value(body)
         self._later(
-            client, body, lambda: self.flow.regenerate(draft_id, body["user"]["id"], scenario=scenario)
+            client, body, lambda: self.jobs.regenerate(draft_id, body["user"]["id"], scenario=scenario)
         )
 
     def save(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         draft_id, _ = self._value(body)
-        self._later(client, body, lambda: self.flow.save_to_drafts(draft_id, body["user"]["id"]))
+        self._later(client, body, lambda: self.sending.save_to_drafts(draft_id, body["user"]["id"]))
 
     def _send(self, client: WebClient, body: dict[str, Any], draft_id: str, confirm: bool) -> None:
         def job() -> None:
             try:
-                self.flow.send(draft_id, body["user"]["id"], confirm_risks=confirm)
+                self.sending.send(draft_id, body["user"]["id"], confirm_risks=confirm)
             except QuoteRisk as risk:
                 text, blocks = quote_risk_blocks(
                     draft_id, [f"{f.code}: {f.detail}" for f in risk.findings], self.s.lang
@@ -140,7 +150,7 @@ class DraftHandlers:
         ack()
         draft_id, _ = self._value(body)
         try:
-            d = self.flow.get_draft(draft_id)
+            d = self.sending.get_draft(draft_id)
         except InquiryDeskError as e:
             self._tell(client, body, explain(e, self.s.lang))
             return
@@ -169,7 +179,7 @@ class DraftHandlers:
             return
         picked = (values.get(BLOCK_CONFIRM, {}).get(ACTION_CONFIRM) or {}).get("selected_options") or []
         confirmed = any(o.get("value") == "send_anyway" for o in picked)
-        risks = self.flow.quote_risks(text)
+        risks = self.sending.quote_risks(text)
         if risks and not confirmed:
             listed = "; ".join(sorted({flag_label(f.code, self.s.lang) for f in risks}))
             ack(
@@ -182,22 +192,22 @@ class DraftHandlers:
         self._later(
             client,
             body,
-            lambda: self.flow.send(
+            lambda: self.sending.send(
                 draft_id, body["user"]["id"], subject=subject, body=text, to=to, confirm_risks=confirmed
             ),
         )
 
 
-def register(app: App, services: Services, flow: DraftingFlow) -> DraftHandlers:
-    h = DraftHandlers(services, flow)
-    app.action("draft_retry")(h.retry)
-    app.action("draft_regenerate")(h.regenerate)
-    app.action("draft_scenario")(h.scenario)
-    app.action("draft_save")(h.save)
-    app.action("draft_send")(h.send)
-    app.action("draft_send_morning")(h.send_morning)
-    app.action("draft_send_anyway")(h.send_anyway)
+def register(app: App, services: Services) -> DraftHandlers:
+    h = DraftHandlers(services)
+    app.action(ACTION_RETRY)(h.retry)
+    app.action(ACTION_REGENERATE)(h.regenerate)
+    app.action(ACTION_SCENARIO)(h.scenario)
+    app.action(ACTION_SAVE)(h.save)
+    app.action(ACTION_SEND)(h.send)
+    app.action(ACTION_SEND_MORNING)(h.send_morning)
+    app.action(ACTION_SEND_ANYWAY)(h.send_anyway)
     app.view(REGENERATE_CALLBACK_ID)(h.regenerate_submitted)
-    app.action("draft_edit_send")(h.edit_send)
+    app.action(ACTION_EDIT_SEND)(h.edit_send)
     app.view(MODAL_CALLBACK_ID)(h.modal_submitted)
     return h
