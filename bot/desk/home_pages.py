@@ -18,12 +18,10 @@ from bot.blocks.home import ACTION_PAGE_NEXT, ACTION_PAGE_PREV, FILTER_ACTIONS, 
 from bot.blocks.home_queue import HomeFilter, queue_page
 from bot.core.prefs import MemberPrefs
 from bot.desk.chat import ChatError
+from bot.desk.ports import Store
 from bot.sla.engine import SlaPolicy
 
 log = logging.getLogger(__name__)
-
-
-from bot.desk.ports import Store
 
 
 class HomePublisher(Protocol):
