@@ -13,6 +13,7 @@ from functools import cache
 
 import pycountry
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 
 from bot.core.i18n import has, t, ui_lang
 
@@ -51,6 +52,29 @@ def language_name(code: str | None, lang: str = "en", *, with_code: bool = True)
     if not name:
         return code
     return f"{name} ({code})" if with_code else str(name)
+
+
+# Codes the desk keeps with their region (normalize_language): written differently from the base.
+REGIONAL_LANGUAGES: dict[str, str] = {"zh-tw": "zh_Hant", "zh-hk": "zh_Hant"}
+
+
+def language_display_name(code: str | None, lang: str = "en") -> str | None:
+    """CLDR's name of a language code in ``lang``, without the code: ``"sv"`` -> ``"Swedish"``,
+    ``"zh-tw"`` -> ``"Chinese (Traditional)"``, ``"tl"`` -> ``"Filipino"`` (CLDR's alias);
+    None when neither CLDR nor ISO 639 knows it."""
+    if not code or code == "und":
+        return None
+    key = code.strip().lower().replace("_", "-")
+    loc = _locale(lang)
+    if key in REGIONAL_LANGUAGES and loc is not None:
+        return str(Locale.parse(REGIONAL_LANGUAGES[key]).get_display_name(loc))
+    base = key.split("-", 1)[0]
+    alias = str(get_global("language_aliases").get(base, base))
+    name = loc.languages.get(alias) or loc.languages.get(base) if loc is not None else None
+    if not name:
+        found = pycountry.languages.get(alpha_2=base) if len(base) == 2 else None
+        name = getattr(found, "name", None) if found is not None else None
+    return str(name) if name else None
 
 
 def market_label(market: str | None, lang: str = "en") -> str:
