@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 import tldextract
@@ -113,16 +114,45 @@ def _phone_signals(text: str) -> list[Signal]:
     return out
 
 
+def _trie(names: Iterable[str]) -> str:
+    """One alternation of ``names`` as a prefix tree (a longer name is tried before its prefix):
+    the same matches as ``a|b|...`` sorted longest first, without trying 1,000 names per offset."""
+    root: dict[str, Any] = {}
+    for name in names:
+        node = root
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" not in node:
+            return body
+        return f"(?:{body})?" if len(alts) > 1 or len(body) > 1 else f"{body}?"
+
+    return pattern(root)
+
+
 def _name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    parts = sorted(names, key=len, reverse=True)
-    alts = "|".join(re.escape(p) for p in parts)
-    return re.compile(rf"(?<![\w.])(?:{alts})(?![\w])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w.])(?:{_trie(names)})(?![\w])", re.IGNORECASE)
 
 
 @functools.cache
 def _name_tables() -> tuple[tuple[re.Pattern[str], Mapping[str, str]], ...]:
     """(pattern, names -> country) for country names, then city names; built on first use."""
     return tuple((_name_pattern(table), table) for table in (geo.country_names(), geo.city_names()))
+
+
+def warm_up() -> None:
+    """Build the place tables now (about a second of CLDR loading), not on the first mail."""
+    _name_tables()
+    geo.language_country()
+    geo.language_countries()
+    geo.offset_countries()
+    geo.country_language()
 
 
 def _name_signals(text: str, weight: float, where: str, body: bool) -> list[Signal]:
