@@ -139,6 +139,7 @@ def country_names() -> Mapping[str, str]:
     return table
 
 
+@functools.cache
 def caps_only_names() -> frozenset[str]:
     """Names that count only in capitals ("UK", "USA": not "uk" in a word, "usa" in Spanish)."""
     return frozenset(_key(n) for n in _data("country_aliases.json")["caps_only"])
