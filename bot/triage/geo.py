@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import pickle
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from babel import Locale, UnknownLocaleError
+from babel import localedata
 from babel.core import get_global
 
 from bot.core.errors import InquiryDeskError
@@ -59,14 +60,6 @@ def _lines(name: str) -> list[str]:
 
 
 @functools.cache
-def _locale(tag: str) -> Locale | None:
-    try:
-        return Locale.parse(tag)
-    except (UnknownLocaleError, ValueError):
-        return None
-
-
-@functools.cache
 def countries() -> tuple[str, ...]:
     """ISO 3166-1 alpha-2 codes of the countries and territories senders write from."""
     return tuple(
@@ -93,14 +86,59 @@ def _base(tag: str) -> str:
     return tag.replace("-", "_").split("_", 1)[0].lower()
 
 
-def _name_locales(country: str) -> list[Locale]:
+def _chain(tag: str) -> list[str]:
+    """A CLDR locale and the ones it inherits from: ``en_LC`` -> en_LC, en_001, en, root."""
+    exceptions: Mapping[str, str] = get_global("parent_exceptions")
+    out: list[str] = []
+    while tag != "root":
+        if localedata.exists(tag):
+            out.append(tag)
+        tag = exceptions.get(tag) or (tag.rsplit("_", 1)[0] if "_" in tag else "root")
+    return [*out, "root"]
+
+
+def _name_tags(country: str) -> list[str]:
+    """CLDR locale files holding the country's names: English and each official language in the
+    country's regional variant (``en_LC``, ``fr_CM``), with the locales they inherit from."""
     tags = ["en", *(f"{tag}_{country}" for tag in _official_languages(country))]
-    out: list[Locale] = []
-    for tag in tags:
-        loc = _locale(tag) or _locale(tag.rsplit("_", 1)[0])
-        if loc is not None and loc not in out:
-            out.append(loc)
-    return out
+    return list(dict.fromkeys(t for tag in tags for t in _chain(tag)))
+
+
+def _read_locale(tag: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(territory -> name, zone -> exemplar city) of one CLDR locale file. Read directly, not
+    through ``Locale``: Babel keeps every locale it loads, ~110 MB for the ~450 files here, and a
+    mail worker must stay small."""
+    with open(localedata.resolve_locale_filename(tag), "rb") as f:
+        data = pickle.load(f)  # Babel's own bundled CLDR data, as Babel itself reads it
+    territories = {str(k): str(v) for k, v in data.get("territories", {}).items()}
+    cities = {
+        str(zone): str(info["city"])
+        for zone, info in data.get("time_zones", {}).items()
+        if isinstance(info, Mapping) and info.get("city")
+    }
+    return territories, cities
+
+
+@functools.cache
+def _cldr_names() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(country -> its names, zone -> its city names) in English and the country's official
+    languages, reading each locale file once."""
+    wanted: dict[str, list[str]] = {}
+    for code in countries():
+        for tag in _name_tags(code):
+            wanted.setdefault(tag, []).append(code)
+    zones: Mapping[str, list[str]] = get_global("territory_zones")
+    names: dict[str, list[str]] = {}
+    cities: dict[str, list[str]] = {}
+    for tag, codes in wanted.items():
+        territories, exemplars = _read_locale(tag)
+        for code in codes:
+            if territories.get(code):
+                names.setdefault(code, []).append(territories[code])
+            for zone in zones.get(code, ()):
+                if exemplars.get(zone):
+                    cities.setdefault(zone, []).append(exemplars[zone])
+    return names, cities
 
 
 def _key(name: str) -> str:
@@ -129,9 +167,9 @@ def country_names() -> Mapping[str, str]:
     aliases: dict[str, str] = _data("country_aliases.json")["names"]
     for name, code in aliases.items():
         table[_key(name)] = code
+    cldr, _ = _cldr_names()
     for code in countries():
-        for loc in _name_locales(code):
-            _add(table, [str(loc.territories.get(code, ""))], code, ambiguous)
+        _add(table, cldr.get(code, ()), code, ambiguous)
         iso = pycountry.countries.get(alpha_2=code)
         if iso is not None:
             names = [getattr(iso, attr, "") for attr in ("name", "common_name", "official_name")]
@@ -152,16 +190,11 @@ def city_names() -> Mapping[str, str]:
     ambiguous = _ambiguous() | frozenset(country_names())
     table: dict[str, str] = {_key(k): v for k, v in _data("city_names.json").items()}
     zones: Mapping[str, list[str]] = get_global("territory_zones")
+    _, cldr = _cldr_names()
     for code in countries():
         for zone in zones.get(code, ()):
-            if zone.startswith("Etc/"):
-                continue
-            names = [zone.rsplit("/", 1)[-1].replace("_", " ")]
-            for loc in _name_locales(code):
-                city = loc.time_zones.get(zone, {}).get("city")
-                if city:
-                    names.append(str(city))
-            _add(table, names, code, ambiguous)
+            if not zone.startswith("Etc/"):
+                _add(table, [zone.rsplit("/", 1)[-1].replace("_", " "), *cldr.get(zone, ())], code, ambiguous)
     return table
 
 
