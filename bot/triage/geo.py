@@ -50,6 +50,7 @@ class TimeZoneDataError(InquiryDeskError):
     """The IANA time zone database is missing (install the ``tzdata`` package)."""
 
 
+@functools.cache
 def _data(name: str) -> Any:
     return json.loads(resources.files("bot.triage").joinpath("data", name).read_text("utf-8"))
 
@@ -83,7 +84,10 @@ def _official_languages(country: str) -> list[str]:
 
 
 def _base(tag: str) -> str:
-    return tag.replace("-", "_").split("_", 1)[0].lower()
+    """The language code triage uses for a CLDR tag: ``zh_Hant`` -> zh, ``nb`` -> no."""
+    base = tag.replace("-", "_").split("_", 1)[0].lower()
+    aliases: Mapping[str, str] = _data("business_languages.json")["detector_codes"]
+    return aliases.get(base, base)
 
 
 def _chain(tag: str) -> list[str]:
