@@ -19,16 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import get_global
 
-from bot.core.errors import InquiryDeskError
+from bot.triage.geo import TimeZoneDataError
 
 log = logging.getLogger(__name__)
 
+__all__ = ["TimeZoneDataError", "buyer_timezone", "country_zones", "main_zones", "next_morning", "zones_of"]
+
 MORNING_START = time(9, 0)
 MORNING_SEND = time(9, 15)
-
-
-class TimeZoneDataError(InquiryDeskError):
-    """The IANA time zone database lacks every zone of a country (install the ``tzdata`` package)."""
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import pickle
 import re
 from collections.abc import Iterable, Mapping
@@ -46,8 +47,11 @@ _OFFICIAL = frozenset({"official", "de_facto_official"})
 _NOT_COUNTRIES = frozenset({"AQ", "ZZ", "EU", "EZ", "UN", "QO", "XA", "XB", "XK"})
 
 
+log = logging.getLogger(__name__)
+
+
 class TimeZoneDataError(InquiryDeskError):
-    """The IANA time zone database is missing (install the ``tzdata`` package)."""
+    """The IANA time zone database is missing, wholly or for a country (install ``tzdata``)."""
 
 
 @functools.cache
@@ -256,7 +260,9 @@ def offset_countries(year: int | None = None) -> Mapping[int, tuple[str, ...]]:
             try:
                 zone = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError):
-                continue  # a CLDR zone newer than the installed tzdata: its country keeps its others
+                # A CLDR zone newer than the installed tzdata: the country keeps its other zones.
+                log.warning("time zone %s is not in the IANA database; skipped (update tzdata)", name)
+                continue
             for probe in probes:
                 offset = probe.astimezone(zone).utcoffset() or timedelta(0)
                 minutes = int(offset.total_seconds() // 60)
