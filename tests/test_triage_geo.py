@@ -96,6 +96,8 @@ def test_trie_pattern_matches_like_the_sorted_alternation() -> None:
 def test_display_names_are_cldr_common_names() -> None:
     assert country_name("VN") == "Vietnam" and country_name("TW") == "Taiwan"
     assert country_name("VN", "zh") == "越南" and country_name("TW", "zh") == "台湾"
+    assert country_name("HK") == "Hong Kong" and country_name("HK", "zh") == "香港"
+    assert country_name("MM") == "Myanmar" and country_name("MO", "zh") == "澳门"
     assert language_name("ms") == "Malay (ms)" and language_name("ms", "zh") == "马来语 (ms)"
     assert language_display_name("zh-tw") == "Chinese (Traditional)"
     assert language_display_name("tl") == "Filipino" and language_display_name("sv") == "Swedish"
