@@ -52,6 +52,9 @@ def test_installed_wheel_carries_prompts_and_triages_with_them(tmp_path: Path) -
         names = set(zf.namelist())
     for needed in ("company_profile.toml", "system.md", "templates/en.json", "scenarios/first_reply.md"):
         assert f"bot/prompts/{needed}" in names
+    data_files = sorted(f.relative_to(ROOT).as_posix() for f in ROOT.glob("bot/*/data/*") if f.is_file())
+    assert {"bot/triage/data/markets.json", "bot/sla/data/main_zones.json"} <= set(data_files)
+    assert [f for f in data_files if f not in names] == []  # the hand-kept tables ship in the wheel
 
     venv = tmp_path / "venv"  # system site-packages: the dependencies are not downloaded again
     _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])

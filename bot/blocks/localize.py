@@ -359,7 +359,7 @@ def action_text(what: str, lang: str) -> str:
     return t(key, lang)
 
 
-# -- draft flags and quote risks (bot/drafting/guards.py, bot/trust/quote_risk.py) -------------------
+# -- draft flags and quote risks (bot/drafting/guards.py, bot/trust/quote_risk/) --------------------
 
 
 def _masked(value: str, lang: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.core.errors import TemplateError
 from bot.core.models import Inquiry, Status
+from bot.core.names import REGIONAL_LANGUAGES, language_display_name
 from bot.triage.profile import without_triage_fields
 
 
@@ -59,30 +60,6 @@ TEMPLATE_PARTS: tuple[str, ...] = ("greeting", "greeting_unknown", "closing", "d
 DEFAULT_LANGUAGE = "en"
 
 # Names for languages that have no offline template (the template files name their own language).
-_EXTRA_LANGUAGE_NAMES: dict[str, str] = {
-    "zh-tw": "Chinese (Traditional)",
-    "zh-hk": "Chinese (Traditional)",
-    "sv": "Swedish",
-    "da": "Danish",
-    "no": "Norwegian",
-    "fi": "Finnish",
-    "cs": "Czech",
-    "sk": "Slovak",
-    "hu": "Hungarian",
-    "ro": "Romanian",
-    "bg": "Bulgarian",
-    "el": "Greek",
-    "uk": "Ukrainian",
-    "he": "Hebrew",
-    "fa": "Persian",
-    "hi": "Hindi",
-    "bn": "Bengali",
-    "ur": "Urdu",
-    "tl": "Filipino",
-    "km": "Khmer",
-    "my": "Burmese",
-    "lo": "Lao",
-}
 
 
 class _StrictTemplate(string.Template):
@@ -109,7 +86,7 @@ def normalize_language(code: str) -> str:
     code = code.strip().lower().replace("_", "-")
     if not code:
         return "und"
-    if code in _EXTRA_LANGUAGE_NAMES:
+    if code in REGIONAL_LANGUAGES:
         return code
     return code.split("-", 1)[0]
 
@@ -246,14 +223,12 @@ class PromptLibrary:
 
     def language_name(self, language: str) -> str:
         code = normalize_language(language)
-        if code in _EXTRA_LANGUAGE_NAMES:
-            return _EXTRA_LANGUAGE_NAMES[code]
         tpl = self.templates.get(code)
-        if tpl and tpl.get("language_name"):
+        if code not in REGIONAL_LANGUAGES and tpl and tpl.get("language_name"):
             return tpl["language_name"]
         if code == "und":
             return "the language the buyer wrote in"
-        return f"the language with ISO 639-1 code '{code}'"
+        return language_display_name(code, "en") or f"the language with ISO 639-1 code '{code}'"
 
 
 _WON_DETAIL = re.compile(r"\bwon\b", re.IGNORECASE)

@@ -8,7 +8,9 @@ worse than showing a newsletter.
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 
 from bot.core.models import Category, ParsedEmail
 from bot.triage.profile import EMPTY_PROFILE, ProductProfile
@@ -75,98 +77,13 @@ def _names_goods(text: str, profile: ProductProfile) -> bool:
 
 
 # Cold pitches: topics (strong) and pitch phrasing (supporting); a verdict needs 2+ distinct hits,
-# at least one of them a topic.
-_PITCH_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "SEO",
-        re.compile(
-            r"\bSEO\b|search engine optimi[sz]ation|first page of google|google ranking|"
-            r"rank(?:ing)? (?:higher|on google|#1)|backlinks?|domain authority|organic traffic",
-            re.I,
-        ),
-    ),
-    (
-        "web design",
-        re.compile(
-            r"web ?design|website (?:re)?design|redesign (?:of )?your website|"
-            r"web development|app development|wordpress developer",
-            re.I,
-        ),
-    ),
-    (
-        "guest post",
-        re.compile(r"guest post|sponsored post|link insertion|write for your (?:blog|website)", re.I),
-    ),
-    (
-        "freight offer",
-        re.compile(
-            r"freight forward(?:er|ing)|logistics (?:company|services|provider)|"
-            r"shipping agent|door[- ]to[- ]door (?:shipping|service|delivery)|"
-            r"(?:best|competitive) (?:shipping|freight) rates?|customs clearance service",
-            re.I,
-        ),
-    ),
-    (
-        "phishing",
-        re.compile(
-            r"verify your (?:mailbox|email account|account)|mailbox (?:is )?full|"
-            r"mailbox (?:quota|storage)|password (?:will )?expires?|re-?validate your|"
-            r"account will be (?:suspended|closed|deactivated)|storage (?:is )?full|"
-            r"pending (?:incoming )?messages",
-            re.I,
-        ),
-    ),
-    (
-        "promotion",
-        re.compile(
-            r"\b\d{1,2}\s?% off\b|limited[- ]time offer|act now|you (?:may be|are) eligible|"
-            r"survey (?:is )?waiting|take (?:our|the) survey|link exchange|"
-            r"generate (?:high[- ]quality )?traffic|"
-            r"work from home|earn \$?\d",
-            re.I,
-        ),
-    ),
-    (
-        "lead list",
-        re.compile(r"email list|contact list of|database of (?:buyers|contacts)|leads? database", re.I),
-    ),
+# at least one of them a topic. Hand-kept in data/pitch.json (label -> case-insensitive pattern).
+_PITCH = json.loads(resources.files("bot.triage").joinpath("data", "pitch.json").read_text("utf-8"))
+_PITCH_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern, re.I)) for label, pattern in _PITCH["topics"].items()
 )
-_PITCH_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "noticed your website",
-        re.compile(
-            r"(?:noticed|checked|came across|visited|looked at|reviewed) "
-            r"your (?:website|site|web ?page)",
-            re.I,
-        ),
-    ),
-    (
-        "we offer services",
-        re.compile(
-            r"we (?:offer|provide) (?:\w+ ){0,3}services|our services|"
-            r"our team of (?:experts|professionals|developers)",
-            re.I,
-        ),
-    ),
-    (
-        "free audit",
-        re.compile(r"free (?:audit|analysis|consultation|report|trial|quote for your website)", re.I),
-    ),
-    (
-        "call to action",
-        re.compile(
-            r"(?:schedule|book) a (?:quick |short |\d+[- ]min(?:ute)? )?call|"
-            r"reply (?:with )?['\"]?(?:yes|no|stop|interested)|if you(?:'re| are) interested",
-            re.I,
-        ),
-    ),
-    ("affordable", re.compile(r"affordable (?:price|cost|rates?|packages?)|low cost packages?", re.I)),
-    ("click link", re.compile(r"click (?:here|the link|below)|log ?in (?:here|below)|within 24 hours", re.I)),
-    (
-        "shipping from china",
-        re.compile(r"(?:sea|air) freight|LCL|FCL|shipping (?:from|to) (?:china|your)", re.I),
-    ),
-    ("unsubscribe", re.compile(r"unsubscribe|opt[- ]out", re.I)),
+_PITCH_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern, re.I)) for label, pattern in _PITCH["phrases"].items()
 )
 
 

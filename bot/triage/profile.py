@@ -25,6 +25,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,10 @@ from bot.core.errors import ConfigError
 PROFILE_FILE = "company_profile.toml"
 
 # Words of a product line that name no product ("LED lights and accessories", "Other products").
-_STOPWORD_TEXT = (
-    "a an and or for of the with in on to by from our your all other others various new custom "
-    "customized customised etc series range type types kind kinds product products item items "
-    "goods part parts full complete quality high low made style styles"
+_STOPWORD_TEXT = resources.files("bot.triage").joinpath("data/product_line_stopwords.txt").read_text("utf-8")
+_STOPWORDS = frozenset(
+    word for line in _STOPWORD_TEXT.splitlines() if not line.startswith("#") for word in line.split()
 )
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _LETTERS_RE = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 _LATIN_RE = re.compile(r"[A-Za-zÀ-ɏ]")
 _ACRONYM_RE = re.compile(r"[A-Z][A-Z0-9]{1,5}")

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 import tldextract
 
 from bot.core.models import ParsedEmail
+from bot.triage import geo
 from bot.triage.markets import (
     CCTLD_SPECIAL,
-    CITY_NAMES,
-    COUNTRY_NAMES,
     FREE_MAIL_DOMAINS,
     GENERIC_CCTLDS,
-    LANGUAGE_COUNTRIES,
-    LANGUAGE_COUNTRY,
-    OFFSET_COUNTRIES,
+    HEARD_FROM,
     SUPPLIER_SIDE,
     market_for,
 )
@@ -116,32 +114,62 @@ def _phone_signals(text: str) -> list[Signal]:
     return out
 
 
+def _trie(names: Iterable[str]) -> str:
+    """One alternation of ``names`` as a prefix tree (a longer name is tried before its prefix):
+    the same matches as ``a|b|...`` sorted longest first, without trying 1,000 names per offset."""
+    root: dict[str, Any] = {}
+    for name in names:
+        node = root
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" not in node:
+            return body
+        return f"(?:{body})?" if len(alts) > 1 or len(body) > 1 else f"{body}?"
+
+    return pattern(root)
+
+
 def _name_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    parts = sorted(names, key=len, reverse=True)
-    alts = "|".join(re.escape(p) for p in parts)
-    return re.compile(rf"(?<![\w.])(?:{alts})(?![\w])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w.])(?:{_trie(names)})(?![\w])", re.IGNORECASE)
 
 
-_COUNTRY_RE = _name_pattern(COUNTRY_NAMES)
-_CITY_RE = _name_pattern(CITY_NAMES)
-# "UK"/"USA" must be written in capitals to count (avoid "uk" in words, "usa" in Spanish "usa").
-_CAPS_ONLY = {"uk", "usa", "uae", "ksa"}
+@functools.cache
+def _name_tables() -> tuple[tuple[re.Pattern[str], Mapping[str, str]], ...]:
+    """(pattern, names -> country) for country names, then city names; built on first use."""
+    return tuple((_name_pattern(table), table) for table in (geo.country_names(), geo.city_names()))
+
+
+def warm_up() -> None:
+    """Build the place tables now (about a second of CLDR loading), not on the first mail."""
+    _name_tables()
+    geo.language_country()
+    geo.language_countries()
+    geo.offset_countries()
+    geo.country_language()
 
 
 def _name_signals(text: str, weight: float, where: str, body: bool) -> list[Signal]:
     out: list[Signal] = []
     seen: set[str] = set()
-    for regex, table, kind in ((_COUNTRY_RE, COUNTRY_NAMES, "mentions"), (_CITY_RE, CITY_NAMES, "mentions")):
+    caps_only = geo.caps_only_names()
+    for regex, table in _name_tables():
         for m in regex.finditer(text):
             found = m.group(0)
-            key = found.lower()
-            if key in _CAPS_ONLY and found != found.upper():
+            key = " ".join(found.split()).lower()
+            if key in caps_only and found != found.upper():
                 continue
             code = table.get(key)
             if not code or (body and code in SUPPLIER_SIDE) or code in seen:
                 continue
             seen.add(code)
-            out.append(Signal(code, weight, f"{where} {kind} {found}"))
+            out.append(Signal(code, weight, f"{where} mentions {found}"))
     return out
 
 
@@ -178,11 +206,11 @@ def decide_country(
     for s in signals:
         scores[s.country] = scores.get(s.country, 0.0) + s.weight
         reasons.setdefault(s.country, []).append(s.reason)
-    lang_country = LANGUAGE_COUNTRY.get(language or "")
+    lang_country = geo.language_country().get(language or "")
     if lang_country:
         scores[lang_country] = scores.get(lang_country, 0.0) + W_LANGUAGE
         reasons.setdefault(lang_country, []).append(f"language {language}")
-    offset_candidates = OFFSET_COUNTRIES.get(utc_offset_minutes, ()) if utc_offset_minutes is not None else ()
+    offset_candidates = _offset_candidates(utc_offset_minutes)
     if scores:
         top = max(scores.values())
         leaders = [c for c, v in scores.items() if v == top]
@@ -198,13 +226,29 @@ def decide_country(
         return leaders[0], reasons[leaders[0]] + ["tie"]
     if offset_candidates:
         off = _fmt_offset(utc_offset_minutes)
-        ranked = [c for c in LANGUAGE_COUNTRIES.get(language or "", ()) if c in offset_candidates]
-        primary = LANGUAGE_COUNTRIES.get(language or "", ("",))[0]
+        likely = _language_countries(language)
+        ranked = [c for c in likely if c in offset_candidates]
+        primary = likely[0] if likely else ""
         if ranked and (ranked[0] == primary or len({market_for(c) for c in ranked}) == 1):
             return ranked[0], [f"language {language}", f"Date offset {off} (weak)"]
         if len(offset_candidates) == 1:
             return offset_candidates[0], [f"Date offset {off} (weak)"]
     return None, []
+
+
+def _offset_candidates(minutes: int | None) -> tuple[str, ...]:
+    """Countries the desk hears from with a zone at this UTC offset (winter or summer time)."""
+    if minutes is None:
+        return ()
+    return tuple(c for c in geo.offset_countries().get(minutes, ()) if c in HEARD_FROM)
+
+
+def _language_countries(language: str | None) -> tuple[str, ...]:
+    """Countries the desk hears from where ``language`` is official (CLDR): its home country
+    first (``es`` -> ES), then those the desk hears from most."""
+    official = geo.language_countries().get(language or "", ())
+    home = official[0] if official else ""
+    return tuple(sorted((c for c in official if c in HEARD_FROM), key=lambda c: (c != home, HEARD_FROM[c])))
 
 
 def _fmt_offset(minutes: int | None) -> str:
