@@ -1,0 +1,332 @@
+"""The desk's ports: what the desk needs from a store (and, below, from drafts and mail out).
+
+Small ``typing.Protocol`` classes, so the desk, the records jobs and the tests depend on what
+a store does, not on one. Backends: :mod:`bot.adapters.store.repo` (TinyDB files, the
+default) and :mod:`bot.adapters.store.memory` (the in-memory twin); both pass
+``tests/unit/test_store_contract.py``, and a new backend passes it too.
+
+Transactions (:meth:`Store.transaction`): re-entrant (a nested ``transaction()`` joins the
+outer one); while one thread is inside, no other thread's transaction or store write
+interleaves, so a read-then-write sequence sees no one else's change. Every single port
+method is atomic by itself (a failed write leaves nothing half written). An exception leaving
+the outermost ``transaction()`` keeps the writes made before it on a store whose
+``rolls_back`` is False (TinyDB, memory: each write is durable on its own) and discards them
+on one whose ``rolls_back`` is True (a SQL database); desk code must be right with either.
+
+The value types the ports exchange (:class:`Summary`, :class:`OutboxItem`) live here too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.models import Event, Inquiry, Status
+from bot.core.prefs import MemberPrefs
+
+# =========================================================================== values
+
+
+@dataclass(slots=True)
+class Summary:
+    """What a store keeps at hand per inquiry (small: 100,000 of them fit easily)."""
+
+    id: str
+    status: str
+    owner: str | None
+    is_inquiry: bool
+    created_at: float
+    sla_started_at: float | None
+    answered_at: float | None
+    buyer_addr: str
+    subject_key: str
+    subject: str
+    market: str
+    tier: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def summarize(inq: Inquiry) -> Summary:
+    """The summary of one inquiry (what :meth:`InquiryRepo.summaries` returns for it)."""
+    return Summary(
+        id=inq.id,
+        status=inq.status.value,
+        owner=inq.owner,
+        is_inquiry=inq.triage.is_inquiry,
+        created_at=inq.created_at.timestamp(),
+        sla_started_at=_ts(inq.sla_started_at),
+        answered_at=_ts(inq.answered_at),
+        buyer_addr=inq.buyer_addr,
+        subject_key=inq.subject_key,
+        subject=inq.subject[:160],
+        market=inq.triage.market.value,
+        tier=inq.tier.value if inq.tier else None,
+    )
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One owed Slack side effect (see :mod:`bot.desk.outbox`)."""
+
+    key: str
+    kind: str
+    inquiry_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    not_before: float
+    last_error: str = ""
+    tried: bool = False  # a post was attempted: it may have reached Slack before a crash
+    low: bool = False  # low priority (a backlog card): normal items due first
+
+
+#: A store record decision for :meth:`Records.rewrite_records`: ``None`` removes the
+#: record, the same dict keeps it, a different dict replaces it.
+RecordDecision = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+
+# ============================================================================ ports
+
+
+class AuditSink(Protocol):
+    """Where a store sends every event recorded on an inquiry (the hash-chained audit log,
+    :class:`bot.records.audit.AuditLog`). Injected into the store, which never imports it."""
+
+    def record(self, inquiry_id: str, event: Event) -> None: ...
+
+
+class InquiryRepo(Protocol):
+    """Inquiries: one record per inquiry (or filtered mail), ids are decimal strings."""
+
+    def next_id(self) -> str:
+        """A fresh id, never handed out before (also not after a restart once used)."""
+        ...
+
+    def add(self, inq: Inquiry) -> Inquiry:
+        """Store a new inquiry; its events go to the audit sink."""
+        ...
+
+    def get(self, inq_id: str) -> Inquiry | None: ...
+
+    def require(self, inq_id: str) -> Inquiry:
+        """The inquiry; :class:`bot.core.errors.NotFound` when there is none."""
+        ...
+
+    def update(self, inq_id: str, change: Callable[[Inquiry], Inquiry]) -> Inquiry:
+        """Read-modify-write, atomic; ``change`` may raise to abort (nothing written). Events
+        appended by ``change`` go to the audit sink. Returns the stored inquiry."""
+        ...
+
+    def set_fields(self, inq_id: str, **fields: Any) -> Inquiry: ...
+
+    def find_by_message_id(self, message_id: str) -> str | None: ...
+
+    def find_thread(self, buyer_addr: str, subject_key: str) -> str | None:
+        """The latest inquiry stored with this buyer and subject key."""
+        ...
+
+    def latest_of_buyer(self, buyer_addr: str) -> str | None:
+        """The newest inquiry (not filtered mail) from this buyer, if any."""
+        ...
+
+    def summaries(self) -> list[Summary]: ...
+
+    def count(self) -> int: ...
+
+    def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
+        """Those that exist, in an order the backend finds cheap."""
+        ...
+
+    def open_inquiries(self) -> list[Inquiry]:
+        """Every inquiry (not filtered mail) that is not won, lost or closed."""
+        ...
+
+    def all_inquiries(self) -> Iterator[Inquiry]: ...
+
+    def rebuild_index(self) -> None:
+        """Re-derive every look-up (message ids, threads, buyers, summaries) from the stored
+        inquiries: after an erasure no old address or message id may still resolve."""
+        ...
+
+
+class OutboxRepo(Protocol):
+    """The persistence of owed Slack deliveries, by key (:mod:`bot.desk.outbox` is the service).
+
+    A key is pending, done or dead. Done keys of ``once`` items are remembered at least
+    ``DONE_TTL`` (14 days); a backend may forget older ones once it holds ``DONE_KEEP`` of them."""
+
+    def add(
+        self,
+        key: str,
+        kind: str,
+        inquiry_id: str | None,
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        once: bool = True,
+        low: bool = False,
+    ) -> bool:
+        """Record a pending item due at ``now``; False (nothing stored) when the key is pending,
+        or done and ``once``. A pending low item owed again at normal priority (``low`` False)
+        becomes normal (and the call still returns False)."""
+        ...
+
+    def due(self, cutoff: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Pending items due at ``cutoff``: normal before low, then by due time."""
+        ...
+
+    def next_due_at(self) -> float | None:
+        """The earliest due time (epoch seconds) of a pending item."""
+        ...
+
+    def done(self, key: str, now: datetime) -> None:
+        """Delivered: no longer pending; remembered as done when it was added ``once``."""
+        ...
+
+    def mark_tried(self, key: str) -> None: ...
+
+    def retry(self, key: str, at: datetime, error: str) -> None:
+        """Due again at ``at``, one more attempt counted, the error kept (first 300 chars)."""
+        ...
+
+    def give_up(self, key: str, now: datetime, error: str) -> None:
+        """Never deliverable: moved to the dead letters (:meth:`dead`)."""
+        ...
+
+    def pending_count(self) -> int: ...
+
+    def dead(self) -> list[dict[str, Any]]: ...
+
+    def reload(self) -> None:
+        """Drop whatever is cached and read the items back from storage (as after a restart)."""
+        ...
+
+
+class DraftRepo(Protocol):
+    """Reply drafts and scheduled sends, as plain documents with an ``id`` (``d1``, ``d2``…)."""
+
+    def add(self, doc: dict[str, Any]) -> str:
+        """Store a new draft (``doc`` without ``id``); returns its new id."""
+        ...
+
+    def get(self, draft_id: str) -> dict[str, Any] | None: ...
+
+    def update(self, draft_id: str, fields: dict[str, Any]) -> None:
+        """Set those fields of the draft (nothing when there is no such draft)."""
+        ...
+
+    def scheduled(self) -> list[dict[str, Any]]:
+        """Every draft whose ``status`` is ``scheduled``."""
+        ...
+
+
+class MetaRepo(Protocol):
+    """Small state: mailbox checkpoints, key/values, what the desk learned, member settings."""
+
+    def checkpoint(self, folder: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, last UID) of a mailbox folder."""
+        ...
+
+    def save_checkpoint(self, folder: str, uidvalidity: int, last_uid: int) -> None: ...
+
+    def get_meta(self, key: str, default: Any = None) -> Any: ...
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """``value``: JSON-ready (str, number, bool, None, list, dict)."""
+        ...
+
+    def meta_keys(self, prefix: str = "") -> list[str]:
+        """Every key/value key starting with ``prefix``."""
+        ...
+
+    def reputation(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The record of one ``sender`` address or ``domain``; other kinds raise StoreError."""
+        ...
+
+    def set_reputation(self, kind: str, key: str, record: dict[str, Any]) -> None: ...
+
+    def text_model(self) -> dict[str, Any] | None: ...
+
+    def set_text_model(self, doc: dict[str, Any]) -> None: ...
+
+    def member_prefs(self, user: str) -> MemberPrefs: ...
+
+    def set_member_prefs(self, user: str, prefs: MemberPrefs) -> None: ...
+
+    def home_state(self, user: str) -> dict[str, Any]: ...
+
+    def set_home_state(self, user: str, state: dict[str, Any]) -> None: ...
+
+
+class RawMail(Protocol):
+    """The raw bytes of received messages, by content hash (sha256 hex of the bytes)."""
+
+    def save_raw(self, content_hash: str, raw: bytes) -> None: ...
+
+    def load_raw(self, content_hash: str) -> bytes | None: ...
+
+    def raw_hashes(self) -> list[str]:
+        """Every stored hash, sorted."""
+        ...
+
+    def delete_raw(self, hashes: Iterable[str]) -> int:
+        """Delete those; returns how many existed."""
+        ...
+
+    def raw_label(self, content_hash: str) -> str:
+        """Where it is, for a person reading an export (``mail/ab/<hash>.eml``)."""
+        ...
+
+
+class Records(Protocol):
+    """Every small record a store holds besides inquiries (outbox items, drafts, key/values,
+    reputation, member settings), for erasure and subject export (:mod:`bot.records.privacy`)."""
+
+    def other_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(table, record) pairs; tables named as in TinyDB (``outbox``, ``outbox_done``,
+        ``outbox_dead``, ``drafts``, ``kv``, ``reputation_sender`` …). Checkpoints, folders and
+        counters (no personal data) are left out."""
+        ...
+
+    def rewrite_records(self, decide: RecordDecision) -> tuple[int, int]:
+        """Apply ``decide`` to every record of :meth:`other_records`; returns (removed, replaced)."""
+        ...
+
+    def scrub_leftovers(self, mentions: Callable[[bytes], bool]) -> None:
+        """Backup or temporary copies the backend keeps (TinyDB's ``*.bak``/``*.tmp``) that
+        ``mentions`` flags are refreshed from the live data or removed."""
+        ...
+
+
+class Store(InquiryRepo, MetaRepo, RawMail, Records, Protocol):
+    """A whole store: the parts above plus the outbox and drafts, transactions and closing."""
+
+    #: True when an exception leaving the outermost transaction() discards its writes.
+    rolls_back: bool
+
+    @property
+    def outbox(self) -> OutboxRepo: ...
+
+    @property
+    def drafts(self) -> DraftRepo: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """See the module docstring: re-entrant, isolated; commits on normal exit."""
+        ...
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Many writes made durable together (TinyDB's group commit); may be a no-op."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ================================================================ Drafts and mail out
