@@ -109,9 +109,10 @@ def test_an_outbox_item_goes_to_one_instance_until_its_lease_ends(
     assert a.outbox.pending_count() == 15
     assert not b.outbox.add("card:0", "card", "0", {}, T0)  # done, owed once
     # b dies mid-delivery: once its lease ends, a delivers what b had claimed.
-    a.outbox.lease_s = b.outbox.lease_s = 0.3
     with psycopg.connect(a.url, autocommit=True) as conn:
-        conn.execute("UPDATE outbox SET leased_until = extract(epoch FROM now()) + 0.3 WHERE leased_by IS NOT NULL")
+        conn.execute(
+            "UPDATE outbox SET leased_until = extract(epoch FROM now()) + 0.3 WHERE leased_by IS NOT NULL"
+        )
     assert a.outbox.due(T0) == []
     deadline = time.monotonic() + 10
     taken: set[str] = set()
