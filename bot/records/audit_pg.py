@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -45,7 +46,7 @@ class PgAuditLog:
         self._sessions = sessions
 
     def append(
-        self, inquiry_id: str | None, actor: str, action: str, detail: Mapping[str, Any], at: Any
+        self, inquiry_id: str | None, actor: str, action: str, detail: Mapping[str, Any], at: datetime
     ) -> Entry:
         clean = check_detail(actor, detail)
         if not action or len(action) > 40 or "@" in action:
