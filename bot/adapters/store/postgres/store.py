@@ -375,7 +375,7 @@ class PostgresStore:
         with self.sessions.atomic() as conn:
             conn.execute(
                 "INSERT INTO reputation (kind, key, record) VALUES (%s, %s, %s)"
-                " ON CONFLICT (kind, key) DO UPDATE SET record = excluded.record",
+                " ON CONFLICT (kind, key) DO UPDATE SET record = reputation.record || excluded.record",
                 (kind, key, jsonb(clean)),
             )
 
@@ -404,7 +404,7 @@ class PostgresStore:
         with self.sessions.atomic() as conn:
             conn.execute(
                 f"INSERT INTO {table} (user_id, doc) VALUES (%s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
+                f" ON CONFLICT (user_id) DO UPDATE SET doc = {table}.doc || excluded.doc",  # merged
                 (user, jsonb({k: v for k, v in doc.items() if k != "user"})),
             )
 
@@ -461,7 +461,8 @@ class PostgresStore:
             return conn.execute("DELETE FROM raw_mail WHERE sha256 = ANY(%s)", (wanted,)).rowcount
 
     def raw_label(self, content_hash: str) -> str:
-        return f"postgresql:raw_mail/{self._hash(content_hash)}"
+        """The same name as TinyDB's file (an export names the mail the same on both)."""
+        return f"mail/{content_hash[:2]}/{self._hash(content_hash)}.eml"
 
     # -------------------------------------------------------------- records
     def _record_rows(self, conn: Conn) -> Iterator[tuple[str, Any, dict[str, Any]]]:
