@@ -32,7 +32,12 @@ def redact_url(url: str) -> str:
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "store") -> ConnectionPool:
     """A started pool on ``url``; :class:`StoreError` (without the password) when the server
-    cannot be reached within ``CONNECT_TIMEOUT_S``."""
+    cannot be reached within ``CONNECT_TIMEOUT_S``. One plain connection first: a wrong password
+    or database name fails at once instead of after the pool's retries."""
+    try:
+        psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+    except psycopg.Error as e:
+        raise StoreError(f"could not connect to PostgreSQL at {redact_url(url)}: {_first_line(e)}") from e
     pool: ConnectionPool = ConnectionPool(
         url,
         min_size=min_size,
@@ -48,3 +53,7 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "st
         pool.close()
         raise StoreError(f"could not connect to PostgreSQL at {redact_url(url)}: {e}") from e
     return pool
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
