@@ -25,7 +25,7 @@ from bot.desk import ports
 from bot.desk.ports import OutboxItem
 
 #: How long a claimed item stays hidden from other instances (a delivery takes well under it).
-LEASE_S = 60.0
+LEASE_S = 30.0
 
 OUTBOX_COLUMNS = (
     "key, kind, inquiry_id, payload, attempts, not_before, created, last_error, tried, low, once, dead_at, id"
