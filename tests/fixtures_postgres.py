@@ -39,6 +39,8 @@ import psycopg
 import pytest
 
 SUPERUSER = "postgres"
+#: Durability off: a test server's data need not survive a crash of the machine.
+FAST_UNSAFE = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 START_DEADLINE_S = 30.0
 
 
@@ -65,7 +67,8 @@ class PostgresServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, bin_dir: Path, root: Path) -> None:
+    def __init__(self, bin_dir: Path, root: Path, *, durable: bool = False) -> None:
+        self.durable = durable  # True: fsync and full-page writes on, as in production (benchmarks)
         self.bin_dir = bin_dir
         self.root = root
         self.data = root / "data"
@@ -115,10 +118,8 @@ class PostgresServer:
                 f"-p {self.port}",
                 f"-k {self.sockets}",
                 "-c listen_addresses=127.0.0.1",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
                 "-c max_connections=200",
+                *([] if self.durable else FAST_UNSAFE),
             ]
         )
         self._run(
