@@ -24,7 +24,7 @@ from bot.adapters.store.postgres.jsonb import jsonb
 from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.migrate import migrate
 from bot.adapters.store.postgres.outbox import OUTBOX_COLUMNS, PgOutbox, dead_doc, pending_doc
-from bot.adapters.store.postgres.pool import open_pool
+from bot.adapters.store.postgres.pool import WAIT_S, open_pool
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Inquiry
@@ -57,10 +57,16 @@ class PostgresStore:
     rolls_back = True
 
     def __init__(
-        self, url: str, *, audit: AuditSink | None = None, min_size: int = 1, max_size: int = 16
+        self,
+        url: str,
+        *,
+        audit: AuditSink | None = None,
+        min_size: int = 1,
+        max_size: int = 16,
+        wait_s: float = WAIT_S,
     ) -> None:
         self.url = url
-        self.pool = open_pool(url, min_size=min_size, max_size=max_size)
+        self.pool = open_pool(url, min_size=min_size, max_size=max_size, wait_s=wait_s)
         try:
             with self.pool.connection() as conn:
                 migrate(conn)
