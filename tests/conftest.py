@@ -12,6 +12,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PY
 
 pytest_plugins = [
     "tests.fixtures_dovecot",
+    "tests.fixtures_postgres",
     "tests.fakes.slack_server",
     "tests.fakes.llm_server",
     "tests.fakes.smtp_server",

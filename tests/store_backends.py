@@ -25,7 +25,16 @@ def _tinydb(tmp_path: Path, audit: AuditSink | None) -> Store:
     return TinyStore(tmp_path, audit=audit, shards=4)
 
 
+def _postgresql(_tmp_path: Path, audit: AuditSink | None) -> Store:
+    """A fresh database on the suite's own PostgreSQL (tests/fixtures_postgres.py)."""
+    from bot.adapters.store.postgres.store import PostgresStore
+    from tests.fixtures_postgres import shared_server
+
+    return PostgresStore(shared_server().create_database(), audit=audit)
+
+
 BACKENDS: dict[str, Factory] = {
     "memory": _memory,
     "tinydb": _tinydb,
+    "postgresql": _postgresql,
 }

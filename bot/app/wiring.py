@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
@@ -28,8 +28,7 @@ from bot.adapters.mail.outgoing import ImapWriter, OutgoingMail, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import TinyStore
-from bot.app.store import audit_log
+from bot.app.store import open_configured
 from bot.blocks.render import Renderer
 from bot.config.routing_rules import parse_rules
 from bot.config.settings import Config
@@ -53,11 +52,16 @@ from bot.desk.triage_context import Trust, load_screener, triage_config
 from bot.handlers import actions, commands, drafts, home
 from bot.handlers import backlog as backlog_handlers
 from bot.handlers.services import Services
-from bot.records.audit import AuditLog
+from bot.records.audit import AuditTrail
 from bot.records.audit_anchor import AuditAnchor
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.triage.second_opinion import SecondOpinion
 from bot.trust.quote_risk import QuotePolicy
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.adapters.store.postgres.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ class Desktop:
     reminders: Reminders
     app: App
     anchor: AuditAnchor | None = None
-    audit: AuditLog | None = None  # the store's audit sink
+    audit: AuditTrail | None = None  # the store's audit sink
 
 
 def verify_token(client: WebClient) -> None:
@@ -174,8 +178,7 @@ def build(
 ) -> Desktop:
     assert config.slack is not None
     now = utcnow
-    audit = audit_log(config.data_dir)
-    store = TinyStore(config.data_dir, audit=audit)
+    store, audit = open_configured(config)  # STORE_URL: TinyDB (default) or PostgreSQL
     outbox = Outbox(store)
     policy = sla_policy(config)
     renderer = Renderer(policy, config.team_language, config.sla_team_mention)
@@ -402,13 +405,55 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
     on_refused = login_refused_notice(desk.outbox, config.team_language, utcnow)
-    threads += start_watchers(
-        config, desk.store, desk.ingestor, stop, on_revoked=on_revoked, on_login_refused=on_refused
-    )
     for th in threads:
-        if not th.is_alive():
-            th.start()
+        th.start()
     scheduler = BackgroundScheduler(timezone=UTC)
+
+    def start_background() -> None:
+        """The mailbox watchers and the scheduled jobs: on one instance at a time."""
+        watchers = start_watchers(
+            config, desk.store, desk.ingestor, stop, on_revoked=on_revoked, on_login_refused=on_refused
+        )
+        threads.extend(watchers)
+        for th in watchers:
+            if not th.is_alive():
+                th.start()
+        schedule_jobs(config, desk, scheduler)
+        scheduler.start()
+
+    # On PostgreSQL several instances may share the desk: one leads (issue #15).
+    leader = leadership(config)
+    if leader is None:
+        start_background()
+    else:
+        threads.append(leader.start(stop, start_background))
+    if link is not None:
+        link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
+    else:
+        assert http is not None
+        http.serve_until(stop)
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    for th in threads:
+        th.join(timeout=10)
+    if desk.ingestor.prework is not None:
+        desk.ingestor.prework.close()
+    desk.store.close()
+    log.info("stopped")
+    return 3 if leader is not None and leader.lost else 0
+
+
+def leadership(config: Config) -> Leadership | None:
+    """The leader election of a PostgreSQL store (None on TinyDB: one process owns the files)."""
+    from bot.adapters.store.postgres.leader import Leadership
+    from bot.config.settings import store_backend
+
+    kind, url = store_backend(config)
+    return Leadership(url) if kind == "postgresql" else None
+
+
+def schedule_jobs(config: Config, desk: Desktop, scheduler: BackgroundScheduler) -> None:
+    """Every periodic job of the desk on ``scheduler``."""
     job = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60, "replace_existing": True}
     scheduler.add_job(
         desk.reminders.sla_tick,
@@ -435,17 +480,3 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
             **job,
         )
     scheduler.add_job(desk.services.sending.send_due, "interval", seconds=30, id="send_tick", **job)
-    scheduler.start()
-    if link is not None:
-        link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
-    else:
-        assert http is not None
-        http.serve_until(stop)
-    scheduler.shutdown(wait=True)
-    for th in threads:
-        th.join(timeout=10)
-    if desk.ingestor.prework is not None:
-        desk.ingestor.prework.close()
-    desk.store.close()
-    log.info("stopped")
-    return 0

@@ -115,6 +115,9 @@ class Config:
     # Mail older than this when the watcher catches up goes into one summary card, not a card
     # each (issue #16); None: every mail gets its card.
     backfill_summary_after_minutes: float | None = 10.0
+    # Where the store lives (issue #15): "tinydb:" (files under data_dir, the default),
+    # "tinydb:<folder>" (files under that folder) or a "postgresql://…" connection URL.
+    store_url: str = field(default="tinydb:", repr=False)  # repr: a URL may hold a password
 
 
 class _Reader:
@@ -459,10 +462,50 @@ def load_config(env: Mapping[str, str]) -> Config:
             _minutes_or_off,
             "a number of minutes (0 turns the summary off)",
         ),
+        store_url=_store_url(r),
     )
     if r.problems:
         raise ConfigError(r.problems)
     return config
+
+
+def _store_url(r: _Reader) -> str:
+    """``STORE_URL``: unset or ``tinydb:[folder]`` (TinyDB files), or ``postgresql://…``.
+
+    A problem names the part that is wrong, never the URL itself (it may hold a password)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    value = r.raw("STORE_URL")
+    if value is None or value == "tinydb:":
+        return "tinydb:"
+    if value.startswith("tinydb:"):
+        return value
+    shape = "expected tinydb:[folder] or postgresql://user:password@host:port/database"
+    try:
+        url = urlsplit(value)
+        port = url.port  # raises ValueError on a port that is not a number
+    except ValueError:
+        r.problems.append(f"STORE_URL is not a valid URL ({shape})")
+        return "tinydb:"
+    if url.scheme not in ("postgresql", "postgres"):
+        r.problems.append(f"STORE_URL has the scheme {url.scheme or '(none)'!r}: {shape}")
+    elif not url.path.strip("/"):
+        r.problems.append(f"STORE_URL names no database ({shape})")
+    elif not url.hostname and "host" not in parse_qs(url.query):
+        r.problems.append(f"STORE_URL names no host (or ?host=/socket/folder) ({shape})")
+    elif port is not None and not 0 < port < 65536:
+        r.problems.append(f"STORE_URL has the port {port}, outside 1-65535")
+    else:
+        return value
+    return "tinydb:"
+
+
+def store_backend(config: Config) -> tuple[str, str]:
+    """``("tinydb", folder)`` or ``("postgresql", url)`` for the configured ``STORE_URL``."""
+    url = config.store_url
+    if url.startswith("tinydb:"):
+        return "tinydb", url[len("tinydb:") :] or str(config.data_dir)
+    return "postgresql", url
 
 
 def _minutes_or_off(value: str) -> float | None:

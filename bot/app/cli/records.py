@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from bot.adapters.store.postgres.store import PostgresStore
     from bot.config.settings import Config
+    from bot.records.audit_pg import PgAuditLog
 
 
 def _config() -> Config:
@@ -71,12 +73,29 @@ def _anchor(value: str) -> tuple[int, str]:
     return int(seq), digest
 
 
+def _postgres_audit() -> tuple[PostgresStore, PgAuditLog] | None:
+    """The PostgreSQL store and its audit log when STORE_URL names one, else None."""
+    from bot.app.store import open_postgres
+    from bot.config.settings import store_backend
+
+    kind, where = store_backend(_config())
+    return open_postgres(where) if kind == "postgresql" else None
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Read-only: checks the chain, the head, the store's events and witnessed anchors."""
     from bot.records.audit_verify import verify_data_dir
 
     anchors: list[tuple[int, str]] = list(args.anchor or [])
-    result = verify_data_dir(_data_dir(), anchors)
+    pg = _postgres_audit()
+    if pg is not None:  # STORE_URL=postgresql://…: the chain in the database (works while the bot runs)
+        store, audit = pg
+        try:
+            result = audit.verify(anchors)
+        finally:
+            store.close()
+    else:
+        result = verify_data_dir(_data_dir(), anchors)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
@@ -98,7 +117,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_history(args: argparse.Namespace) -> int:
     from bot.records.audit import read_entries
 
-    for e in read_entries(_data_dir() / "audit" / "audit.jsonl"):
+    pg = _postgres_audit()
+    if pg is not None:
+        store, audit = pg
+        try:
+            entries = audit.history(args.inquiry_id)
+        finally:
+            store.close()
+    else:
+        entries = read_entries(_data_dir() / "audit" / "audit.jsonl")
+    for e in entries:
         if e.inquiry_id != args.inquiry_id:
             continue
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
@@ -107,10 +135,10 @@ def cmd_audit_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
+    from bot.app.store import open_configured
     from bot.records.export import export_records
 
-    store = open_store(_data_dir())
+    store, _ = open_configured(_config())
     try:
         with _output(args.out) as out:
             counts = export_records(store, args.since, args.format, out)
@@ -121,15 +149,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
+    from bot.app.store import open_configured
     from bot.records.privacy import forget
 
     config = _config()
     data_dir = config.data_dir
     channels = [config.slack.channel] if config.slack else []
-    store = open_store(data_dir)
+    store, audit = open_configured(config)
     try:
-        report = forget(data_dir, store, args.email, actor=args.actor, slack_channels=channels)
+        report = forget(data_dir, store, args.email, actor=args.actor, audit=audit, slack_channels=channels)
     except UsageError as e:
         print(f"inquiry-bot forget: {e}", file=sys.stderr)
         return 2
@@ -151,10 +179,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_subject_export(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
+    from bot.app.store import open_configured
     from bot.records.privacy import subject_export
 
-    store = open_store(_data_dir())
+    store, _ = open_configured(_config())
     try:
         data: dict[str, Any] = subject_export(store, args.email)
     except UsageError as e:
