@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.mail.outgoing import OutgoingMail, SmtpSender
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.config.settings import SmtpConfig
 from bot.core.errors import MailOutError, UsageError
 from bot.desk.draft_sending import BadRecipient, DraftSending, QuoteGate, QuoteRisk, parse_recipients
@@ -54,7 +54,7 @@ class RecordingMailer:
 
 class Rig:
     def __init__(self, tmp: Path, mailer: Mailer, policy: QuotePolicy | None = None) -> None:
-        self.store = Store(tmp, shards=16)
+        self.store = open_store(tmp, shards=16)
         self.store.add(make_inquiry("1", card_ts="1700000000.000001", card_channel="CINQ"))
         self.outbox = Outbox(self.store)
         self.drafts = self.store.drafts

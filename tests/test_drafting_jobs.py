@@ -18,7 +18,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.models import Inquiry
 from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker, Retry
@@ -48,7 +48,7 @@ def _no_render(inq: Inquiry, *_: Any) -> tuple[str, Blocks]:
 
 class Rig:
     def __init__(self, tmp: Path, slack: FakeSlack, llm: FakeLlmServer | None) -> None:
-        self.store = Store(tmp, shards=16)
+        self.store = open_store(tmp, shards=16)
         self.store.add(make_inquiry("1", card_ts=CARD_TS, card_channel="CINQ"))
         self.outbox = Outbox(self.store)
         chat = SlackChat(WebClient(token="xoxb-test", base_url=slack.base_url))
