@@ -25,6 +25,7 @@ from bot.desk.prework import UNREAD_DEFECT, Budget, Prework
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
 from tests.integration.test_pipeline import running
+from tests.paths import SAMPLES
 from tests.slack_helpers import cards, make_desktop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -32,9 +33,7 @@ pytestmark = pytest.mark.integration
 DEADLINE_S = 60.0
 PER_MAIL_S = 2.0
 SENDER = "buyer@hostile-buyer.example"
-GOOD = (
-    Path(__file__).resolve().parents[2] / "bot" / "app" / "samples" / "05-en-us-a-highbay.eml"
-).read_bytes()
+GOOD = (SAMPLES / "05-en-us-a-highbay.eml").read_bytes()
 GOOD_MID = "<97387d0b18c0.5@ellisonelectric.com>"
 
 

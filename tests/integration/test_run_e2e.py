@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.slack_server import Call, FakeSlack
+from tests.paths import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def _free_port() -> int:
