@@ -61,20 +61,35 @@ def make_email(**overrides: Any) -> ParsedEmail:
     return ParsedEmail(**fields)
 
 
+DATE = "Fri, 20 Nov 2026 09:30:00 +0000"
+
+
 def raw_mail(
     body: str = "Hello, please send your price list for 500 pcs. Thanks",
     *,
     subject: str = "Inquiry",
     from_: str = '"Test Buyer" <buyer@example-buyer.com>',
     to: str | None = "sales@brightway-led.com",
+    message_id: str | None = None,
+    date: str = DATE,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    reply_to: str | None = None,
     headers: list[tuple[str, str]] | None = None,
+    cte: str | None = None,
+    html: str | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
+    crlf: bool = False,
 ) -> bytes:
-    """A real RFC 5322 message as bytes, for tests that go through the parser.
+    """The one builder of real RFC 5322 messages (bytes) for tests that go through the parser.
 
     ``headers`` are written above From (in order: the first is the topmost, as a receiving
-    server prepends); ``attachments`` are ``(filename, "type/subtype", data)``."""
+    server prepends); ``message_id`` defaults to one derived from sender, subject and body;
+    ``cte`` forces the body's Content-Transfer-Encoding; ``html`` adds a text/html alternative;
+    ``attachments`` are ``(filename, "type/subtype", data)``; ``crlf`` writes CRLF line ends (as
+    an IMAP server stores the message) instead of LF."""
     from email.message import EmailMessage
+    from email.policy import default
 
     msg = EmailMessage()
     for name, value in headers or []:
@@ -83,10 +98,23 @@ def raw_mail(
     if to is not None:
         msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = "Fri, 20 Nov 2026 09:30:00 +0000"
-    msg["Message-ID"] = f"<{hashlib.sha1((from_ + subject + body).encode()).hexdigest()[:16]}@test>"
-    msg.set_content(body)
+    msg["Date"] = date
+    msg["Message-ID"] = (
+        message_id or f"<{hashlib.sha1((from_ + subject + body).encode()).hexdigest()[:16]}@test>"
+    )
+    if in_reply_to is not None:
+        msg["In-Reply-To"] = in_reply_to
+    if references is not None:
+        msg["References"] = references
+    if reply_to is not None:
+        msg["Reply-To"] = reply_to
+    if cte is None:
+        msg.set_content(body)
+    else:
+        msg.set_content(body, cte=cte)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
     for filename, ctype, data in attachments or []:
         maintype, subtype = ctype.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return bytes(msg)
+    return msg.as_bytes(policy=default.clone(linesep="\r\n")) if crlf else msg.as_bytes()

@@ -18,7 +18,6 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,13 +59,9 @@ FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
+def desktop_env() -> dict[str, str]:
     # FILTER_AT high: the lure below is held for a check rather than filtered.
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com", FILTER_AT="30")
-    try:
-        yield d
-    finally:
-        d.store.close()
+    return {"OWN_DOMAINS": "brightway-led.com", "FILTER_AT": "30"}
 
 
 def lure(n: int) -> ParsedEmail:

@@ -7,8 +7,6 @@ all can make the handler raise (property test).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,18 +19,9 @@ from bot.desk.commands import SUBCOMMANDS, parse_command
 from bot.handlers.commands import CommandHandler
 from tests.factories import make_email
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_helpers import CHANNEL, FORM, T_ARRIVED, dispatch, drain, make_desktop, slash_body
+from tests.slack_helpers import CHANNEL, FORM, T_ARRIVED, dispatch, drain, slash_body
 
 USAGE_MARK = "`claim ID`"  # a line of the usage text (bot/core/locales/en.json: cmd.usage)
-
-
-@pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path)
-    try:
-        yield d
-    finally:
-        d.store.close()
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.app.wiring import Desktop
 from bot.core.models import Event
@@ -36,7 +32,6 @@ from tests.slack_helpers import (
     dispatch,
     drain,
     form_body,
-    make_desktop,
     signed_headers,
     strings,
     wait_until,
@@ -48,19 +43,6 @@ USERS = [
     for name in ("ALICE", "BOB", "CAROL", "DAVE", "ERIN", "FRANK", "GRACE", "HEIDI", "IVAN", "JUDY")
 ]
 DESK_ACTIONS = ("claimed", "released", "tier")
-
-
-@pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    # The fake's stdlib server listens with a backlog of 5: 16 Bolt threads posting ephemerals at
-    # once overflow it and get connection resets. Slack itself does not; widen the backlog.
-    assert slack_server._server is not None
-    slack_server._server.socket.listen(128)
-    d = make_desktop(slack_server, tmp_path)
-    try:
-        yield d
-    finally:
-        d.store.close()
 
 
 def _post_cards(desktop: Desktop, slack_server: FakeSlack) -> list[tuple[str, str, list[dict[str, Any]]]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from bot.intake.parse import parse_email
 from tests.corpora import corpus_files
 from tests.fakes.slack_server import FakeSlack
 from tests.fixtures_dovecot import Mailbox
-from tests.slack_helpers import cards, make_desktop, wait_until
+from tests.slack_helpers import cards, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -55,12 +54,8 @@ class RecordingSink(StoreMailSink):
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def append_all(mailbox: Mailbox, files: list[Path]) -> dict[int, Path]:

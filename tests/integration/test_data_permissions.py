@@ -10,12 +10,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.store.atomic import atomic_write_bytes, private_dir
+from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import drain, make_desktop
 
@@ -54,14 +54,13 @@ def _wider(root: Path) -> dict[str, str]:
 
 
 def _mail(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Zofia Kowalczyk <zofia{n}@licht-tech.de>"
-    msg["To"] = "sales@brightway-led.com"
-    msg["Subject"] = f"RFQ {n},000 LED panels"
-    msg["Message-ID"] = f"<rfq-{n}@licht-tech.de>"
-    msg["Date"] = "Thu, 26 Nov 2026 08:00:00 +0100"
-    msg.set_content(f"Please quote {n},000 pcs of 600x600 LED panels, FOB Ningbo. Tel +48 22 123 45 67")
-    return msg.as_bytes()
+    return raw_mail(
+        f"Please quote {n},000 pcs of 600x600 LED panels, FOB Ningbo. Tel +48 22 123 45 67",
+        subject=f"RFQ {n},000 LED panels",
+        from_=f"Zofia Kowalczyk <zofia{n}@licht-tech.de>",
+        message_id=f"<rfq-{n}@licht-tech.de>",
+        date="Thu, 26 Nov 2026 08:00:00 +0100",
+    )
 
 
 def test_everything_under_data_dir_is_private_under_a_022_umask(

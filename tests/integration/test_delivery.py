@@ -4,7 +4,6 @@ and post nothing twice (real WebClient, fake Slack Web API, store on ``tmp_path`
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,15 +15,6 @@ from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import CHANNEL, T_ARRIVED, cards, drain, make_desktop
 
 STORM_DEADLINE_S = 12.0
-
-
-@pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path)
-    try:
-        yield d
-    finally:
-        d.store.close()
 
 
 def ingest_inquiries(desktop: Desktop, count: int, first: int = 1) -> list[str]:

@@ -44,13 +44,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import Mailbox
@@ -89,17 +89,16 @@ class Mail:
 
 
 def _raw(subject: str, body: str, sender: str, msgid: str, in_reply_to: str | None = None) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "sales@brightway-led.com"
-    m["Subject"] = subject
-    m["Message-ID"] = msgid
-    m["Date"] = format_datetime(datetime.now(UTC))
-    if in_reply_to:
-        m["In-Reply-To"] = in_reply_to
-        m["References"] = in_reply_to
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        to="sales@brightway-led.com",
+        message_id=msgid,
+        date=format_datetime(datetime.now(UTC)),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+    )
 
 
 def new_inquiry(n: int) -> Mail:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 from slack_sdk import WebClient
@@ -25,6 +24,7 @@ from bot.records.audit_verify import verify_data_dir
 from bot.records.privacy import forget, subject_export
 from bot.sla.engine import SlaPolicy
 from bot.triage import TriageConfig
+from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -53,16 +53,15 @@ def _mail(
     in_reply_to: str | None = None,
     cte: str | None = None,
 ) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "sales@brightway-led.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = msg_id
-    msg["Date"] = "Thu, 26 Nov 2026 08:00:00 +0100"
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    msg.set_content(body, cte=cte) if cte else msg.set_content(body)
-    return msg.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        message_id=msg_id,
+        date="Thu, 26 Nov 2026 08:00:00 +0100",
+        in_reply_to=in_reply_to,
+        cte=cte,
+    )
 
 
 def _traces_in(text: str) -> list[str]:

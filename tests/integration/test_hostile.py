@@ -19,7 +19,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from bot.app.wiring import Desktop
 from bot.core.errors import UsageError
 from bot.desk.commands import SUBCOMMANDS, parse_command
 from bot.handlers.commands import CommandHandler
+from tests.factories import raw_mail
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.slack_helpers import (
@@ -71,23 +71,18 @@ BUYER_MID = "<hostile-1@evil-buyer.example>"
 
 
 def hostile_mail(message_id: str, subject: str, body: str, in_reply_to: str | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = '"<!channel> Evil <@U0HOSTILE>" <buyer@evil-buyer.example>'
-    msg["To"] = "sales@brightway-led.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id
-    msg["Date"] = "Fri, 20 Nov 2026 09:00:00 +0700"
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    msg.set_content(body)
-    msg.add_alternative(
-        f"<html><body><p>{body}</p><a href='https://evil.example/pay'>&lt;!channel&gt; Invoice</a>"
+    return raw_mail(
+        body,
+        subject=subject,
+        from_='"<!channel> Evil <@U0HOSTILE>" <buyer@evil-buyer.example>',
+        message_id=message_id,
+        date="Fri, 20 Nov 2026 09:00:00 +0700",
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+        html=f"<html><body><p>{body}</p><a href='https://evil.example/pay'>&lt;!channel&gt; Invoice</a>"
         "</body></html>",
-        subtype="html",
+        attachments=[("<!channel> <@U0HOSTILE>.pdf", "application/pdf", b"%PDF-1.4")],
     )
-    msg.add_attachment(b"%PDF-1.4", "application", "pdf", filename="<!channel> <@U0HOSTILE>.pdf")
-    return msg.as_bytes()
 
 
 def deliver(desktop: Desktop, raw: bytes, uid: int) -> str:
@@ -119,12 +114,8 @@ def assert_nothing_live(calls: list[Call]) -> None:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def test_email_markup_is_inert_on_the_card_the_thread_the_template_draft_and_the_home(

@@ -11,7 +11,6 @@ next mail is worked as usual. The regexes that were quadratic are timed on their
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from bot.triage.language import detect_language
 from bot.trust.authresults import authentication_results, dmarc_failure
 from tests.fakes.slack_server import FakeSlack
 from tests.paths import SAMPLES
-from tests.slack_helpers import cards, drain, make_desktop
+from tests.slack_helpers import cards, drain
 
 PER_MAIL_S = 2.0
 WORKER_MB = 300
@@ -62,12 +61,8 @@ def peak_mb(pool: WorkerPool) -> list[float]:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def test_every_hostile_mail_is_stored_within_2_s_and_shown_as_a_card(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,14 +78,8 @@ def warm(prework: Prework) -> None:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        if d.ingestor.prework is not None:
-            d.ingestor.prework.close()
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def test_the_hostile_set_is_stored_and_shown_within_2_s_each(

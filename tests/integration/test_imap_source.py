@@ -22,6 +22,7 @@ from bot.adapters.mail.imap_source import (
     SinkError,
     backoff_delay,
 )
+from tests.factories import raw_mail
 from tests.fixtures_dovecot import Mailbox
 
 integration = pytest.mark.integration
@@ -72,11 +73,15 @@ def _subject(raw: bytes) -> str:
 
 
 def mail(subject: str, date: str = "Mon, 23 Nov 2026 10:00:00 +0000") -> bytes:
-    return (
-        f"From: Buyer <buyer@example.net>\r\nTo: sales@example.com\r\nSubject: {subject}\r\n"
-        f"Date: {date}\r\nMessage-ID: <{subject.replace(' ', '-')}@example.net>\r\n\r\n"
-        "Please quote 500 pcs.\r\n"
-    ).encode()
+    return raw_mail(
+        "Please quote 500 pcs.",
+        subject=subject,
+        from_="Buyer <buyer@example.net>",
+        to="sales@example.com",
+        date=date,
+        message_id=f"<{subject.replace(' ', '-')}@example.net>",
+        crlf=True,
+    )
 
 
 def settings_for(mb: Mailbox, **overrides: Any) -> ImapSettings:

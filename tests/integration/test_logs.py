@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from pathlib import Path
 
 import pytest
 from slack_bolt import BoltRequest
@@ -31,7 +30,7 @@ from bot.app.wiring import Desktop
 from bot.intake.parse import parse_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_helpers import FORM, make_desktop, slash_body, wait_until
+from tests.slack_helpers import FORM, slash_body, wait_until
 
 SLACK_TOKEN = "xoxb-SECRET-123"
 SIGNING_SECRET = "SIGNING-SECRET-321"
@@ -97,27 +96,21 @@ def production_log_levels() -> Iterator[None]:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, llm_server: FakeLlmServer, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(
-        slack_server,
-        tmp_path,
-        SLACK_BOT_TOKEN=SLACK_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        OWN_DOMAINS="brightway-led.com",
-        OPENAI_API_KEY=LLM_KEY,
-        OPENAI_BASE_URL=llm_server.base_url,
-        OPENAI_MODEL="test-model",
-        OPENAI_TIMEOUT_SECONDS="2",
-        IMAP_HOST="127.0.0.1",
-        IMAP_PORT=str(closed_port()),
-        IMAP_SSL="false",
-        IMAP_USER="sales@brightway-led.com",
-        IMAP_PASSWORD=IMAP_PASSWORD,
-    )
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env(llm_server: FakeLlmServer) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "OWN_DOMAINS": "brightway-led.com",
+        "OPENAI_API_KEY": LLM_KEY,
+        "OPENAI_BASE_URL": llm_server.base_url,
+        "OPENAI_MODEL": "test-model",
+        "OPENAI_TIMEOUT_SECONDS": "2",
+        "IMAP_HOST": "127.0.0.1",
+        "IMAP_PORT": str(closed_port()),
+        "IMAP_SSL": "false",
+        "IMAP_USER": "sales@brightway-led.com",
+        "IMAP_PASSWORD": IMAP_PASSWORD,
+    }
 
 
 def test_no_secret_and_no_email_body_reaches_the_logs(

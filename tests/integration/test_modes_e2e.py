@@ -29,13 +29,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fakes.socket_server import FakeSocketMode
 from tests.slack_helpers import (
@@ -62,14 +62,13 @@ def _free_port() -> int:
 
 
 def _mail(subject: str, body: str, sender: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "sales@brightway-led.com"
-    m["Subject"] = subject
-    m["Message-ID"] = make_msgid(domain="dienquang.com.vn")
-    m["Date"] = format_datetime(datetime.now(UTC))
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        message_id=make_msgid(domain="dienquang.com.vn"),
+        date=format_datetime(datetime.now(UTC)),
+    )
 
 
 class Bot:

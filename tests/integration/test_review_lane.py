@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,12 +81,8 @@ def buyer_email(n: int, sender: str, **overrides: Any) -> ParsedEmail:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com", FILTER_AT="30")
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com", "FILTER_AT": "30"}
 
 
 def hold(desktop: Desktop, email: ParsedEmail, arrived: datetime = T_ARRIVED) -> IngestResult:

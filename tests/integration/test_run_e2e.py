@@ -16,12 +16,12 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.paths import REPO
 
@@ -43,17 +43,16 @@ def _mail(
     in_reply_to: str | None = None,
     to: str = "sales@brightway-led.com",
 ) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = to
-    m["Subject"] = subject
-    m["Message-ID"] = msgid
-    m["Date"] = format_datetime(datetime.now(UTC))
-    if in_reply_to:
-        m["In-Reply-To"] = in_reply_to
-        m["References"] = in_reply_to
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        to=to,
+        message_id=msgid,
+        date=format_datetime(datetime.now(UTC)),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+    )
 
 
 def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen[str]) -> float:  # type: ignore[no-untyped-def]

@@ -10,14 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot.app.wiring import Desktop
 from bot.core.models import Event, ParsedEmail, Status, Tier
@@ -42,7 +38,6 @@ from tests.slack_helpers import (
     find_element,
     form_body,
     home_actions,
-    make_desktop,
     signed_headers,
     slash_body,
     strings,
@@ -62,15 +57,6 @@ def buyer_email(n: int = 1, **overrides: Any) -> ParsedEmail:
     }
     fields.update(overrides)
     return make_email(**fields)
-
-
-@pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path)
-    try:
-        yield d
-    finally:
-        d.store.close()
 
 
 def posted_card(desktop: Desktop, slack_server: FakeSlack, n: int = 1) -> tuple[str, str]:

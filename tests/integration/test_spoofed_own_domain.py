@@ -5,10 +5,8 @@ filed as internal mail; a forged "colleague's reply" in a thread never stops the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,7 @@ from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_helpers import T_ARRIVED, cards, drain, make_desktop
+from tests.slack_helpers import T_ARRIVED, cards, drain
 
 FAIL = (
     "mx.google.com; spf=softfail smtp.mailfrom=brightway-led.com; dkim=none; "
@@ -33,18 +31,13 @@ class Fetched:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(  # old arrival dates: no backlog summary here, every mail is current
-        slack_server,
-        tmp_path,
-        OWN_DOMAINS="brightway-led.com",
-        AUTHSERV_ID="mx.google.com",
-        BACKFILL_SUMMARY_AFTER_MINUTES="0",
-    )
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    # old arrival dates: no backlog summary here, every mail is current
+    return {
+        "OWN_DOMAINS": "brightway-led.com",
+        "AUTHSERV_ID": "mx.google.com",
+        "BACKFILL_SUMMARY_AFTER_MINUTES": "0",
+    }
 
 
 def test_a_forgery_of_our_domain_is_a_warned_card_not_internal(

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from bot.desk.outbox import Outbox
 from bot.records.audit import AuditLog
 from bot.records.privacy import forget, pseudonym, purge_closed_bodies, subject_export
 from bot.triage import TriageConfig
+from tests.factories import raw_mail
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ADDR = "Zofia.Kowalczyk@Licht-Tech.de"
@@ -43,18 +43,18 @@ def _mail(
     cte: str | None = None,
     attachment: str | None = None,
 ) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = msg_id
-    msg["Date"] = "Thu, 26 Nov 2026 08:00:00 +0100"
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    msg.set_content(body, cte=cte) if cte else msg.set_content(body)
-    if attachment:
-        msg.add_attachment(b"%PDF-1.4 spec", maintype="application", subtype="pdf", filename=attachment)
-    return msg.as_bytes()
+    files = [(attachment, "application/pdf", b"%PDF-1.4 spec")] if attachment else []
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        to=to,
+        message_id=msg_id,
+        date="Thu, 26 Nov 2026 08:00:00 +0100",
+        in_reply_to=in_reply_to,
+        cte=cte,
+        attachments=files,
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from bot.trust.payment import extract_bank_ids
 from bot.trust.screening import Screener, load_list
 from bot.trust.warnings import TrustContext, compute_warnings
 from tests.corpora import corpus_files
+from tests.factories import raw_mail
 from tests.paths import FIXTURES, SAMPLES
 
 OWN = frozenset({"brightway-led.com"})
@@ -42,13 +43,15 @@ def raw_email(
     reply_to: str | None = None,
     auth: tuple[str, ...] = (f"{OUR_MX}; spf=pass smtp.mailfrom=lichtwerk-gmbh.de; dkim=pass; dmarc=pass",),
 ) -> bytes:
-    headers = [f"Authentication-Results: {a}" for a in auth]
-    headers += [f"From: {from_}", "To: sales@brightway-led.com", f"Subject: {subject}"]
-    headers += ["Date: Wed, 18 Nov 2026 13:07:00 +0100", "Message-ID: <t1@test>", "MIME-Version: 1.0"]
-    headers += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
-    if reply_to:
-        headers.append(f"Reply-To: {reply_to}")
-    return ("\r\n".join(headers) + "\r\n\r\n" + body.replace("\n", "\r\n") + "\r\n").encode("utf-8")
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=from_,
+        message_id="<t1@test>",
+        date="Wed, 18 Nov 2026 13:07:00 +0100",
+        reply_to=reply_to,
+        headers=[("Authentication-Results", a) for a in auth],
+    )
 
 
 def verdict(country: str | None = "DE", company: str | None = None) -> Triage:
