@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 from pathlib import Path
 
 from bot.adapters.store.repo import Store
@@ -69,7 +71,10 @@ def test_workers_killed_mid_batch_lose_no_mail(tmp_path: Path) -> None:
     first.proc.kill()  # the worker dies under the batch (as if the OOM killer took it)
     for raw in raws:
         email, verdict, _ = prework.take(raw)
-        assert email.message_id and email.from_addr
+        headers = BytesHeaderParser().parsebytes(raw)
+        # the sample's own Message-ID and sender, not ones the parser invents for unreadable mail
+        assert email.message_id == str(headers["Message-ID"]).strip()
+        assert email.from_addr == parseaddr(str(headers["From"]))[1].lower()
         assert verdict is not None
         if any("could not be fully read" in d for d in email.defects):
             assert verdict.lane is Lane.REVIEW  # unread mail is held for a check, never filtered unseen
