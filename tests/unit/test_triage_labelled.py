@@ -95,4 +95,5 @@ def test_triage_accuracy_on_labelled_set(capsys: pytest.CaptureFixture[str]) -> 
     assert figures["non-inquiries filtered"] >= 0.9
     assert figures["language"] >= 0.9
     assert figures["market"] >= 0.85
+    assert figures["country"] >= 0.94  # 37 of 39 on 2026-11-28 (two free-mail one-liners give no country)
     assert figures["tier"] >= 0.75
