@@ -346,7 +346,9 @@ def test_mentions_and_links_in_an_email_are_escaped_everywhere_on_the_card(
             assert bad not in s, f"{bad!r} reached Slack unescaped in {s[:200]!r}"
     for c in calls:
         assert "link_names" not in c.params
-    assert all(c.params.get("parse") == "none" for c in slack_server.calls("chat.update"))
+    updates = slack_server.calls("chat.update")
+    assert updates, "the follow-up updates the card"
+    assert all(c.params.get("parse") == "none" for c in updates)
 
 
 # -- signatures, App Home -----------------------------------------------------------------------
