@@ -1,5 +1,6 @@
 """The wheel ships prompts/ (as bot/prompts): installed in a fresh venv outside the checkout,
-``inquiry-bot triage --json`` grades with the bundled LED profile, and PROMPTS_DIR swaps in a team's own."""
+``inquiry-bot demo`` drafts from the bundled templates, ``inquiry-bot triage --json`` grades with the
+bundled LED profile, and PROMPTS_DIR swaps in a team's own."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def test_installed_wheel_carries_prompts_and_triages_with_them(tmp_path: Path) -
     (wheel,) = dist.glob("inquiry_desk-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
+        (metadata,) = (n for n in names if n.endswith(".dist-info/METADATA"))
+        assert "License-Expression: MIT" in zf.read(metadata).decode()
     for needed in ("company_profile.toml", "system.md", "templates/en.json", "scenarios/first_reply.md"):
         assert f"bot/prompts/{needed}" in names
 
@@ -82,6 +85,12 @@ def test_installed_wheel_carries_prompts_and_triages_with_them(tmp_path: Path) -
     assert Path(where).is_relative_to(venv) and Path(where, "company_profile.toml").is_file()
 
     cli = str(venv / "bin" / "inquiry-bot")
+    demo = _run([cli, "demo"], cwd=work, env=env).stdout
+    assert "14 bundled sample emails" in demo and "Anfrage: LED-Panels 62x62, 2.000 Stück" in demo
+    assert "Best regards," in demo  # a draft written from the wheel's own templates
+    assert "Filtered (kept in the store, not posted as cards): 4" in demo and "14 emails stored" in demo
+    assert sorted(p.name for p in work.iterdir()) == ["order.eml"]  # the demo wrote nothing here
+
     (row,) = map(
         json.loads, _run([cli, "triage", "--json", "order.eml"], cwd=work, env=env).stdout.splitlines()
     )
