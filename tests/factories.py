@@ -6,10 +6,20 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from bot.core.models import ParsedEmail
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A message as the watcher hands it to ``Ingestor.deliver`` (the fields the desk reads)."""
+
+    uid: int
+    raw: bytes
+    internaldate: datetime
 
 
 def make_email(**overrides: Any) -> ParsedEmail:

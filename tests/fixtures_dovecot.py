@@ -49,6 +49,8 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
+from bot.adapters.mail.imap_source import ImapSettings
+
 DOVECOT_BIN_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
 DEFAULT_USER = "sales@example.com"
 DEFAULT_PASSWORD = "s3cret-pass"
@@ -448,3 +450,21 @@ def mailbox(dovecot: DovecotServer) -> Mailbox:
     if not dovecot.running:
         dovecot.start()
     return dovecot.add_user()
+
+
+def settings_for(mb: Mailbox, **overrides: Any) -> ImapSettings:
+    """The watcher's settings for ``mb`` with short timeouts and backoff for tests; ``overrides`` win."""
+    base: dict[str, Any] = dict(
+        host=mb.host,
+        port=mb.port,
+        ssl=False,
+        user=mb.user,
+        password=mb.password,
+        connect_timeout=5,
+        read_timeout=10,
+        backoff_base=0.05,
+        backoff_cap=0.5,
+        poll_seconds=0.2,
+    )
+    base.update(overrides)
+    return ImapSettings(**base)

@@ -48,6 +48,11 @@ def make_desktop(slack_server: FakeSlack, data_dir: Path, **extra: str) -> Deskt
     return build(make_config(slack_server, data_dir, **extra), token_verification=False, min_interval=0)
 
 
+def event_actions(desk: Desktop, inq_id: str) -> list[str]:
+    """The actions recorded on an inquiry's event log, oldest first."""
+    return [e.action for e in desk.store.require(inq_id).events]
+
+
 def drain(worker: DeliveryWorker, timeout: float = 5.0) -> int:
     """Run the worker until a pass delivers nothing; return how many items it handled."""
     deadline = time.monotonic() + timeout

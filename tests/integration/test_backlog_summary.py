@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.mail.imap_source import ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.blocks.backlog import ACTION_HOME, ACTION_POST
@@ -40,7 +40,7 @@ from bot.triage import ThreadHints, triage
 from bot.triage.lanes import with_signals
 from tests.factories import make_email
 from tests.fakes.slack_server import Call, FakeSlack
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 from tests.paths import SAMPLES as SAMPLE_DIR
 from tests.slack_helpers import (
     CHANNEL,
@@ -313,15 +313,7 @@ def test_watcher_backlog_from_dovecot_one_summary_new_mail_carded_and_click_post
             )
     finally:
         client.logout()
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder="INBOX",
-        backfill_hours=24,
-    )
+    settings = settings_for(mailbox)
     watcher = MailboxWatcher(settings, StoreMailSink(desktop.store, desktop.ingestor))
     stop_watch = threading.Event()
     watch = threading.Thread(target=watcher.run, args=(stop_watch,), name="imap", daemon=True)

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import FetchedMessage, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from bot.intake.parse import parse_email
 from tests.corpora import corpus_files
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 from tests.slack_helpers import cards, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -83,19 +83,7 @@ def test_every_corpus_message_becomes_a_card_or_a_filtered_record_through_the_wa
     assert len(by_uid) == len(files)
 
     sink = RecordingSink(desktop)
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder="INBOX",
-        backfill_hours=24,
-        poll_seconds=0.2,
-        read_timeout=30,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-    )
+    settings = settings_for(mailbox, read_timeout=30, backoff_base=0.1, backoff_cap=1.0)
     watcher = MailboxWatcher(settings, sink)
     stop = threading.Event()
     threads = [

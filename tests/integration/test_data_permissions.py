@@ -8,23 +8,15 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.store.atomic import atomic_write_bytes, private_dir
-from tests.factories import raw_mail
+from tests.factories import Fetched, raw_mail
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import drain, make_desktop
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internaldate: datetime
 
 
 @pytest.fixture

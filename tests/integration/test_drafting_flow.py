@@ -22,6 +22,7 @@ from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
 from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, make_desktop, wait_until
+from tests.slack_helpers import event_actions as _events
 
 VI_TEXT = "Kính gửi, chúng tôi cần 1.000 cái đèn pha LED 100W, IP65. Vui lòng báo giá CIF Hải Phòng."
 MODEL_JSON = json.dumps(
@@ -69,10 +70,6 @@ def _inquiry(desk: Desktop) -> str:
     drain(desk.worker)
     assert result.inquiry_id
     return result.inquiry_id
-
-
-def _events(desk: Desktop, inq_id: str) -> list[str]:
-    return [e.action for e in desk.store.require(inq_id).events]
 
 
 def _draft_message(slack: FakeSlack) -> dict[str, Any]:

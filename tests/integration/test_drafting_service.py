@@ -33,11 +33,6 @@ VI_DRAFT = (
 )
 
 
-@pytest.fixture(scope="module")
-def library() -> PromptLibrary:
-    return PromptLibrary.load()
-
-
 def _request(**overrides: Any) -> DraftRequest:
     fields: dict[str, Any] = {
         "scenario": "first_reply",

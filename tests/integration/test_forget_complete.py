@@ -6,7 +6,6 @@ updates to the erased text."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from bot.records.audit_verify import verify_data_dir
 from bot.records.privacy import forget, subject_export
 from bot.sla.engine import SlaPolicy
 from bot.triage import TriageConfig
-from tests.factories import raw_mail
+from tests.factories import Fetched, raw_mail
 from tests.fakes.slack_server import FakeSlack
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -35,13 +34,6 @@ SIGNATURE = (
 )
 #: What must be gone: her name, her street address and her phone number, as written anywhere.
 TRACES = ("kowalczyk", "zofia", "friedrichstra", "9876 5432", "98765432", "9876-5432", ADDR)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internaldate: datetime
 
 
 def _mail(

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set
-from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import FetchedMessage, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from bot.desk.prework import UNREAD_DEFECT, Budget, Prework
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 from tests.integration.test_pipeline import running
 from tests.paths import SAMPLES
 from tests.slack_helpers import cards, make_desktop, wait_until
@@ -52,21 +52,7 @@ class TimingSink(StoreMailSink):
 
 
 def watch(desktop: Desktop, mailbox: Mailbox, states: list[str]) -> tuple[MailboxWatcher, TimingSink]:
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder="INBOX",
-        backfill_hours=24,
-        poll_seconds=0.2,
-        connect_timeout=5,
-        read_timeout=30,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-        fetch_batch=4,
-    )
+    settings = settings_for(mailbox, read_timeout=30, backoff_base=0.1, backoff_cap=1.0, fetch_batch=4)
     sink = TimingSink(desktop.store, desktop.ingestor)
     return MailboxWatcher(settings, sink, on_state=states.append), sink
 

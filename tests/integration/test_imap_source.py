@@ -23,7 +23,7 @@ from bot.adapters.mail.imap_source import (
     backoff_delay,
 )
 from tests.factories import raw_mail
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 
 integration = pytest.mark.integration
 
@@ -82,23 +82,6 @@ def mail(subject: str, date: str = "Mon, 23 Nov 2026 10:00:00 +0000") -> bytes:
         message_id=f"<{subject.replace(' ', '-')}@example.net>",
         crlf=True,
     )
-
-
-def settings_for(mb: Mailbox, **overrides: Any) -> ImapSettings:
-    base: dict[str, Any] = dict(
-        host=mb.host,
-        port=mb.port,
-        ssl=False,
-        user=mb.user,
-        password=mb.password,
-        connect_timeout=5,
-        read_timeout=10,
-        backoff_base=0.05,
-        backoff_cap=0.5,
-        poll_seconds=0.2,
-    )
-    base.update(overrides)
-    return ImapSettings(**base)
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -44,6 +44,7 @@ from tests.slack_helpers import (
     thread_posts,
     wait_until,
 )
+from tests.slack_helpers import event_actions as _events
 
 BUYER = "an@dienquang.com.vn"
 DRAFT_8000 = "\n\n".join(
@@ -112,10 +113,6 @@ def _inquiry(desk: Desktop) -> str:
     drain(desk.worker)
     assert result.inquiry_id
     return result.inquiry_id
-
-
-def _events(desk: Desktop, inq_id: str) -> list[str]:
-    return [e.action for e in desk.store.require(inq_id).events]
 
 
 def _draft_shown(desk: Desktop, slack: FakeSlack, inq_id: str) -> tuple[Call, list[Call]]:

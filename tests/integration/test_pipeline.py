@@ -11,13 +11,13 @@ from importlib import resources
 
 import pytest
 
-from bot.adapters.mail.imap_source import ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Category
 from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 from tests.slack_helpers import cards, thread_posts, wait_until
 
 pytestmark = pytest.mark.integration
@@ -65,20 +65,7 @@ def watcher(
     sent: bool = False,
     on_state: Callable[[str], None] | None = None,
 ) -> MailboxWatcher:
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder=folder,
-        backfill_hours=24,
-        poll_seconds=0.2,
-        connect_timeout=5,
-        read_timeout=10,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-    )
+    settings = settings_for(mailbox, folder=folder, backfill_hours=24, backoff_base=0.1, backoff_cap=1.0)
     return MailboxWatcher(
         settings, StoreMailSink(desktop.store, desktop.ingestor, sent=sent), on_state=on_state
     )

@@ -70,11 +70,6 @@ hostile_text = st.lists(
 ).map("".join)
 
 
-@pytest.fixture(scope="module")
-def library() -> PromptLibrary:
-    return PromptLibrary.load()
-
-
 def _request(**overrides: Any) -> DraftRequest:
     fields: dict[str, Any] = {
         "scenario": "first_reply",

@@ -16,8 +16,9 @@ from tests.factories import make_email
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
-from tests.integration.test_drafting_flow import _desktop, _draft_message, _events
+from tests.integration.test_drafting_flow import _desktop, _draft_message
 from tests.slack_helpers import block_actions, click, dispatch, drain, form_body, wait_until
+from tests.slack_helpers import event_actions as _events
 
 RISKY = json.dumps(
     {

@@ -5,14 +5,12 @@ filed as internal mail; a forged "colleague's reply" in a thread never stops the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
 
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
-from tests.factories import raw_mail
+from tests.factories import Fetched, raw_mail
 from tests.fakes.slack_server import FakeSlack
 from tests.slack_helpers import T_ARRIVED, cards, drain
 
@@ -21,13 +19,6 @@ FAIL = (
     "dmarc=fail (p=QUARANTINE) header.from=brightway-led.com"
 )
 PASS = FAIL.replace("softfail", "pass").replace("dkim=none", "dkim=pass").replace("dmarc=fail", "dmarc=pass")
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internaldate: datetime
 
 
 @pytest.fixture

@@ -37,11 +37,6 @@ LANGUAGES = (
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def library() -> PromptLibrary:
-    return PromptLibrary.load()
-
-
 def test_render_substitutes_and_keeps_values_verbatim() -> None:
     assert render("Dear ${name}, re ${subject}", {"name": "Ana", "subject": "${evil} $x"}) == (
         "Dear Ana, re ${evil} $x"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,18 +18,11 @@ from bot.desk.outbox import Outbox
 from bot.records.audit import AuditLog
 from bot.records.privacy import forget, pseudonym, purge_closed_bodies, subject_export
 from bot.triage import TriageConfig
-from tests.factories import raw_mail
+from tests.factories import Fetched, raw_mail
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ADDR = "Zofia.Kowalczyk@Licht-Tech.de"
 LOCAL = "zofia.kowalczyk"
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internaldate: datetime
 
 
 def _mail(
