@@ -71,6 +71,18 @@ def make_email(**overrides: Any) -> ParsedEmail:
     return ParsedEmail(**fields)
 
 
+def buyer_mail(**overrides: Any) -> ParsedEmail:
+    """A German buyer's RFQ for LED panels (a clear inquiry); ``overrides`` as for :func:`make_email`."""
+    base: dict[str, Any] = {
+        "subject": "RFQ LED panels",
+        "from_addr": "anna@licht.de",
+        "new_text": "We need 2,000 pcs of 60x60 LED panels, 40W, FOB Shenzhen, target price USD 9.",
+        "message_id": "<first@licht.de>",
+    }
+    base.update(overrides)
+    return make_email(**base)
+
+
 DATE = "Fri, 20 Nov 2026 09:30:00 +0000"
 
 

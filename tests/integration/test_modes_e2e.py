@@ -17,7 +17,6 @@ lost or repeated.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -43,6 +42,7 @@ from tests.slack_helpers import (
     FORM,
     JSON,
     block_actions,
+    bot_env,
     cards,
     click,
     event_body,
@@ -202,25 +202,9 @@ class Socket:
 
 
 def _env(mailbox: Any, slack: FakeSlack, tmp: Path, mode: str) -> dict[str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "DATA_DIR": str(tmp / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_CHANNEL": CHANNEL,
-        "SLACK_API_URL": slack.base_url,
-        "BOT_ADMINS": "UADMIN",
-        "SLA_HOURS_SEA": "0.008",  # 28.8 s: the 50 % warning after 14.4 s
-        "SLA_TICK_SECONDS": "1",
-        "SLA_WARN_AT": "50%",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox, slack, tmp / "data", SLA_HOURS_SEA="0.008"
+    )  # 28.8 s: the 50 % warning after 14.4 s
     if mode == "socket":
         env["SLACK_APP_TOKEN"] = "xapp-test"
     else:

@@ -9,7 +9,6 @@ SIGTERM stops the process cleanly.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ import pytest
 from tests.factories import raw_mail
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.paths import REPO
+from tests.slack_helpers import bot_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = REPO
@@ -69,29 +69,16 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen[str]) -> 
 def test_sea_inquiry_gets_card_warning_and_breach_in_time(
     mailbox, slack_server: FakeSlack, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "IMAP_SENT_FOLDER": "Sent",
-        "DATA_DIR": str(tmp_path / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-secret",
-        "SLACK_CHANNEL": "CINQ",
-        "SLACK_API_URL": slack_server.base_url,
-        "BOT_HTTP_PORT": str(_free_port()),
-        "BOT_ADMINS": "UADMIN",
-        "SLA_HOURS_SEA": "0.01",
-        "SLA_HOURS_EU": "0.5",
-        "SLA_TICK_SECONDS": "1",
-        "SLA_WARN_AT": "50%",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox,
+        slack_server,
+        tmp_path / "data",
+        IMAP_SENT_FOLDER="Sent",
+        SLACK_SIGNING_SECRET="test-secret",
+        BOT_HTTP_PORT=str(_free_port()),
+        SLA_HOURS_SEA="0.01",
+        SLA_HOURS_EU="0.5",
+    )
     log_path = tmp_path / "bot.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

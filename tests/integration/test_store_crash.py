@@ -30,7 +30,7 @@ from bot.adapters.store.repo import Store
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
 from bot.triage import TriageConfig
-from tests.factories import make_email
+from tests.factories import buyer_mail as _buyer_mail
 from tests.paths import TESTS
 
 WRITER = TESTS / "crash_writer.py"
@@ -163,17 +163,6 @@ class CrashingOutbox(Outbox):
 def _ingestor(store: Store, outbox: Outbox) -> Ingestor:
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
     return Ingestor(store, outbox, config, lambda: NOW)
-
-
-def _buyer_mail(**kw: Any) -> Any:
-    base: dict[str, Any] = {
-        "subject": "RFQ LED panels",
-        "from_addr": "anna@licht.de",
-        "new_text": "We need 2,000 pcs of 60x60 LED panels, 40W, FOB Shenzhen, target price USD 9.",
-        "message_id": "<first@licht.de>",
-    }
-    base.update(kw)
-    return make_email(**base)
 
 
 def test_a_mail_stored_before_a_crash_gets_its_card_when_the_watcher_delivers_it_again(

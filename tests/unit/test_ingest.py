@@ -13,6 +13,7 @@ from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
 from bot.intake.parse import parse_email
 from bot.triage import TriageConfig
+from tests.factories import buyer_mail as _buyer_mail
 from tests.factories import make_email
 from tests.paths import SAMPLES
 
@@ -25,17 +26,6 @@ def desk(tmp_path: Path) -> tuple[Store, Outbox, Ingestor]:
     outbox = Outbox(store)
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
     return store, outbox, Ingestor(store, outbox, config, lambda: NOW, raw_dir=tmp_path / "mail")
-
-
-def _buyer_mail(**kw: object) -> object:
-    base = {
-        "subject": "RFQ LED panels",
-        "from_addr": "anna@licht.de",
-        "new_text": "We need 2,000 pcs of 60x60 LED panels, 40W, FOB Shenzhen, target price USD 9.",
-        "message_id": "<first@licht.de>",
-    }
-    base.update(kw)
-    return make_email(**base)
 
 
 def test_new_buyer_mail_becomes_an_inquiry_with_a_card_owed(desk: tuple[Store, Outbox, Ingestor]) -> None:
