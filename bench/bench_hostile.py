@@ -1,6 +1,6 @@
 """Worst per-mail time over the hostile set and over the shared corpora, through the budgeted path.
 
-Run: ``python bench/bench_hostile.py [--corpora /work/shared/corpora]``. Prints figures; not a test.
+Run: ``python bench/bench_hostile.py [--corpora DIR]``. Prints figures; not a test.
 
 Each mail goes through the production ingest path: ``Ingestor.deliver`` with the warm worker pool
 (:mod:`bot.desk.prework`: parse, triage and the Authentication-Results headers in a worker process
@@ -25,8 +25,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_TMP, OWN_DOMAINS, Row, machine_line, make_unique, percentile, print_table
+from bench.common import (
+    BENCH_TMP,
+    CORPORA_ROOT,
+    OWN_DOMAINS,
+    Row,
+    machine_line,
+    make_unique,
+    percentile,
+    print_table,
+)
 from bench.hostile_set import hostile_set
+from tests.corpora import corpus_files
 
 TARGET_S = 2.0
 WORKER_MB = 300.0
@@ -40,11 +50,7 @@ class Fetched:
 def corpus_mail(root: Path) -> dict[str, list[tuple[str, bytes]]]:
     out: dict[str, list[tuple[str, bytes]]] = {}
     for name in ("emails", "inbound"):
-        files = sorted(
-            p
-            for p in (root / name).rglob("*")
-            if p.is_file() and p.name not in ("SOURCES.md", "README.md") and not p.name.startswith(".")
-        )
+        files = [p for p in corpus_files(base=root / name) if not p.name.startswith(".")]
         out[name] = [(str(p.relative_to(root)), p.read_bytes()) for p in files]
     return out
 
@@ -60,7 +66,7 @@ def worker_peaks(prework: object) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
+    parser.add_argument("--corpora", type=Path, default=CORPORA_ROOT)
     args = parser.parse_args()
 
     from bot.app.store import open_store

@@ -49,7 +49,7 @@ def main() -> int:
 
     print(f"bench_inbound: {machine_line()}")
     if not INBOUND.is_dir():
-        print(f"inbound corpus not found at {INBOUND} (set INQUIRY_CORPORA)")
+        print(f"inbound corpus not found at {INBOUND} (set CORPORA_DIR)")
         return 1
     warm_up()
     config = TriageConfig(own_domains=OWN_DOMAINS)

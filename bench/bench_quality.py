@@ -4,7 +4,7 @@ Run: ``python bench/bench_quality.py [--misses]``. Prints figures; not a test.
 
 Filtering is judged on every labelled message; language, country, market and tier on the
 labelled inquiries (a dropped inquiry counts as wrong, and the "of kept" column shows the
-figure over the inquiries triage kept, as tests/test_triage_labelled.py does). The
+figure over the inquiries triage kept, as tests/unit/test_triage_labelled.py does). The
 baseline is plain langdetect (``DetectorFactory.seed = 0``) on subject + new text, the same
 text triage reads, with ``zh-cn``/``zh-tw`` folded to ``zh`` as in the labels.
 """

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.corpora import corpora_root
+from tests.corpora import corpus_files as corpus_folder_files
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "bot" / "app" / "samples"
 LABELLED = ROOT / "tests" / "fixtures" / "labelled"
 FIXTURE_MAIL = ROOT / "tests" / "fixtures" / "mail"
-# The shared corpora beside the repository, or where INQUIRY_CORPORA points.
-CORPORA_ROOT = Path(os.environ.get("INQUIRY_CORPORA") or ROOT.parent / "shared" / "corpora")
+# The shared corpora beside the repository, or where CORPORA_DIR points (tests/corpora.py).
+CORPORA_ROOT = corpora_root()
 CORPORA = CORPORA_ROOT / "emails"
 INBOUND = CORPORA_ROOT / "inbound"
 BENCH_TMP = Path(os.environ.get("BENCH_TMP", "/tmp/inquiry-desk-bench"))
@@ -140,9 +143,7 @@ _FULL_MESSAGE_SUFFIXES = {".eml", ".msg", ".raw", ""}
 
 def corpus_files() -> list[Path]:
     """Full messages from the shared real-world corpus (reply-body .txt/.html files excluded)."""
-    if not CORPORA.is_dir():
-        return []
-    return sorted(p for p in CORPORA.rglob("*") if p.is_file() and p.suffix.lower() in _FULL_MESSAGE_SUFFIXES)
+    return [p for p in corpus_folder_files(base=CORPORA) if p.suffix.lower() in _FULL_MESSAGE_SUFFIXES]
 
 
 def mail_mix() -> dict[str, list[bytes]]:

@@ -1,7 +1,7 @@
 """The hostile mail set of issue #13: messages built to make a parser or a regex slow or greedy.
 
 Each entry is (name, raw bytes). Every message has a real sender and subject so a test can check
-that what could be read survives. Used by ``tests/test_hostile_budget.py`` and
+that what could be read survives. Used by ``tests/integration/test_hostile_budget.py`` and
 ``bench/bench_hostile.py``.
 """
 

@@ -1,4 +1,4 @@
-"""A store writer to be SIGKILLed by ``tests/test_store_crash.py`` (run as a script, not collected).
+"""A store writer to be SIGKILLed by ``tests/integration/test_store_crash.py`` (a script, not collected).
 
 Usage: ``python tests/crash_writer.py DATA_DIR SEED``
 

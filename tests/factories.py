@@ -6,10 +6,20 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from bot.core.models import ParsedEmail
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A message as the watcher hands it to ``Ingestor.deliver`` (the fields the desk reads)."""
+
+    uid: int
+    raw: bytes
+    internaldate: datetime
 
 
 def make_email(**overrides: Any) -> ParsedEmail:
@@ -61,20 +71,47 @@ def make_email(**overrides: Any) -> ParsedEmail:
     return ParsedEmail(**fields)
 
 
+def buyer_mail(**overrides: Any) -> ParsedEmail:
+    """A German buyer's RFQ for LED panels (a clear inquiry); ``overrides`` as for :func:`make_email`."""
+    base: dict[str, Any] = {
+        "subject": "RFQ LED panels",
+        "from_addr": "anna@licht.de",
+        "new_text": "We need 2,000 pcs of 60x60 LED panels, 40W, FOB Shenzhen, target price USD 9.",
+        "message_id": "<first@licht.de>",
+    }
+    base.update(overrides)
+    return make_email(**base)
+
+
+DATE = "Fri, 20 Nov 2026 09:30:00 +0000"
+
+
 def raw_mail(
     body: str = "Hello, please send your price list for 500 pcs. Thanks",
     *,
     subject: str = "Inquiry",
     from_: str = '"Test Buyer" <buyer@example-buyer.com>',
     to: str | None = "sales@brightway-led.com",
+    message_id: str | None = None,
+    date: str = DATE,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    reply_to: str | None = None,
     headers: list[tuple[str, str]] | None = None,
+    cte: str | None = None,
+    html: str | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
+    crlf: bool = False,
 ) -> bytes:
-    """A real RFC 5322 message as bytes, for tests that go through the parser.
+    """The one builder of real RFC 5322 messages (bytes) for tests that go through the parser.
 
     ``headers`` are written above From (in order: the first is the topmost, as a receiving
-    server prepends); ``attachments`` are ``(filename, "type/subtype", data)``."""
+    server prepends); ``message_id`` defaults to one derived from sender, subject and body;
+    ``cte`` forces the body's Content-Transfer-Encoding; ``html`` adds a text/html alternative;
+    ``attachments`` are ``(filename, "type/subtype", data)``; ``crlf`` writes CRLF line ends (as
+    an IMAP server stores the message) instead of LF."""
     from email.message import EmailMessage
+    from email.policy import default
 
     msg = EmailMessage()
     for name, value in headers or []:
@@ -83,10 +120,23 @@ def raw_mail(
     if to is not None:
         msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = "Fri, 20 Nov 2026 09:30:00 +0000"
-    msg["Message-ID"] = f"<{hashlib.sha1((from_ + subject + body).encode()).hexdigest()[:16]}@test>"
-    msg.set_content(body)
+    msg["Date"] = date
+    msg["Message-ID"] = (
+        message_id or f"<{hashlib.sha1((from_ + subject + body).encode()).hexdigest()[:16]}@test>"
+    )
+    if in_reply_to is not None:
+        msg["In-Reply-To"] = in_reply_to
+    if references is not None:
+        msg["References"] = references
+    if reply_to is not None:
+        msg["Reply-To"] = reply_to
+    if cte is None:
+        msg.set_content(body)
+    else:
+        msg.set_content(body, cte=cte)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
     for filename, ctype, data in attachments or []:
         maintype, subtype = ctype.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return bytes(msg)
+    return msg.as_bytes(policy=default.clone(linesep="\r\n")) if crlf else msg.as_bytes()

@@ -49,6 +49,8 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
+from bot.adapters.mail.imap_source import ImapSettings
+
 DOVECOT_BIN_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
 DEFAULT_USER = "sales@example.com"
 DEFAULT_PASSWORD = "s3cret-pass"
@@ -217,12 +219,44 @@ class DovecotServer:
             os.chown(self.home_root, uid, gid)
         self.passwd_file.write_text("")
         self.passwd_file.chmod(0o644)
-        conf = f"""
+        self.conf_path.write_text(self._config(login, internal, uid, gid))
+
+    # The parts a subclass changes (TLS, OAuth2, folders); the rest of the config is written once.
+    auth_mechanisms = "plain login"
+
+    def _ssl_conf(self) -> str:
+        return "ssl = no"
+
+    def _passdb_conf(self) -> str:
+        return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd_file}
+}}"""
+
+    def _mailboxes_conf(self) -> str:
+        return """  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }"""
+
+    def _imaps_listener_conf(self) -> str:
+        return "    port = 0"
+
+    def _config(self, login: str, internal: str, uid: int, gid: int) -> str:
+        return f"""
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{self._ssl_conf()}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {self.auth_mechanisms}
 base_dir = {self.root / "run"}
 state_dir = {self.root / "state"}
 log_path = {self.log_path}
@@ -236,10 +270,7 @@ mail_plugins =
 imap_idle_notify_interval = 30 secs
 mailbox_idle_check_interval = 1 secs
 auth_failure_delay = 0
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd_file}
-}}
+{self._passdb_conf()}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.home_root}/%u
@@ -247,18 +278,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
+{self._mailboxes_conf()}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -266,11 +286,10 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+{self._imaps_listener_conf()}
   }}
 }}
 """
-        self.conf_path.write_text(conf)
 
     # -- accounts -------------------------------------------------------------------------------
     def add_user(self, user: str | None = None, password: str = POOL_PASSWORD) -> Mailbox:
@@ -431,3 +450,21 @@ def mailbox(dovecot: DovecotServer) -> Mailbox:
     if not dovecot.running:
         dovecot.start()
     return dovecot.add_user()
+
+
+def settings_for(mb: Mailbox, **overrides: Any) -> ImapSettings:
+    """The watcher's settings for ``mb`` with short timeouts and backoff for tests; ``overrides`` win."""
+    base: dict[str, Any] = dict(
+        host=mb.host,
+        port=mb.port,
+        ssl=False,
+        user=mb.user,
+        password=mb.password,
+        connect_timeout=5,
+        read_timeout=10,
+        backoff_base=0.05,
+        backoff_cap=0.5,
+        poll_seconds=0.2,
+    )
+    base.update(overrides)
+    return ImapSettings(**base)

@@ -239,40 +239,25 @@ class TlsDovecot(DovecotServer):
         self.tls_port = _free_port()
         super().__init__(binary, root)
 
+    auth_mechanisms = "plain login xoauth2 oauthbearer"
+
     def _write_config(self) -> None:
-        super()._write_config()  # directories, identities and the passwd-file
-        login, internal, uid, gid = self._identities()
-        oauth_conf = self.root / "dovecot-oauth2.conf.ext"
-        oauth_conf.write_text(
+        self.oauth_conf = self.root / "dovecot-oauth2.conf.ext"
+        super()._write_config()  # directories, identities, the passwd-file and dovecot.conf
+        self.oauth_conf.write_text(
             f"introspection_url = {self.introspection_url}\n"
             "introspection_mode = post\n"
             "username_attribute = username\n"
             "active_attribute = active\n"
             "active_value = true\n"
         )
-        oauth_conf.chmod(0o644)
-        conf = f"""
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{self.ca.cert_file}
-ssl_key = <{self.ca.key_file}
-disable_plaintext_auth = no
-auth_mechanisms = plain login xoauth2 oauthbearer
-base_dir = {self.root / "run"}
-state_dir = {self.root / "state"}
-log_path = {self.log_path}
-info_log_path = {self.log_path}
-default_login_user = {login}
-default_internal_user = {internal}
-first_valid_uid = 1
-first_valid_gid = 1
-mail_location = maildir:~/Maildir
-mail_plugins =
-imap_idle_notify_interval = 30 secs
-mailbox_idle_check_interval = 1 secs
-auth_failure_delay = 0
-passdb {{
+        self.oauth_conf.chmod(0o644)
+
+    def _ssl_conf(self) -> str:
+        return f"ssl = yes\nssl_cert = <{self.ca.cert_file}\nssl_key = <{self.ca.key_file}"
+
+    def _passdb_conf(self) -> str:
+        return f"""passdb {{
   driver = passwd-file
   mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.passwd_file}
@@ -280,29 +265,14 @@ passdb {{
 passdb {{
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
-  args = {oauth_conf}
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={self.home_root}/%u
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {self.tls_port}
-    ssl = yes
-  }}
-}}
-"""
-        self.conf_path.write_text(conf)
+  args = {self.oauth_conf}
+}}"""
+
+    def _mailboxes_conf(self) -> str:
+        return ""
+
+    def _imaps_listener_conf(self) -> str:
+        return f"    address = 127.0.0.1\n    port = {self.tls_port}\n    ssl = yes"
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ commands and events; ``drain(worker)`` runs the delivery worker until nothing is
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from bot.app.wiring import Desktop, build
 from bot.config.settings import Config, load_config
 from bot.desk.delivery import DeliveryWorker
 from tests.fakes.slack_server import Call, FakeSlack
+from tests.fixtures_dovecot import Mailbox
 
 SIGNING_SECRET = "test-secret"
 CHANNEL = "CINQ"
@@ -44,8 +46,39 @@ def make_config(slack_server: FakeSlack, data_dir: Path, **extra: str) -> Config
     return load_config(env)
 
 
+def bot_env(mailbox: Mailbox, slack_server: FakeSlack, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a bot started as a process (``python -m bot run``) on the test Dovecot and
+    the fake Slack: this process's own variables minus any Slack/IMAP/OpenAI/SLA setting, fast SLA
+    ticks, logs unbuffered; ``extra`` adds or overrides."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))}
+    return {
+        **kept,
+        "IMAP_HOST": mailbox.host,
+        "IMAP_PORT": str(mailbox.port),
+        "IMAP_SSL": "false",
+        "IMAP_USER": mailbox.user,
+        "IMAP_PASSWORD": mailbox.password,
+        "DATA_DIR": str(data_dir),
+        "OWN_DOMAINS": "brightway-led.com",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_URL": slack_server.base_url,
+        "BOT_ADMINS": ADMIN,
+        "SLA_TICK_SECONDS": "1",
+        "SLA_WARN_AT": "50%",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
 def make_desktop(slack_server: FakeSlack, data_dir: Path, **extra: str) -> Desktop:
     return build(make_config(slack_server, data_dir, **extra), token_verification=False, min_interval=0)
+
+
+def event_actions(desk: Desktop, inq_id: str) -> list[str]:
+    """The actions recorded on an inquiry's event log, oldest first."""
+    return [e.action for e in desk.store.require(inq_id).events]
 
 
 def drain(worker: DeliveryWorker, timeout: float = 5.0) -> int:

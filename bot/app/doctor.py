@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 # The bot token's scopes, each with what needs it. Exactly the scopes of the Web API methods the
-# code calls: tests/test_blocks_manifest.py derives them from bot/ and checks this table and both
+# code calls: tests/unit/test_blocks_manifest.py derives them from bot/ and checks this table and both
 # manifests against them.
 BOT_SCOPES: dict[str, str] = {
     "channels:read": "check the bot is in the inquiries channel",

@@ -1,6 +1,6 @@
 """Every message of the shared third-party corpus goes through the real watcher without an error.
 
-All files of ``<repo parent>/shared/corpora/emails`` (or ``$INQUIRY_CORPORA``) are APPENDed to a
+All files of the ``emails`` corpus (``tests/corpora.py``) are APPENDed to a
 real Dovecot; the IMAP watcher backfills them through the store adapter and the delivery
 worker posts cards to the fake Slack. Each stored record is either an inquiry with exactly one
 card or a filtered record that says why; nothing is lost (every distinct Message-ID is stored
@@ -11,51 +11,28 @@ purpose: they are messages too.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import FetchedMessage, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from bot.intake.parse import parse_email
+from tests.corpora import corpus_files
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
-from tests.slack_helpers import cards, make_desktop, wait_until
+from tests.fixtures_dovecot import Mailbox, settings_for
+from tests.slack_helpers import cards, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SKIPPED_NAMES = ("SOURCES.md",)
 DEADLINE_S = 240.0
 # imaplib sends APPEND literals with every line ending turned into CRLF, and Dovecot stores a NUL
 # byte as 0x80: that is the message the bot can see.
 _EOL = re.compile(rb"\r\n|\r|\n")
-
-
-def corpora_emails_dir() -> Path:
-    env = os.environ.get("INQUIRY_CORPORA")
-    if env:
-        root = Path(env)
-        return root / "emails" if (root / "emails").is_dir() else root
-    return Path(__file__).resolve().parents[3] / "shared" / "corpora" / "emails"
-
-
-def corpus_files() -> list[Path]:
-    base = corpora_emails_dir()
-    if not base.is_dir():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"email corpora missing at {base} (set INQUIRY_CORPORA)")
-        pytest.skip(f"email corpora not found at {base}")
-    return sorted(
-        p
-        for p in base.rglob("*")
-        if p.is_file() and p.name not in SKIPPED_NAMES and not p.name.upper().startswith("README")
-    )
 
 
 def as_appended(raw: bytes) -> bytes:
@@ -77,12 +54,8 @@ class RecordingSink(StoreMailSink):
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def append_all(mailbox: Mailbox, files: list[Path]) -> dict[int, Path]:
@@ -110,19 +83,7 @@ def test_every_corpus_message_becomes_a_card_or_a_filtered_record_through_the_wa
     assert len(by_uid) == len(files)
 
     sink = RecordingSink(desktop)
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder="INBOX",
-        backfill_hours=24,
-        poll_seconds=0.2,
-        read_timeout=30,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-    )
+    settings = settings_for(mailbox, read_timeout=30, backoff_base=0.1, backoff_cap=1.0)
     watcher = MailboxWatcher(settings, sink)
     stop = threading.Event()
     threads = [

@@ -44,16 +44,17 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fixtures_dovecot import Mailbox
+from tests.slack_helpers import bot_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -89,17 +90,16 @@ class Mail:
 
 
 def _raw(subject: str, body: str, sender: str, msgid: str, in_reply_to: str | None = None) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "sales@brightway-led.com"
-    m["Subject"] = subject
-    m["Message-ID"] = msgid
-    m["Date"] = format_datetime(datetime.now(UTC))
-    if in_reply_to:
-        m["In-Reply-To"] = in_reply_to
-        m["References"] = in_reply_to
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        to="sales@brightway-led.com",
+        message_id=msgid,
+        date=format_datetime(datetime.now(UTC)),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+    )
 
 
 def new_inquiry(n: int) -> Mail:
@@ -353,33 +353,20 @@ def test_five_hundred_mails_through_restarts_kills_and_slack_outages_lose_nothin
     news = {m.n: m for m in plan if m.parent is None}
     followups = [m for m in plan if m.parent is not None]
     data_dir = tmp_path / "data"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "IMAP_SENT_FOLDER": "Sent",
-        "DATA_DIR": str(data_dir),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-secret",
-        "SLACK_CHANNEL": CHANNEL,
-        "SLACK_API_URL": slack_server.base_url,
-        "BOT_ADMINS": "UADMIN",
-        "SLA_HOURS_SEA": str(SEA_SLA_HOURS),
-        "SLA_HOURS_EU": "0.5",
-        "SLA_HOURS_US": "0.5",
-        "SLA_HOURS_OTHER": "0.5",
-        "SLA_TICK_SECONDS": "1",
-        "SLA_WARN_AT": "50%",
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": llm_server.base_url,
-        "OPENAI_TIMEOUT_SECONDS": "1",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox,
+        slack_server,
+        data_dir,
+        IMAP_SENT_FOLDER="Sent",
+        SLACK_SIGNING_SECRET="test-secret",
+        SLA_HOURS_SEA=str(SEA_SLA_HOURS),
+        SLA_HOURS_EU="0.5",
+        SLA_HOURS_US="0.5",
+        SLA_HOURS_OTHER="0.5",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=llm_server.base_url,
+        OPENAI_TIMEOUT_SECONDS="1",
+    )
     llm_server.delay(30)  # the model hangs: every draft times out
     bot = Bot(env, tmp_path)
     bot.start()

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set
-from bot.adapters.mail.imap_source import FetchedMessage, ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import FetchedMessage, MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from bot.desk.prework import UNREAD_DEFECT, Budget, Prework
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot import Mailbox, settings_for
 from tests.integration.test_pipeline import running
+from tests.paths import SAMPLES
 from tests.slack_helpers import cards, make_desktop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -32,9 +32,7 @@ pytestmark = pytest.mark.integration
 DEADLINE_S = 60.0
 PER_MAIL_S = 2.0
 SENDER = "buyer@hostile-buyer.example"
-GOOD = (
-    Path(__file__).resolve().parents[2] / "bot" / "app" / "samples" / "05-en-us-a-highbay.eml"
-).read_bytes()
+GOOD = (SAMPLES / "05-en-us-a-highbay.eml").read_bytes()
 GOOD_MID = "<97387d0b18c0.5@ellisonelectric.com>"
 
 
@@ -54,21 +52,7 @@ class TimingSink(StoreMailSink):
 
 
 def watch(desktop: Desktop, mailbox: Mailbox, states: list[str]) -> tuple[MailboxWatcher, TimingSink]:
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder="INBOX",
-        backfill_hours=24,
-        poll_seconds=0.2,
-        connect_timeout=5,
-        read_timeout=30,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-        fetch_batch=4,
-    )
+    settings = settings_for(mailbox, read_timeout=30, backoff_base=0.1, backoff_cap=1.0, fetch_batch=4)
     sink = TimingSink(desktop.store, desktop.ingestor)
     return MailboxWatcher(settings, sink, on_state=states.append), sink
 
@@ -80,14 +64,8 @@ def warm(prework: Prework) -> None:
 
 
 @pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path, OWN_DOMAINS="brightway-led.com")
-    try:
-        yield d
-    finally:
-        if d.ingestor.prework is not None:
-            d.ingestor.prework.close()
-        d.store.close()
+def desktop_env() -> dict[str, str]:
+    return {"OWN_DOMAINS": "brightway-led.com"}
 
 
 def test_the_hostile_set_is_stored_and_shown_within_2_s_each(

@@ -22,7 +22,8 @@ from bot.adapters.mail.imap_source import (
     SinkError,
     backoff_delay,
 )
-from tests.fixtures_dovecot import Mailbox
+from tests.factories import raw_mail
+from tests.fixtures_dovecot import Mailbox, settings_for
 
 integration = pytest.mark.integration
 
@@ -72,28 +73,15 @@ def _subject(raw: bytes) -> str:
 
 
 def mail(subject: str, date: str = "Mon, 23 Nov 2026 10:00:00 +0000") -> bytes:
-    return (
-        f"From: Buyer <buyer@example.net>\r\nTo: sales@example.com\r\nSubject: {subject}\r\n"
-        f"Date: {date}\r\nMessage-ID: <{subject.replace(' ', '-')}@example.net>\r\n\r\n"
-        "Please quote 500 pcs.\r\n"
-    ).encode()
-
-
-def settings_for(mb: Mailbox, **overrides: Any) -> ImapSettings:
-    base: dict[str, Any] = dict(
-        host=mb.host,
-        port=mb.port,
-        ssl=False,
-        user=mb.user,
-        password=mb.password,
-        connect_timeout=5,
-        read_timeout=10,
-        backoff_base=0.05,
-        backoff_cap=0.5,
-        poll_seconds=0.2,
+    return raw_mail(
+        "Please quote 500 pcs.",
+        subject=subject,
+        from_="Buyer <buyer@example.net>",
+        to="sales@example.com",
+        date=date,
+        message_id=f"<{subject.replace(' ', '-')}@example.net>",
+        crlf=True,
     )
-    base.update(overrides)
-    return ImapSettings(**base)
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -17,8 +17,8 @@ from bot.adapters.mail.connect import ConnectionSpec, credentials_refused, make_
 from bot.adapters.mail.imap_source import LoginRejected
 from bot.app.wiring import login_refused_notice
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
-from tests.integration.test_imap_source import MemorySink, settings_for, wait_for
+from tests.fixtures_dovecot import Mailbox, settings_for
+from tests.integration.test_imap_source import MemorySink, wait_for
 from tests.slack_helpers import CHANNEL, drain, make_desktop
 
 

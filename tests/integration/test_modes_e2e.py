@@ -17,7 +17,6 @@ lost or repeated.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -29,13 +28,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.fakes.socket_server import FakeSocketMode
 from tests.slack_helpers import (
@@ -43,6 +42,7 @@ from tests.slack_helpers import (
     FORM,
     JSON,
     block_actions,
+    bot_env,
     cards,
     click,
     event_body,
@@ -62,14 +62,13 @@ def _free_port() -> int:
 
 
 def _mail(subject: str, body: str, sender: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "sales@brightway-led.com"
-    m["Subject"] = subject
-    m["Message-ID"] = make_msgid(domain="dienquang.com.vn")
-    m["Date"] = format_datetime(datetime.now(UTC))
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        message_id=make_msgid(domain="dienquang.com.vn"),
+        date=format_datetime(datetime.now(UTC)),
+    )
 
 
 class Bot:
@@ -203,25 +202,9 @@ class Socket:
 
 
 def _env(mailbox: Any, slack: FakeSlack, tmp: Path, mode: str) -> dict[str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "DATA_DIR": str(tmp / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_CHANNEL": CHANNEL,
-        "SLACK_API_URL": slack.base_url,
-        "BOT_ADMINS": "UADMIN",
-        "SLA_HOURS_SEA": "0.008",  # 28.8 s: the 50 % warning after 14.4 s
-        "SLA_TICK_SECONDS": "1",
-        "SLA_WARN_AT": "50%",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox, slack, tmp / "data", SLA_HOURS_SEA="0.008"
+    )  # 28.8 s: the 50 % warning after 14.4 s
     if mode == "socket":
         env["SLACK_APP_TOKEN"] = "xapp-test"
     else:

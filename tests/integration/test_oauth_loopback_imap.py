@@ -24,7 +24,7 @@ from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
 from tests.fixtures_dovecot_extra import tls_ca as tls_ca
 from tests.fixtures_dovecot_extra import tls_mailbox as tls_mailbox
-from tests.test_oauth_loopback import URL_LINE, LiveOutput, browse
+from tests.integration.test_oauth_loopback import URL_LINE, LiveOutput, browse
 
 pytestmark = pytest.mark.integration
 

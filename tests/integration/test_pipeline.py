@@ -6,20 +6,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 from email.utils import formatdate
 from importlib import resources
-from pathlib import Path
 
 import pytest
 
-from bot.adapters.mail.imap_source import ImapSettings, MailboxWatcher
+from bot.adapters.mail.imap_source import MailboxWatcher
 from bot.adapters.mail.watching import StoreMailSink
 from bot.app.wiring import Desktop
 from bot.core.models import Category
+from tests.factories import raw_mail
 from tests.fakes.slack_server import FakeSlack
-from tests.fixtures_dovecot import Mailbox
-from tests.slack_helpers import cards, make_desktop, thread_posts, wait_until
+from tests.fixtures_dovecot import Mailbox, settings_for
+from tests.slack_helpers import cards, thread_posts, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +32,16 @@ def sample(name: str) -> bytes:
 
 
 def our_reply() -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Lily Chen <sales@brightway-led.com>"
-    msg["To"] = "Stefan Braun <s.braun@lichtwerk-gmbh.de>"
-    msg["Subject"] = "Re: Anfrage: LED-Panels 62x62, 2.000 Stück"
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = "<reply-1@brightway-led.com>"
-    msg["In-Reply-To"] = BUYER_MESSAGE_ID
-    msg["References"] = BUYER_MESSAGE_ID
-    msg.set_content("Dear Mr Braun,\n\nthank you for your inquiry; please find our offer attached.\n\nLily")
-    return bytes(msg)
+    return raw_mail(
+        "Dear Mr Braun,\n\nthank you for your inquiry; please find our offer attached.\n\nLily",
+        subject="Re: Anfrage: LED-Panels 62x62, 2.000 Stück",
+        from_="Lily Chen <sales@brightway-led.com>",
+        to="Stefan Braun <s.braun@lichtwerk-gmbh.de>",
+        date=formatdate(localtime=False),
+        message_id="<reply-1@brightway-led.com>",
+        in_reply_to=BUYER_MESSAGE_ID,
+        references=BUYER_MESSAGE_ID,
+    )
 
 
 @contextmanager
@@ -66,32 +65,10 @@ def watcher(
     sent: bool = False,
     on_state: Callable[[str], None] | None = None,
 ) -> MailboxWatcher:
-    settings = ImapSettings(
-        host=mailbox.host,
-        port=mailbox.port,
-        ssl=False,
-        user=mailbox.user,
-        password=mailbox.password,
-        folder=folder,
-        backfill_hours=24,
-        poll_seconds=0.2,
-        connect_timeout=5,
-        read_timeout=10,
-        backoff_base=0.1,
-        backoff_cap=1.0,
-    )
+    settings = settings_for(mailbox, folder=folder, backfill_hours=24, backoff_base=0.1, backoff_cap=1.0)
     return MailboxWatcher(
         settings, StoreMailSink(desktop.store, desktop.ingestor, sent=sent), on_state=on_state
     )
-
-
-@pytest.fixture
-def desktop(slack_server: FakeSlack, tmp_path: Path) -> Iterator[Desktop]:
-    d = make_desktop(slack_server, tmp_path)
-    try:
-        yield d
-    finally:
-        d.store.close()
 
 
 def test_mail_in_the_inbox_becomes_a_card_and_a_sent_reply_stops_the_clock(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ssl
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, To
 from bot.config.oauth import oauth_settings
 from bot.config.providers import MailboxOptions, apply_preset, mailbox_options
 from bot.config.settings import load_config
+from tests.factories import raw_mail
 from tests.fixtures_dovecot import Mailbox
 from tests.fixtures_dovecot_extra import CertAuthority, FakeOAuthServer, TlsDovecot
 from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls
@@ -49,13 +49,13 @@ class RecordingSink:
 
 
 def _raw(subject: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "buyer@example.org"
-    msg["To"] = "sales@example.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<{subject.replace(' ', '-')}-{time.monotonic_ns()}@example.org>"
-    msg.set_content("Please quote 500 units.")
-    return msg.as_bytes()
+    return raw_mail(
+        "Please quote 500 units.",
+        subject=subject,
+        from_="buyer@example.org",
+        to="sales@example.com",
+        message_id=f"<{subject.replace(' ', '-')}-{time.monotonic_ns()}@example.org>",
+    )
 
 
 def _oauth_env(

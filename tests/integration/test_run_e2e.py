@@ -9,23 +9,24 @@ SIGTERM stops the process cleanly.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
 
+from tests.factories import raw_mail
 from tests.fakes.slack_server import Call, FakeSlack
+from tests.paths import REPO
+from tests.slack_helpers import bot_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def _free_port() -> int:
@@ -42,17 +43,16 @@ def _mail(
     in_reply_to: str | None = None,
     to: str = "sales@brightway-led.com",
 ) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = to
-    m["Subject"] = subject
-    m["Message-ID"] = msgid
-    m["Date"] = format_datetime(datetime.now(UTC))
-    if in_reply_to:
-        m["In-Reply-To"] = in_reply_to
-        m["References"] = in_reply_to
-    m.set_content(body)
-    return m.as_bytes()
+    return raw_mail(
+        body,
+        subject=subject,
+        from_=sender,
+        to=to,
+        message_id=msgid,
+        date=format_datetime(datetime.now(UTC)),
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+    )
 
 
 def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen[str]) -> float:  # type: ignore[no-untyped-def]
@@ -69,29 +69,16 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen[str]) -> 
 def test_sea_inquiry_gets_card_warning_and_breach_in_time(
     mailbox, slack_server: FakeSlack, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "IMAP_SENT_FOLDER": "Sent",
-        "DATA_DIR": str(tmp_path / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-secret",
-        "SLACK_CHANNEL": "CINQ",
-        "SLACK_API_URL": slack_server.base_url,
-        "BOT_HTTP_PORT": str(_free_port()),
-        "BOT_ADMINS": "UADMIN",
-        "SLA_HOURS_SEA": "0.01",
-        "SLA_HOURS_EU": "0.5",
-        "SLA_TICK_SECONDS": "1",
-        "SLA_WARN_AT": "50%",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox,
+        slack_server,
+        tmp_path / "data",
+        IMAP_SENT_FOLDER="Sent",
+        SLACK_SIGNING_SECRET="test-secret",
+        BOT_HTTP_PORT=str(_free_port()),
+        SLA_HOURS_SEA="0.01",
+        SLA_HOURS_EU="0.5",
+    )
     log_path = tmp_path / "bot.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
