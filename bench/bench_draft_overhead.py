@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 
 from bench.common import Row, machine_line, ms, percentile, print_table
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.desk.drafting_flow import DraftingFlow
 from bot.desk.outbox import Outbox
 from bot.drafting.llm import Completion, OpenAILlm
@@ -66,7 +66,7 @@ def main() -> None:
     slack = FakeSlack().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store(Path(tmp), shards=16)
+            store = open_store(Path(tmp), shards=16)
             store.add(make_inquiry("1", card_ts="1700000000.000001", card_channel="CINQ"))
             llm = TimedLlm(OpenAILlm("sk-test", llm_server.base_url, "bench-model", timeout=10))
             chat = SlackChat(WebClient(token="xoxb-bench", base_url=slack.base_url))

@@ -63,7 +63,7 @@ def main() -> int:
     parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
     args = parser.parse_args()
 
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.desk.ingest import Ingestor
     from bot.desk.outbox import Outbox
     from bot.desk.prework import UNREAD_DEFECT, Prework
@@ -77,9 +77,9 @@ def main() -> int:
     prework = Prework(config, workers=2)
     rows: list[Row] = []
     try:
-        store = Store(tmp / "data")
+        store = open_store(tmp / "data")
         ingestor = Ingestor(
-            store, Outbox(store), config, lambda: datetime.now(UTC), raw_dir=tmp / "mail", prework=prework
+            store, Outbox(store), config, lambda: datetime.now(UTC), keep_raw=True, prework=prework
         )
         prework.start()
         for worker in list(prework.pool._idle.queue):

@@ -6,7 +6,7 @@ Run: ``python bench/bench_store.py [--n 100000] [--rebuild] [--keep]``. Prints f
    ``N`` realistic inquiries. The builder uses a documented **bulk-load path** (see
    :func:`build_store`): each shard's documents are encoded with the store's own codec and
    written once through :class:`AtomicJSONStorage` (one fsync per shard instead of several per
-   inquiry), then ``Store(data_dir)`` is opened once so its own recovery code builds
+   inquiry), then ``open_store(data_dir)`` is opened once so its own recovery code builds
    ``index.jsonl`` from the shards. Store semantics are untouched.
 2. Copy the pristine store to a scratch directory and measure in a **fresh process**.
 """
@@ -262,18 +262,18 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     Shards are written directly in TinyDB's file layout (``{"inquiries": {doc_id: doc}}``,
     docs from ``bot.adapters.store.codec.inquiry_to_doc``) through ``AtomicJSONStorage.write``, one
     write per shard. Shard mtimes are set an hour back (a store whose shards were written
-    earlier), then ``Store(data_dir)`` is opened once: finding no index, it re-reads every
+    earlier), then ``open_store(data_dir)`` is opened once: finding no index, it re-reads every
     shard and writes ``index.jsonl`` (its normal recovery path). ``outbox_done`` delivered
     keys are seeded into the outbox's table (the outbox keeps delivered keys for two weeks and
     prunes only past ``DONE_KEEP``, so a desk that has run a while holds thousands).
     """
     from bot.adapters.store.atomic import AtomicJSONStorage
     from bot.adapters.store.codec import inquiry_to_doc
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
 
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    store = Store(data_dir)
+    store = open_store(data_dir)
     shards = store.shards
     store.close()
     (data_dir / "store" / "index.jsonl").unlink()  # empty; without it the next open re-indexes
@@ -290,11 +290,11 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
     for p in shard_dir.glob("*.json"):
         os.utime(p, (hour_ago, hour_ago))
     t0 = time.perf_counter()
-    store = Store(data_dir)
+    store = open_store(data_dir)
     index_rebuild_s = time.perf_counter() - t0
     assert store.count() == n, (store.count(), n)
     now = time.time()
-    from bot.desk.outbox import shard_of
+    from bot.adapters.store.outbox import shard_of
 
     by_shard: dict[int, list[dict[str, object]]] = {}
     for k in range(outbox_done):
@@ -302,7 +302,7 @@ def build_store(data_dir: Path, n: int, *, seed: int = 1, outbox_done: int = 500
         by_shard.setdefault(shard_of(key), []).append(
             {"key": key, "at": now - 13 * 86400 * k / max(1, outbox_done)}
         )
-    with store.locked():
+    with store.transaction():
         for shard, docs in by_shard.items():
             store.aux(f"outbox-{shard:02d}").table("outbox_done").insert_multiple(docs)
     store.close()
@@ -357,7 +357,7 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     """Runs in a fresh process: every figure of the table, in milliseconds / MB / seconds."""
     out: dict[str, float] = {"rss_before_import_mb": rss_mb()}
     t0 = time.perf_counter()
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.core.models import Event
     from bot.desk.ingest import Ingestor
     from bot.desk.outbox import Outbox
@@ -367,7 +367,7 @@ def measure(data_dir: Path, n: int, seed: int, gc_freeze: bool = False) -> dict[
     out["import_s"] = time.perf_counter() - t0
     out["rss_after_import_mb"] = rss_mb()
     t0 = time.perf_counter()
-    store = Store(data_dir)
+    store = open_store(data_dir)
     out["startup_s"] = time.perf_counter() - t0
     out["rss_after_startup_mb"] = rss_mb()
     if gc_freeze:  # as the bot does after start-up (bot.app.wiring.run_app)
@@ -453,7 +453,7 @@ def report(built: Built, m: dict[str, float], gc_freeze: bool = False) -> None:
             "bulk load: index rebuilt from shards", f"{built.index_rebuild_s:.1f} s (also = recovery if lost)"
         ),
         Row("import bot.adapters.store/ingest/triage", f"{m['import_s']:.2f} s"),
-        Row("start-up: Store(data_dir) ready", f"{m['startup_s']:.2f} s", "< 3 s", m["startup_s"] < 3),
+        Row("start-up: open_store(data_dir) ready", f"{m['startup_s']:.2f} s", "< 3 s", m["startup_s"] < 3),
         Row("RSS after imports", f"{m['rss_after_import_mb']:.0f} MB"),
         Row(
             "RSS after start-up",

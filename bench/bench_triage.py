@@ -90,7 +90,7 @@ def run_ingest(
     IMAP fetch batch), and the timing includes each group's final flush."""
     from bot.adapters.mail.imap_source import Checkpoint
     from bot.adapters.mail.watching import StoreMailSink
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.desk.ingest import Ingestor
     from bot.desk.outbox import Outbox
     from bot.desk.prework import Prework
@@ -99,14 +99,14 @@ def run_ingest(
     BENCH_TMP.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-triage-", dir=BENCH_TMP))
     try:
-        store = Store(tmp / "data")
+        store = open_store(tmp / "data")
         outbox = Outbox(store)
         ingestor = Ingestor(
             store,
             outbox,
             TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile()),
             lambda: datetime.now(UTC),
-            raw_dir=tmp / "data" / "mail",
+            keep_raw=True,
             prework=(
                 Prework(TriageConfig(own_domains=OWN_DOMAINS, profile=sample_profile())) if prework else None
             ),

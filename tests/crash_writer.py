@@ -2,7 +2,7 @@
 
 Usage: ``python tests/crash_writer.py DATA_DIR SEED``
 
-Opens ``Store(DATA_DIR)`` (whatever an earlier, killed run left there), prints ``ready``,
+Opens ``open_store(DATA_DIR)`` (whatever an earlier, killed run left there), prints ``ready``,
 then writes forever, one write at a time. Before each write it prints ``try <json>`` and
 after the write returned ``ack <json>`` (flushed), where ``<json>`` describes the write:
 
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.models import Category, Event, Inquiry, Market, MessageRecord, Status, Tier, Triage
 from bot.desk.outbox import Outbox
 
@@ -79,7 +79,7 @@ def _inquiry(inq_id: str, now: datetime) -> Inquiry:
 def main(argv: list[str]) -> int:
     data_dir, seed = Path(argv[1]), int(argv[2])
     rng = random.Random(seed)
-    store = Store(data_dir, shards=16)
+    store = open_store(data_dir, shards=16)
     outbox = Outbox(store)
     ids = [s.id for s in store.summaries()]
     found = store.checkpoint(FOLDER)

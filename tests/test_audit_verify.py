@@ -15,8 +15,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
 from bot.app.cli.records import add_commands
+from bot.app.store import audit_log, open_store
 from bot.blocks.render import Renderer
 from bot.core.models import Event
 from bot.desk.delivery import DeliveryWorker
@@ -31,9 +32,9 @@ from tests.inquiries import make_inquiry
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
-def _desk(data_dir: Path, n: int = 4) -> Store:
+def _desk(data_dir: Path, n: int = 4) -> TinyStore:
     """A store with ``n`` inquiries, each received and then claimed: 2n audited events."""
-    store = Store(data_dir, shards=4)
+    store = open_store(data_dir, shards=4)
     for i in range(1, n + 1):
         store.add(make_inquiry(str(i), events=(Event(NOW, "mail", "received", ""),)))
         store.update(
@@ -171,7 +172,7 @@ def test_cut_tail_with_a_matching_head_is_caught_by_the_store(
 def test_an_event_removed_from_the_store_is_caught(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = Store(data_dir)
+    store = open_store(data_dir)
     store.update("2", lambda inq: replace(inq, events=inq.events[:1]))  # someone hides the claim
     store.close()
     code, out = _verify_cli(data_dir, monkeypatch, capsys)
@@ -200,8 +201,8 @@ def test_torn_last_line_is_a_note_and_is_not_cut_by_verify(
 def test_whole_chain_rewritten_passes_alone_but_not_the_witnessed_anchor(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = Store(data_dir)
-    witnessed = AuditAnchor(store, Outbox(store), "CADMIN", lambda: NOW).tick()
+    store = open_store(data_dir)
+    witnessed = AuditAnchor(store, Outbox(store), "CADMIN", lambda: NOW, audit=audit_log(data_dir)).tick()
     store.close()
     assert witnessed is not None
     anchor = f"{witnessed.seq}:{witnessed.hash}"
@@ -268,7 +269,9 @@ def test_daily_anchor_is_posted_through_the_outbox_and_checks_the_chain(
 ) -> None:
     store = _desk(tmp_path, 2)
     outbox = Outbox(store)
-    anchor = AuditAnchor(store, outbox, "CADMIN", lambda: NOW, team_timezone="Europe/Berlin")
+    anchor = AuditAnchor(
+        store, outbox, "CADMIN", lambda: NOW, audit=audit_log(tmp_path), team_timezone="Europe/Berlin"
+    )
     chat = SlackChat(WebClient(token="xoxb-test", base_url=slack_server.base_url))
     renderer = Renderer(SlaPolicy(), "en")
     clock = [NOW]

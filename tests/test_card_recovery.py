@@ -9,7 +9,8 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.blocks.render import Renderer
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.outbox import Outbox
@@ -20,7 +21,7 @@ from tests.inquiries import make_inquiry
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def _worker(store: Store, slack: FakeSlack) -> DeliveryWorker:
+def _worker(store: TinyStore, slack: FakeSlack) -> DeliveryWorker:
     chat = SlackChat(WebClient(token="xoxb-test", base_url=slack.base_url))
     renderer = Renderer(SlaPolicy(), "en")
     return DeliveryWorker(
@@ -29,7 +30,7 @@ def _worker(store: Store, slack: FakeSlack) -> DeliveryWorker:
 
 
 def test_card_posted_before_a_crash_is_adopted_not_reposted(tmp_path: Path, slack_server: FakeSlack) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     store.add(make_inquiry("7"))
     outbox = Outbox(store)
     outbox.enqueue("card:7", "card", "7", None, NOW)
@@ -39,7 +40,7 @@ def test_card_posted_before_a_crash_is_adopted_not_reposted(tmp_path: Path, slac
     store.update("7", lambda i: replace(i, extra={**i.extra, "card_attempted": "1"}))
     store.close()
 
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     worker = _worker(store, slack_server)
     assert worker.run_once() == 1
     assert len(slack_server.calls("chat.postMessage")) == 1  # only the one from before the crash
@@ -47,7 +48,7 @@ def test_card_posted_before_a_crash_is_adopted_not_reposted(tmp_path: Path, slac
 
 
 def test_card_never_posted_is_posted_once_with_its_metadata(tmp_path: Path, slack_server: FakeSlack) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     store.add(make_inquiry("8"))
     Outbox(store).enqueue("card:8", "card", "8", None, NOW)
     worker = _worker(store, slack_server)
@@ -60,7 +61,7 @@ def test_card_never_posted_is_posted_once_with_its_metadata(tmp_path: Path, slac
 
 
 def test_a_dm_posted_before_a_crash_is_not_posted_again(tmp_path: Path, slack_server: FakeSlack) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     store.add(make_inquiry("9", owner="UANNA", card_ts="1700000000.000001", card_channel="CINQ"))
     outbox = Outbox(store)
     key = "sla:9:2026-11-20T08:00:00+00:00:50%"
@@ -72,7 +73,7 @@ def test_a_dm_posted_before_a_crash_is_not_posted_again(tmp_path: Path, slack_se
     chat.post(chat.dm_channel("UANNA"), "warning", None, tag=key)
     store.close()
 
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     _worker(store, slack_server).run_once()
     assert len(slack_server.calls("chat.postMessage")) == 1
     assert Outbox(store).pending_count() == 0

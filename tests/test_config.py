@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.config.routing_rules import parse_rules
 from bot.config.settings import load_config
 from bot.core.errors import ConfigError
@@ -69,7 +69,7 @@ def test_provider_preset_fills_and_explicit_values_win() -> None:
 def test_routing_rules_route_by_market_and_round_robin(tmp_path: object) -> None:
     from pathlib import Path
 
-    store = Store(Path(str(tmp_path)))
+    store = open_store(Path(str(tmp_path)))
     router = Router(parse_rules("market:SEA=UANNA;language:es=UBEN|UCARLA"), store)
     sea = make_inquiry("1", triage=make_triage(market=Market.SEA, country="VN", language="vi"))
     es = make_inquiry("2", triage=make_triage(market=Market.OTHER, country="MX", language="es"))
@@ -79,7 +79,7 @@ def test_routing_rules_route_by_market_and_round_robin(tmp_path: object) -> None
     assert router.route(de) is None
     store.close()
     # The round-robin turn survives a restart.
-    again = Router(parse_rules("market:SEA=UANNA;language:es=UBEN|UCARLA"), Store(Path(str(tmp_path))))
+    again = Router(parse_rules("market:SEA=UANNA;language:es=UBEN|UCARLA"), open_store(Path(str(tmp_path))))
     assert again.route(es) == "UCARLA"
 
 
@@ -97,7 +97,7 @@ def test_routed_inquiry_is_owned_at_arrival(tmp_path: object) -> None:
     from bot.triage import TriageConfig
     from tests.factories import make_email
 
-    store = Store(Path(str(tmp_path)))
+    store = open_store(Path(str(tmp_path)))
     router = Router(parse_rules("market:EU=UDIRK"), store)
     ingestor = Ingestor(store, Outbox(store), TriageConfig(), lambda: datetime.now(UTC), router=router)
     mail = make_email(

@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.adapters.store.repo import Store
 from bot.app.doctor import BOT_SCOPES, SCREENING_MAX_AGE_DAYS, run_doctor
+from bot.app.store import open_store
 from bot.config.settings import load_config
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import Recorder
@@ -220,7 +220,7 @@ def test_doctor_with_an_empty_environment_creates_nothing(tmp_path: Path) -> Non
 
 
 def test_doctor_on_an_existing_store_changes_nothing(slack_server: FakeSlack, tmp_path: Path) -> None:
-    Store(tmp_path / "data").close()
+    open_store(tmp_path / "data").close()
     for path in tmp_path.rglob("*"):  # back-dated, so that any rewrite shows in the mtime
         os.utime(path, (1_700_000_000, 1_700_000_000))
     before = _tree(tmp_path)

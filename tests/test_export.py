@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.core.models import Event, Status, Tier
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
@@ -23,8 +24,8 @@ NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(tmp_path, shards=4)
+def store(tmp_path: Path) -> TinyStore:
+    store = open_store(tmp_path, shards=4)
     clock = [NOW - timedelta(days=30)]
     ingestor = Ingestor(
         store, Outbox(store), TriageConfig(own_domains=frozenset({"brightway-led.com"})), lambda: clock[0]
@@ -65,7 +66,7 @@ def store(tmp_path: Path) -> Store:
     return store
 
 
-def test_jsonl_has_one_typed_object_per_line(store: Store) -> None:
+def test_jsonl_has_one_typed_object_per_line(store: TinyStore) -> None:
     out = io.StringIO()
     counts = export_records(store, NOW - timedelta(days=60), "jsonl", out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -91,7 +92,7 @@ def test_jsonl_has_one_typed_object_per_line(store: Store) -> None:
     }
 
 
-def test_since_selects_new_inquiries_and_recent_events_of_old_ones(store: Store) -> None:
+def test_since_selects_new_inquiries_and_recent_events_of_old_ones(store: TinyStore) -> None:
     out = io.StringIO()
     counts = export_records(store, NOW - timedelta(days=2), "jsonl", out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -100,7 +101,7 @@ def test_since_selects_new_inquiries_and_recent_events_of_old_ones(store: Store)
     assert [r["action"] for r in rows if r["type"] == "event"] == ["received", "tier", "claimed"]
 
 
-def test_csv_round_trips_through_the_csv_module(store: Store) -> None:
+def test_csv_round_trips_through_the_csv_module(store: TinyStore) -> None:
     out = io.StringIO(newline="")
     export_records(store, NOW - timedelta(days=60), "csv", out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
@@ -121,12 +122,14 @@ def test_csv_round_trips_through_the_csv_module(store: Store) -> None:
     assert carlos["subject"] == '\'=HYPERLINK("http://evil.example","quote"), "urgent"'
 
 
-def test_unknown_format_is_refused(store: Store) -> None:
+def test_unknown_format_is_refused(store: TinyStore) -> None:
     with pytest.raises(ValueError):
         export_records(store, NOW, "xml", io.StringIO())  # type: ignore[arg-type]
 
 
-def test_cli_export_writes_a_csv_file(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_export_writes_a_csv_file(
+    store: TinyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import argparse
 
     from bot.app.cli.records import add_commands

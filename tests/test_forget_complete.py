@@ -14,7 +14,7 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.blocks.render import Renderer
 from bot.core.redact import Redactor, identity_of, phones_in
 from bot.desk.delivery import DeliveryWorker
@@ -94,14 +94,14 @@ def _drain(worker: DeliveryWorker, outbox: Outbox) -> None:
 def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
     tmp_path: Path, slack_server: FakeSlack
 ) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     ingestor = Ingestor(
         store,
         outbox,
         TriageConfig(own_domains=frozenset({"brightway-led.com"})),
         lambda: NOW,
-        raw_dir=tmp_path / "mail",
+        keep_raw=True,
         sent_folders=frozenset({"Sent"}),
     )
     renderer = Renderer(SlaPolicy(), "en")
@@ -194,15 +194,13 @@ def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
     digests.send_owner("U1", [i for i in everything if i.owner == "U1"], NOW)
     _drain(worker, outbox)
     # Still owed and on disk at the time of the erasure: a draft and a Slack note about her.
-    with store.locked():
-        store.aux("drafts").table("drafts").insert(
-            {
-                "id": "d2",
-                "inquiry_id": max_id,
-                "to": "max@elektro-braun.de",
-                "body": "Dear Max, we copy Zofia Kowalczyk (Friedrichstraße 123).",
-            }
-        )
+    store.drafts.add(
+        {
+            "inquiry_id": max_id,
+            "to": "max@elektro-braun.de",
+            "body": "Dear Max, we copy Zofia Kowalczyk (Friedrichstraße 123).",
+        }
+    )
     outbox.enqueue(
         "note:n3",
         "note",
@@ -238,7 +236,7 @@ def test_forget_erases_the_person_from_data_dir_and_from_the_bots_slack_posts(
     # What is not about her stays: Max, Carlos, and the rest of Max's mail.
     state = _slack_state(slack_server)
     assert "Carlos Ruiz" in state and "Max Braun" in state
-    reopened = Store(tmp_path)
+    reopened = open_store(tmp_path)
     kept = reopened.require(max_id)
     assert kept.buyer_name == "Max Braun" and "500 LED tubes T8" in kept.messages[0].new_text
     assert "[erased]" in kept.messages[0].new_text and "[erased]" in kept.subject
@@ -288,7 +286,7 @@ def test_redactor_matches_a_chinese_name_inside_a_sentence() -> None:
 def test_erase_posts_redacts_only_the_bots_tagged_posts_and_survives_refusals(
     tmp_path: Path, slack_server: FakeSlack
 ) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     outbox = Outbox(store)
     chat = SlackChat(WebClient(token="xoxb-test", base_url=slack_server.base_url))
     renderer = Renderer(SlaPolicy(), "en")
@@ -344,14 +342,14 @@ def test_erase_posts_redacts_only_the_bots_tagged_posts_and_survives_refusals(
 
 
 def test_our_own_signature_quoted_in_their_mail_is_not_taken_for_theirs(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     outbox = Outbox(store)
     ingestor = Ingestor(
         store,
         outbox,
         TriageConfig(own_domains=frozenset({"brightway-led.com"})),
         lambda: NOW,
-        raw_dir=tmp_path / "mail",
+        keep_raw=True,
         sent_folders=frozenset({"Sent"}),
     )
     ours = "Lin Wang\nBrightway LED\nTel: +86 755 8888 9999"
@@ -409,13 +407,13 @@ def test_our_own_signature_quoted_in_their_mail_is_not_taken_for_theirs(tmp_path
 
 
 def test_an_inquiry_that_names_them_only_by_phone_is_found_and_erased(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     ingestor = Ingestor(
         store,
         Outbox(store),
         TriageConfig(own_domains=frozenset({"brightway-led.com"})),
         lambda: NOW,
-        raw_dir=tmp_path / "mail",
+        keep_raw=True,
     )
     ingestor.deliver(
         "INBOX",

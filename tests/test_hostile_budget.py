@@ -19,7 +19,7 @@ import pytest
 
 from bench.hostile_set import HOSTILE_SET, body_20mb, hostile_set, nested_5000
 from bot.adapters.mail.imap_source import FetchedMessage
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.app.wiring import Desktop
 from bot.core.models import Lane
 from bot.desk.ingest import Ingestor
@@ -136,7 +136,7 @@ def test_recursion_error_reads_the_headers_alone() -> None:
 
 
 def test_a_mail_over_budget_is_killed_kept_shown_and_the_next_is_read(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     prework = Prework(CONFIG, workers=1, budget=Budget(cpu_seconds=0.2, wall_seconds=5, memory_mb=1000))
     try:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.core.models import Market
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
@@ -20,11 +21,11 @@ SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "app" / "samples"
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> tuple[Store, Outbox, Ingestor]:
-    store = Store(tmp_path, shards=4)
+def desk(tmp_path: Path) -> tuple[TinyStore, Outbox, Ingestor]:
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
-    return store, outbox, Ingestor(store, outbox, config, lambda: NOW, raw_dir=tmp_path / "mail")
+    return store, outbox, Ingestor(store, outbox, config, lambda: NOW, keep_raw=True)
 
 
 def _buyer_mail(**kw: object) -> object:
@@ -38,7 +39,7 @@ def _buyer_mail(**kw: object) -> object:
     return make_email(**base)
 
 
-def test_new_buyer_mail_becomes_an_inquiry_with_a_card_owed(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_new_buyer_mail_becomes_an_inquiry_with_a_card_owed(desk: tuple[TinyStore, Outbox, Ingestor]) -> None:
     store, outbox, ingestor = desk
     result = ingestor.ingest(_buyer_mail(), NOW - timedelta(minutes=3))  # type: ignore[arg-type]
     assert result.outcome == "new"
@@ -49,7 +50,7 @@ def test_new_buyer_mail_becomes_an_inquiry_with_a_card_owed(desk: tuple[Store, O
     assert [i.key for i in outbox.due(NOW)] == [f"card:{inq.id}"]
 
 
-def test_same_message_twice_is_stored_once(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_same_message_twice_is_stored_once(desk: tuple[TinyStore, Outbox, Ingestor]) -> None:
     store, outbox, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
     again = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
@@ -58,7 +59,7 @@ def test_same_message_twice_is_stored_once(desk: tuple[Store, Outbox, Ingestor])
 
 
 def test_follow_up_by_in_reply_to_attaches_and_goes_to_the_thread(
-    desk: tuple[Store, Outbox, Ingestor],
+    desk: tuple[TinyStore, Outbox, Ingestor],
 ) -> None:
     store, outbox, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
@@ -76,7 +77,9 @@ def test_follow_up_by_in_reply_to_attaches_and_goes_to_the_thread(
     assert "thread:<second@licht.de>" in keys and f"update:{inq.id}" in keys
 
 
-def test_follow_up_by_same_buyer_and_subject_without_headers(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_follow_up_by_same_buyer_and_subject_without_headers(
+    desk: tuple[TinyStore, Outbox, Ingestor],
+) -> None:
     store, _, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
     follow = _buyer_mail(message_id="<third@licht.de>", subject="AW: RFQ LED panels", new_text="Hallo?")
@@ -85,7 +88,7 @@ def test_follow_up_by_same_buyer_and_subject_without_headers(desk: tuple[Store, 
 
 
 def test_reply_from_sent_folder_stops_the_clock_and_buyer_reply_restarts_it(
-    desk: tuple[Store, Outbox, Ingestor],
+    desk: tuple[TinyStore, Outbox, Ingestor],
 ) -> None:
     store, _, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
@@ -112,7 +115,7 @@ def test_reply_from_sent_folder_stops_the_clock_and_buyer_reply_restarts_it(
 
 
 def test_sent_mail_matched_by_recipient_and_subject_when_headers_are_missing(
-    desk: tuple[Store, Outbox, Ingestor],
+    desk: tuple[TinyStore, Outbox, Ingestor],
 ) -> None:
     _store, _, ingestor = desk
     first = ingestor.ingest(_buyer_mail(), NOW)  # type: ignore[arg-type]
@@ -129,7 +132,9 @@ def test_sent_mail_matched_by_recipient_and_subject_when_headers_are_missing(
     )
 
 
-def test_filtered_mail_is_kept_with_its_reason_and_gets_no_card(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_filtered_mail_is_kept_with_its_reason_and_gets_no_card(
+    desk: tuple[TinyStore, Outbox, Ingestor],
+) -> None:
     store, outbox, ingestor = desk
     ooo = make_email(
         subject="Out of Office: RFQ",
@@ -145,7 +150,7 @@ def test_filtered_mail_is_kept_with_its_reason_and_gets_no_card(desk: tuple[Stor
 
 
 def test_every_bundled_sample_is_ingested_and_raw_bytes_are_kept(
-    desk: tuple[Store, Outbox, Ingestor], tmp_path: Path
+    desk: tuple[TinyStore, Outbox, Ingestor], tmp_path: Path
 ) -> None:
     _store, _, ingestor = desk
 
@@ -160,7 +165,7 @@ def test_every_bundled_sample_is_ingested_and_raw_bytes_are_kept(
     assert len(list((tmp_path / "mail").rglob("*.eml"))) == len(outcomes)
 
 
-def test_a_broken_email_is_still_recorded(desk: tuple[Store, Outbox, Ingestor]) -> None:
+def test_a_broken_email_is_still_recorded(desk: tuple[TinyStore, Outbox, Ingestor]) -> None:
     store, _, ingestor = desk
     raw = (
         b'From: "broken\nSubject: =?gb2312?B?not-base64!!?=\n'
@@ -171,7 +176,7 @@ def test_a_broken_email_is_still_recorded(desk: tuple[Store, Outbox, Ingestor]) 
 
 
 def test_a_partly_unreadable_email_is_shown_with_what_could_be_read(
-    desk: tuple[Store, Outbox, Ingestor],
+    desk: tuple[TinyStore, Outbox, Ingestor],
 ) -> None:
     from bot.blocks.card import inquiry_card
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.errors import StoreError
 from bot.core.prefs import MemberPrefs
 from bot.desk.digests import Digests
@@ -23,7 +23,7 @@ from tests.test_reminders import Clock, _drain, _setup
 
 
 def test_preferences_and_home_state_survive_a_restart(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=2)
+    store = open_store(tmp_path, shards=2)
     assert store.member_prefs("UNEW") == MemberPrefs()  # never set: the team's defaults
     assert store.home_state("UNEW") == {}
     store.set_member_prefs("UANNA", MemberPrefs(time(7, 30), dm_pings=False, lang="zh"))
@@ -34,7 +34,7 @@ def test_preferences_and_home_state_survive_a_restart(tmp_path: Path) -> None:
         store.set_member_prefs("", MemberPrefs())
     store.close()
 
-    again = Store(tmp_path, shards=2)
+    again = open_store(tmp_path, shards=2)
     assert again.member_prefs("UANNA") == MemberPrefs(time(8, 0), dm_pings=False, lang="zh")
     assert again.member_prefs("UBEN") == MemberPrefs(lang="en")
     assert again.home_state("UANNA") == {"queue": "mine", "market": "EU", "tier": "any", "page": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.models import Lane
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
@@ -23,7 +23,7 @@ class Fetched:
 
 
 def _ingest_all(tmp: Path, prework: Prework | None) -> dict[str, tuple[object, ...]]:
-    store = Store(tmp, shards=4)
+    store = open_store(tmp, shards=4)
     ingestor = Ingestor(store, Outbox(store), CONFIG, lambda: NOW, prework=prework)
     raws = [p.read_bytes() for p in SAMPLES]
     ingestor.prepare(raws)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.core.errors import UsageError
 from bot.core.models import Status
 from bot.desk.ingest import Ingestor
@@ -58,17 +59,17 @@ def _mail(
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> tuple[Path, Store, Outbox, Ingestor]:
-    store = Store(tmp_path, shards=4)
+def desk(tmp_path: Path) -> tuple[Path, TinyStore, Outbox, Ingestor]:
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
     ingestor = Ingestor(
-        store, outbox, config, lambda: NOW, raw_dir=tmp_path / "mail", sent_folders=frozenset({"Sent"})
+        store, outbox, config, lambda: NOW, keep_raw=True, sent_folders=frozenset({"Sent"})
     )
     return tmp_path, store, outbox, ingestor
 
 
-def _fill(desk: tuple[Path, Store, Outbox, Ingestor]) -> dict[str, str]:
+def _fill(desk: tuple[Path, TinyStore, Outbox, Ingestor]) -> dict[str, str]:
     _, store, outbox, ingestor = desk
     ids: dict[str, str] = {}
     first = ingestor.deliver(
@@ -175,15 +176,12 @@ def _fill(desk: tuple[Path, Store, Outbox, Ingestor]) -> dict[str, str]:
     outbox.done("note:y", NOW)
     outbox.enqueue("note:z", "note", ids["zofia"], {"who": ADDR}, NOW)
     outbox.give_up("note:z", NOW, "channel_not_found")
-    with store.locked():
-        store.aux("drafts").table("drafts").insert(
-            {"id": "d1", "inquiry_id": ids["zofia"], "to": ADDR.lower(), "body": "Dear Ms Kowalczyk"}
-        )
+    store.drafts.add({"inquiry_id": ids["zofia"], "to": ADDR.lower(), "body": "Dear Ms Kowalczyk"})
     store.set_fields(ids["zofia"], card_ts="1700000000.000100", card_channel="C1", owner="U1")
     return ids
 
 
-def _stats(store: Store) -> tuple[Counter[str], Counter[str], Counter[str | None], int]:
+def _stats(store: TinyStore) -> tuple[Counter[str], Counter[str], Counter[str | None], int]:
     s = store.summaries()
     return (
         Counter(x.market for x in s),
@@ -201,7 +199,7 @@ def _files_containing(root: Path, needle: str) -> list[str]:
 
 
 def test_forget_leaves_no_trace_of_the_address_anywhere_in_data_dir(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     data_dir, store, _, _ = desk
     ids = _fill(desk)
@@ -223,14 +221,14 @@ def test_forget_leaves_no_trace_of_the_address_anywhere_in_data_dir(
     assert after == before
 
 
-def test_forget_keeps_figures_and_a_usable_store(desk: tuple[Path, Store, Outbox, Ingestor]) -> None:
+def test_forget_keeps_figures_and_a_usable_store(desk: tuple[Path, TinyStore, Outbox, Ingestor]) -> None:
     data_dir, store, _outbox, _ = desk
     ids = _fill(desk)
     original = store.require(ids["zofia"])
     report = forget(data_dir, store, ADDR, now=NOW)
     store.close()
 
-    reopened = Store(data_dir)
+    reopened = open_store(data_dir)
     erased = reopened.require(ids["zofia"])
     assert erased.buyer_addr == pseudonym(report.erasure) == reopened.require(ids["zofia2"]).buyer_addr
     assert erased.buyer_name == "[erased]" and erased.triage.company is None
@@ -258,7 +256,7 @@ def test_forget_keeps_figures_and_a_usable_store(desk: tuple[Path, Store, Outbox
 
 
 def test_forget_is_recorded_in_the_audit_trail_without_the_address(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     data_dir, store, _, _ = desk
     ids = _fill(desk)
@@ -274,7 +272,7 @@ def test_forget_is_recorded_in_the_audit_trail_without_the_address(
 
 
 def test_forget_of_an_unknown_address_changes_nothing_but_is_recorded(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     data_dir, store, _, _ = desk
     ids = _fill(desk)
@@ -286,7 +284,9 @@ def test_forget_of_an_unknown_address_changes_nothing_but_is_recorded(
     store.close()
 
 
-def test_forget_refuses_something_that_is_not_an_address(desk: tuple[Path, Store, Outbox, Ingestor]) -> None:
+def test_forget_refuses_something_that_is_not_an_address(
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
+) -> None:
     data_dir, store, _, _ = desk
     with pytest.raises(UsageError):
         forget(data_dir, store, "zofia")
@@ -294,7 +294,7 @@ def test_forget_refuses_something_that_is_not_an_address(desk: tuple[Path, Store
 
 
 def test_subject_export_holds_the_persons_inquiries_messages_events_and_records(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     _data_dir, store, _, _ = desk
     ids = _fill(desk)
@@ -323,7 +323,7 @@ def test_subject_export_holds_the_persons_inquiries_messages_events_and_records(
 
 
 def test_retention_purges_bodies_of_old_closed_inquiries_only(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     data_dir, store, _, _ = desk
     ids = _fill(desk)
@@ -345,7 +345,7 @@ def test_retention_purges_bodies_of_old_closed_inquiries_only(
 
 
 def test_retention_keeps_closed_inquiries_that_are_still_young(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
 ) -> None:
     _, store, _, _ = desk
     ids = _fill(desk)
@@ -358,8 +358,7 @@ def test_retention_keeps_closed_inquiries_that_are_still_young(
 def test_raw_mail_that_names_the_address_only_in_encoded_form_is_found(tmp_path: Path) -> None:
     from bot.records.privacy import raw_files_for
 
-    mail_dir = tmp_path / "mail" / "ab"
-    mail_dir.mkdir(parents=True)
+    store = open_store(tmp_path)
     encoded = _mail(
         "Max Braun <max@elektro-braun.de>",
         "Partner",
@@ -368,10 +367,12 @@ def test_raw_mail_that_names_the_address_only_in_encoded_form_is_found(tmp_path:
         cte="base64",
     )
     assert ADDR.lower().encode() not in encoded.lower()
-    (mail_dir / "ab01.eml").write_bytes(encoded)
-    (mail_dir / "ab02.eml").write_bytes(_mail("x@y.example", "Hi", "unrelated", "<u1@y.example>"))
-    found = raw_files_for(tmp_path / "mail", (), ADDR.lower())
-    assert [p.name for p in found] == ["ab01.eml"]
+    store.save_raw("ab01", encoded)
+    store.save_raw("ab02", _mail("x@y.example", "Hi", "unrelated", "<u1@y.example>"))
+    assert (tmp_path / "mail" / "ab" / "ab01.eml").read_bytes() == encoded
+    found = raw_files_for(store, (), ADDR.lower())
+    assert found == ["ab01"]
+    store.close()
 
 
 def _run_cli(argv: list[str]) -> int:
@@ -387,7 +388,7 @@ def _run_cli(argv: list[str]) -> int:
 
 
 def test_cli_subject_export_then_forget(
-    desk: tuple[Path, Store, Outbox, Ingestor],
+    desk: tuple[Path, TinyStore, Outbox, Ingestor],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

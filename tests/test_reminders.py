@@ -9,7 +9,8 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.blocks.render import Renderer
 from bot.core.models import Market
 from bot.desk.delivery import DeliveryWorker
@@ -28,8 +29,8 @@ class Clock:
         return self.now
 
 
-def _setup(tmp_path: Path, slack: FakeSlack, clock: Clock) -> tuple[Store, Reminders, DeliveryWorker]:
-    store = Store(tmp_path, shards=2)
+def _setup(tmp_path: Path, slack: FakeSlack, clock: Clock) -> tuple[TinyStore, Reminders, DeliveryWorker]:
+    store = open_store(tmp_path, shards=2)
     outbox = Outbox(store)
     policy = SlaPolicy(warn_at=parse_warn_at("50%,1h"))
     chat = SlackChat(WebClient(token="xoxb-test", base_url=slack.base_url))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.errors import StoreError
 from bot.core.models import Category, Inquiry, Lane, MessageRecord, Status
 from bot.desk.learning import Learning
@@ -61,13 +61,13 @@ def test_domain_signal_grows_with_junk_and_turns_with_confirmed_buyers() -> None
 
 
 def test_store_keeps_reputation_per_key_across_a_restart(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     store.set_reputation("sender", "a@x.example", {"junk": 1, "last": "junk"})
     store.set_reputation("sender", "b@x.example", {"real": 1, "last": "real"})
     store.set_reputation("sender", "a@x.example", {"junk": 2, "last": "junk"})
     store.set_text_model({"docs": [1, 0], "totals": [2, 0], "counts": {"po": [2, 0]}})
     store.close()
-    again = Store(tmp_path, shards=4)
+    again = open_store(tmp_path, shards=4)
     assert again.reputation("sender", "a@x.example") == {"junk": 2, "last": "junk"}
     assert again.reputation("sender", "b@x.example") == {"real": 1, "last": "real"}
     assert again.reputation("sender", "c@x.example") is None
@@ -85,7 +85,7 @@ def _mail(n: int, addr: str, subject: str, body: str) -> Inquiry:
 
 
 def test_teaching_junk_then_real_moves_the_sender_and_counts_the_mail_once(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     learning = Learning(store)
     inq = _mail(1, "po@lure-trading.example", *LURES[0])
     label = learning.teach(inq, rp.JUNK)
@@ -102,7 +102,7 @@ def test_teaching_junk_then_real_moves_the_sender_and_counts_the_mail_once(tmp_p
 
 
 def test_free_mail_junk_teaches_the_address_only(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     learning = Learning(store)
     learning.teach(_mail(1, "lure123@gmail.com", *LURES[1]), rp.JUNK)
     assert [s.name for s in learning.signals("lure123@gmail.com", "x", "y")] == ["junked_sender"]
@@ -111,7 +111,7 @@ def test_free_mail_junk_teaches_the_address_only(tmp_path: Path) -> None:
 
 
 def test_known_buyer_needs_an_earlier_inquiry_nobody_dismissed(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     learning = Learning(store)
     store.add(make_inquiry("1", buyer_addr="anna@licht.de"))
     store.add(
@@ -136,7 +136,7 @@ def test_known_buyer_needs_an_earlier_inquiry_nobody_dismissed(tmp_path: Path) -
 
 
 def test_the_text_model_speaks_once_it_has_seen_both_kinds(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     learning = Learning(store)
     for n, (subject, body) in enumerate(LURES[:4]):
         learning.teach(_mail(n + 1, f"l{n}@gmail.com", subject, body), rp.JUNK)
@@ -148,13 +148,13 @@ def test_the_text_model_speaks_once_it_has_seen_both_kinds(tmp_path: Path) -> No
     assert "text_model" in sig and sig["text_model"].weight > 0
     store.close()
     # The counts live in the store: a new process has the same opinion.
-    again = Store(tmp_path, shards=4)
+    again = open_store(tmp_path, shards=4)
     assert Learning(again).model().docs == (5, 5)
     again.close()
 
 
 def test_erasing_a_person_removes_their_reputation_and_keeps_the_rest(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     learning = Learning(store)
     learning.teach(_mail(1, "po@lure-trading.example", *LURES[0]), rp.JUNK)
     learning.teach(_mail(2, "other@lure-trading.example", *LURES[1]), rp.JUNK)

@@ -121,8 +121,8 @@ def act(desktop: Desktop, user: str, action: dict[str, Any], channel: str = CHAN
 
 
 def audited(desktop: Desktop, inq_id: str) -> list[str]:
-    assert desktop.store.audit.verify().ok
-    return [e.action for e in desktop.store.audit.history(inq_id)]
+    assert desktop.audit.verify().ok
+    return [e.action for e in desktop.audit.history(inq_id)]
 
 
 # -- held for review -----------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def test_all_four_clicks_are_counted_in_stats(desktop: Desktop, slack_server: Fa
     )
     assert "Waiting for a check: 1" in answer
     assert desktop.store.require(held.inquiry_id or "").triage.lane is Lane.REVIEW
-    assert desktop.store.audit.verify().ok
+    assert desktop.audit.verify().ok
 
 
 # -- a separate review channel --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.core.models import Lane, Risk, RiskSignal
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
@@ -101,7 +101,7 @@ def test_a_failing_or_babbling_model_changes_nothing_and_pauses(llm_server: Fake
 
 def test_ingest_asks_the_model_only_for_new_grey_mail(tmp_path: Path, llm_server: FakeLlmServer) -> None:
     llm_server.reply('{"verdict": "buyer", "reason": "trial order"}')
-    store = Store(tmp_path / "data")
+    store = open_store(tmp_path / "data")
     try:
         ingestor = Ingestor(
             store, Outbox(store), CONFIG, lambda: T0, second_opinion=SecondOpinion(_llm(llm_server))

@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import open_store
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
 from bot.triage import TriageConfig
@@ -123,7 +124,7 @@ def test_sigkill_during_store_writes_never_loses_an_acknowledged_write(tmp_path:
         for path in sorted((data_dir / "store").rglob("*.json")):
             with open(path, encoding="utf-8") as fh:
                 json.load(fh)  # never a torn file
-        store = Store(data_dir)
+        store = open_store(data_dir)
         try:
             for inq_id, mid in mids.items():
                 inq = store.get(inq_id)
@@ -159,7 +160,7 @@ class CrashingOutbox(Outbox):
         raise KeyboardInterrupt("killed between the store write and the outbox write")
 
 
-def _ingestor(store: Store, outbox: Outbox) -> Ingestor:
+def _ingestor(store: TinyStore, outbox: Outbox) -> Ingestor:
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
     return Ingestor(store, outbox, config, lambda: NOW)
 
@@ -178,12 +179,12 @@ def _buyer_mail(**kw: Any) -> Any:
 def test_a_mail_stored_before_a_crash_gets_its_card_when_the_watcher_delivers_it_again(
     tmp_path: Path,
 ) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     with pytest.raises(KeyboardInterrupt):
         _ingestor(store, CrashingOutbox(store)).ingest(_buyer_mail(), NOW - timedelta(minutes=1))
     store.close()
 
-    store = Store(tmp_path, shards=4)  # the restarted process
+    store = open_store(tmp_path, shards=4)  # the restarted process
     outbox = Outbox(store)
     again = _ingestor(store, outbox).ingest(_buyer_mail(), NOW - timedelta(minutes=1))
 
@@ -195,7 +196,7 @@ def test_a_mail_stored_before_a_crash_gets_its_card_when_the_watcher_delivers_it
 
 
 def test_a_follow_up_stored_before_a_crash_still_goes_to_the_thread(tmp_path: Path) -> None:
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     first = _ingestor(store, outbox).ingest(_buyer_mail(), NOW - timedelta(minutes=5))
     assert first.inquiry_id is not None
@@ -211,7 +212,7 @@ def test_a_follow_up_stored_before_a_crash_still_goes_to_the_thread(tmp_path: Pa
         _ingestor(store, CrashingOutbox(store)).ingest(follow, NOW)
     store.close()
 
-    store = Store(tmp_path, shards=4)
+    store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     again = _ingestor(store, outbox).ingest(follow, NOW)
 

@@ -25,8 +25,8 @@ from typing import Any
 import pycountry
 import pytest
 
-from bot.adapters.store.repo import Store
 from bot.app.demo import run_demo, sample_files
+from bot.app.store import open_store
 from bot.blocks import card, digest, draft, home, localize, review
 from bot.blocks.chart import chart_labels, week_label
 from bot.blocks.home_queue import HomeFilter, queue_page
@@ -236,7 +236,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Inquiry], str]:
     out = io.StringIO()
     env = {"TEAM_LANGUAGE": "zh", "DATA_DIR": str(data)}
     run_demo(load_config(env), lang="zh", out=out, keep_dir=data)
-    store = Store(data, shards=8)
+    store = open_store(data, shards=8)
     try:
         inquiries = [store.require(s.id) for s in store.summaries()]
     finally:

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters.store.repo import Store
+from bot.app.store import open_store
 from bot.blocks.localize import filter_reason
 from bot.blocks.render import Renderer
 from bot.config.settings import Config
@@ -25,6 +25,7 @@ from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.desk.triage_context import Trust, load_screener, triage_config
 from bot.sla.engine import SlaPolicy, parse_warn_at
 
@@ -138,7 +139,7 @@ def run_demo(config: Config, *, lang: str | None = None, out: TextIO, keep_dir: 
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="inquiry-demo-") as tmp:
         data_dir = keep_dir or Path(tmp)
-        store = Store(data_dir, shards=8)
+        store = open_store(data_dir, shards=8)
         outbox = Outbox(store)
         policy = SlaPolicy(hours=dict(config.sla_hours), warn_at=parse_warn_at(config.sla_warn_at))
         renderer = Renderer(policy, lang)

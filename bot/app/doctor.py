@@ -308,7 +308,7 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def check_store(config: Config, out: TextIO) -> bool:
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.desk.outbox import Outbox
 
     if not (config.data_dir / "store" / "meta.json").is_file():  # open nothing, create nothing
@@ -322,7 +322,7 @@ def check_store(config: Config, out: TextIO) -> bool:
         _line(out, None, f"store in {config.data_dir}", "no store yet: `inquiry-bot run` creates it")
         return True
     try:
-        store = Store(config.data_dir)
+        store = open_store(config.data_dir)
     except Exception as e:
         _line(out, False, f"store in {config.data_dir}", f"{type(e).__name__}: {e}")
         return False

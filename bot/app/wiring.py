@@ -28,7 +28,8 @@ from bot.adapters.mail.outgoing import ImapWriter, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import Store
+from bot.adapters.store.repo import TinyStore
+from bot.app.store import audit_log
 from bot.blocks.render import Renderer
 from bot.config.routing_rules import parse_rules
 from bot.config.settings import Config
@@ -41,6 +42,7 @@ from bot.desk.drafting_flow import DraftingFlow
 from bot.desk.ingest import Ingestor
 from bot.desk.learning import Learning
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.desk.prework import Prework
 from bot.desk.reminders import Reminders
 from bot.desk.routing import Router
@@ -48,6 +50,7 @@ from bot.desk.triage_context import Trust, load_screener, triage_config
 from bot.handlers import actions, commands, drafts, home
 from bot.handlers import backlog as backlog_handlers
 from bot.handlers.services import Services
+from bot.records.audit import AuditLog
 from bot.records.audit_anchor import AuditAnchor
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.triage.second_opinion import SecondOpinion
@@ -75,7 +78,7 @@ class Desktop:
     """Everything built for one process (also used by tests, with fakes at the edges)."""
 
     config: Config
-    store: Store
+    store: TinyStore
     outbox: Outbox
     ingestor: Ingestor
     services: Services
@@ -83,6 +86,7 @@ class Desktop:
     reminders: Reminders
     app: App
     anchor: AuditAnchor | None = None
+    audit: AuditLog | None = None  # the store's audit sink
 
 
 def verify_token(client: WebClient) -> None:
@@ -162,7 +166,8 @@ def build(
 ) -> Desktop:
     assert config.slack is not None
     now = utcnow
-    store = Store(config.data_dir)
+    audit = audit_log(config.data_dir)
+    store = TinyStore(config.data_dir, audit=audit)
     outbox = Outbox(store)
     policy = sla_policy(config)
     renderer = Renderer(policy, config.team_language, config.sla_team_mention)
@@ -206,7 +211,7 @@ def build(
         outbox,
         triage_config(config),
         now,
-        raw_dir=config.data_dir / "mail",
+        keep_raw=True,
         sent_folders=frozenset(sent),
         router=router,
         trust=Trust(config, load_screener(config)),
@@ -280,10 +285,11 @@ def build(
         outbox,
         config.audit_anchor_channel or config.slack.channel,
         now,
+        audit=audit,
         team_timezone=config.team_timezone,
         lang=config.team_language,
     )
-    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app, anchor)
+    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app, anchor, audit)
 
 
 def revoked_notice(outbox: Outbox, lang: str, clock: Callable[[], datetime]) -> Callable[[Exception], None]:
@@ -400,7 +406,7 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
 
         days = config.retention_days
         scheduler.add_job(
-            lambda: purge_closed_bodies(desk.store, utcnow(), days, audit=desk.store.audit),
+            lambda: purge_closed_bodies(desk.store, utcnow(), days, audit=desk.audit),
             "interval",
             seconds=300,
             id="retention",

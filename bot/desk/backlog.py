@@ -32,12 +32,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.adapters.store.repo import Store
 from bot.blocks.home_queue import HomeFilter
 from bot.config.settings import Config
 from bot.core.models import BacklogCounts, Inquiry, Lane
 from bot.desk.chat import Blocks
 from bot.desk.outbox import Outbox, OutboxItem
+from bot.desk.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class Backlog:
 
     def join(self, folder: str) -> str:
         """The open batch's id (opened now if none), with ``folder`` among its feeders."""
-        with self.store.locked():
+        with self.store.transaction():
             doc = self.store.get_meta(OPEN_KEY)
             if not isinstance(doc, dict):
                 seq = int(self.store.get_meta(SEQ_KEY, 0) or 0) + 1
@@ -184,7 +184,7 @@ class Backlog:
     def caught_up(self, folder: str) -> str | None:
         """``folder`` delivered everything it had; when it was the last feeder of the open batch,
         the batch closes and owes its summary. Returns the closed batch's id, if any."""
-        with self.store.locked():
+        with self.store.transaction():
             doc = self.store.get_meta(OPEN_KEY)
             if not isinstance(doc, dict) or folder not in doc.get("folders", []):
                 return None
@@ -220,7 +220,7 @@ class Backlog:
         return dict(doc) if isinstance(doc, dict) else {}
 
     def _set_state(self, batch: str, **change: Any) -> dict[str, Any]:
-        with self.store.locked():
+        with self.store.transaction():
             doc = {**self.state(batch), **change}
             self.store.set_meta(state_key(batch), doc)
             return doc
@@ -231,7 +231,7 @@ class Backlog:
         if not batch.isdigit() or int(batch) > int(self.store.get_meta(SEQ_KEY, 0) or 0):
             return False
         now = self.clock()
-        with self.store.locked():
+        with self.store.transaction():
             owed = self.outbox.enqueue(
                 release_key(batch), RELEASE_KIND, None, {"batch": batch, "user": user}, now
             )

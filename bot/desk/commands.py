@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.adapters.store.repo import Store, Summary
 from bot.core.errors import UsageError
 from bot.core.models import Status
+from bot.desk.ports import Store, Summary
 
 SUBCOMMANDS = {
     "mine": 0,

@@ -18,13 +18,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.adapters.store.repo import Store
 from bot.blocks.card import status_label
 from bot.core.errors import Conflict, PermissionDenied, UsageError
 from bot.core.models import Category, Event, Inquiry, Lane, Status, Tier
 from bot.desk.ingest import mark_answered
 from bot.desk.learning import Learning, label_of
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.desk.routing import Router, routed
 from bot.triage.lanes import LURE_SUSPECTED
 from bot.triage.reputation import DISMISSED, JUNK, REAL
@@ -85,7 +85,7 @@ class Desk:
             return replace(new, events=(*new.events, Event(self.clock(), user, action, detail)))
 
         # The change and the Slack updates it owes become visible together.
-        with self.store.locked():
+        with self.store.transaction():
             inq = self.store.update(inq_id, apply)
             now = self.clock()
             if inq.triage.is_inquiry and inq.extra.get("backlog") and not inq.card_ts:
@@ -190,7 +190,7 @@ class Desk:
                 return replace(inq, status=new_status, extra={**inq.extra, "taught": label_of(DISMISSED)})
             return replace(inq, status=new_status)
 
-        with self.store.locked():
+        with self.store.transaction():
             inq = self._change(
                 inq_id,
                 user,
@@ -241,7 +241,7 @@ class Desk:
                 raise UsageError("nothing is waiting for a reply")
             return mark_answered(inq, now, user, "marked replied in Slack", now)
 
-        with self.store.locked():
+        with self.store.transaction():
             inq = self.store.update(inq_id, change)
             self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
             self.outbox.enqueue(
@@ -312,7 +312,7 @@ class Desk:
                 events=(*inq.events, Event(now, user, "junked", "review")),
             )
 
-        with self.store.locked():
+        with self.store.transaction():
             inq = self.store.update(inq_id, change)
             self.learning.teach(inq, JUNK, previous.get("label"))
             if inq.card_ts:
@@ -368,7 +368,7 @@ class Desk:
                 )
             return routed(new, self.router, now)
 
-        with self.store.locked():
+        with self.store.transaction():
             inq = self.store.update(inq_id, change)
             self.learning.teach(inq, REAL, previous.get("label"))
             if inq.card_ts:  # the review card, in the desk channel: it becomes the normal card

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from bot.adapters.store.repo import Store
 from bot.blocks.card import filtered_summary
 from bot.blocks.digest import owner_digest_messages, stats_text, team_digest_messages
 from bot.core import i18n, names
@@ -16,6 +15,7 @@ from bot.core.errors import UsageError
 from bot.core.models import Inquiry, Lane
 from bot.desk.chat import Chat
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.sla.digest import owner_digest, team_digest
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
 from bot.sla.stats import compute_stats, overturned, parse_stats_period

@@ -20,10 +20,7 @@ from email.utils import formataddr, getaddresses
 from functools import partial
 from typing import Any, TypeVar
 
-from tinydb import where
-
 from bot.adapters.mail.outgoing import ImapWriter, MailOutError, SmtpSender, compose_reply
-from bot.adapters.store.repo import Store
 from bot.blocks.card import blocking_warnings
 from bot.blocks.draft import draft_error_blocks, draft_messages, drafting_placeholder
 from bot.blocks.localize import draft_flag
@@ -33,6 +30,7 @@ from bot.core.models import Event, Inquiry, MessageRecord
 from bot.desk.chat import Chat, TemporaryChatError
 from bot.desk.ingest import mark_answered
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.drafting.service import Draft, Drafter, request_from_inquiry
 from bot.sla.buyer_time import buyer_timezone, next_morning
 from bot.trust.quote_risk import Finding, QuotePolicy, check_quote
@@ -214,27 +212,22 @@ class DraftingFlow:
         raise AssertionError("unreachable")
 
     def _save_draft(self, inq: Inquiry, draft: Draft, user: str, ts: str) -> str:
-        with self.store.locked():
-            table = self.store.aux("drafts").table("drafts")
-            draft_id = f"d{len(table) + 1}"
-            table.insert(
-                {
-                    "id": draft_id,
-                    "inquiry_id": inq.id,
-                    "subject": draft.subject,
-                    "body": draft.body,
-                    "to": inq.buyer_addr,
-                    "language": draft.language,
-                    "flags": list(draft.flags),
-                    "scenario": draft.scenario,
-                    "is_template": draft.is_template,
-                    "ts": ts,
-                    "status": "drafted",
-                    "created_by": user,
-                    "created_at": self.clock().isoformat(),
-                }
-            )
-        return draft_id
+        return self.store.drafts.add(
+            {
+                "inquiry_id": inq.id,
+                "subject": draft.subject,
+                "body": draft.body,
+                "to": inq.buyer_addr,
+                "language": draft.language,
+                "flags": list(draft.flags),
+                "scenario": draft.scenario,
+                "is_template": draft.is_template,
+                "ts": ts,
+                "status": "drafted",
+                "created_by": user,
+                "created_at": self.clock().isoformat(),
+            }
+        )
 
     def quote_risks(self, text: str) -> list[Finding]:
         """Prices under the floor, payment terms, lead times, bank details (prompts/ policy)."""
@@ -243,15 +236,13 @@ class DraftingFlow:
         return check_quote(text, self.quote_policy, rates=self.quote_rates)
 
     def get_draft(self, draft_id: str) -> dict[str, Any]:
-        with self.store.locked():
-            docs = self.store.aux("drafts").table("drafts").search(where("id") == draft_id)
-        if not docs:
+        doc = self.store.drafts.get(draft_id)
+        if doc is None:
             raise NotFound(f"no draft {draft_id}")
-        return dict(docs[0])
+        return doc
 
     def _set_draft(self, draft_id: str, **fields: Any) -> None:
-        with self.store.locked():
-            self.store.aux("drafts").table("drafts").update(fields, where("id") == draft_id)
+        self.store.drafts.update(draft_id, fields)
 
     def regenerate(
         self, draft_id: str, user: str, *, scenario: str | None = None, instruction: str = ""
@@ -419,12 +410,7 @@ class DraftingFlow:
     def send_due(self, now: datetime | None = None) -> int:
         """The scheduler's job: send every scheduled draft whose time has come (once)."""
         now = now or self.clock()
-        with self.store.locked():
-            due = [
-                dict(d)
-                for d in self.store.aux("drafts").table("drafts").search(where("status") == "scheduled")
-                if datetime.fromisoformat(str(d["send_at"])) <= now
-            ]
+        due = [d for d in self.store.drafts.scheduled() if datetime.fromisoformat(str(d["send_at"])) <= now]
         sent = 0
         for d in due:
             try:

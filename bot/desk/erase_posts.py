@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from bot.adapters.store.repo import Store
 from bot.core.models import Inquiry
 from bot.core.redact import Redactor
 from bot.desk.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.desk.outbox import Outbox, OutboxItem
+from bot.desk.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +122,9 @@ def owe_erasure(
             channels.add(inq.card_channel)
         if inq.owner:
             users.add(inq.owner)
-    with store.locked():
-        for doc in store.meta.table("kv").all():
-            key = str(doc.get("key", ""))
-            if key.startswith(("tz:", "digest:")) and key.split(":", 1)[1] not in ("team", ""):
-                users.add(key.split(":", 1)[1])
+    for key in store.meta_keys():
+        if key.startswith(("tz:", "digest:")) and key.split(":", 1)[1] not in ("team", ""):
+            users.add(key.split(":", 1)[1])
     for inq in affected:
         if inq.card_ts and inq.card_channel:
             outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)

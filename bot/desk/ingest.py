@@ -17,11 +17,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
-from bot.adapters.store.atomic import atomic_write_bytes, private_dir
-from bot.adapters.store.repo import Store
 from bot.core.models import (
     Category,
     Event,
@@ -36,6 +33,7 @@ from bot.core.models import (
 from bot.desk.backlog import Backlog, dormant
 from bot.desk.learning import Learning
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.desk.prework import MIN_BATCH, Prework, for_triage, sender_of
 from bot.desk.routing import Router, routed
 from bot.desk.triage_context import Trust
@@ -79,7 +77,7 @@ class Ingestor:
         config: TriageConfig,
         clock: Callable[[], datetime],
         *,
-        raw_dir: Path | None = None,
+        keep_raw: bool = False,
         sent_folders: frozenset[str] = frozenset(),
         router: Router | None = None,
         trust: Trust | None = None,
@@ -93,13 +91,12 @@ class Ingestor:
         self.outbox = outbox
         self.config = config
         self.clock = clock
-        self.raw_dir = raw_dir
+        self.keep_raw = keep_raw  # the raw bytes of each mail go to the store (RawMail)
         self.sent_folders = sent_folders
         self.router = router
         self.trust = trust
         self.prework = prework
         self.learning = Learning(store, config.own_domains)
-        self._raw_dirs: set[Path] = set()
         if trust is not None:
             trust.learn(s.buyer_addr for s in store.summaries() if s.is_inquiry)
 
@@ -161,15 +158,8 @@ class Ingestor:
         return self.prework.outcome(raw, None)[0].email
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
-        if self.raw_dir is None:
-            return
-        path = self.raw_dir / email.content_hash[:2] / f"{email.content_hash}.eml"
-        if path.exists():
-            return
-        if path.parent not in self._raw_dirs:
-            private_dir(path.parent)
-            self._raw_dirs.add(path.parent)
-        atomic_write_bytes(path, raw)
+        if self.keep_raw and not self.store.has_raw(email.content_hash):
+            self.store.save_raw(email.content_hash, raw)
 
     # ---------------------------------------------------------------- inbound
     def ingest(
@@ -187,7 +177,7 @@ class Ingestor:
         ahead (see :mod:`bot.desk.prework`); recomputed here when the buyer is known. ``catch_up``:
         the watcher found it (mail older than the backlog age then joins the summary)."""
         old = catch_up and self.backlog is not None and self.backlog.is_old(arrived)
-        with self.store.locked():
+        with self.store.transaction():
             known = self.store.find_by_message_id(email.message_id)
             if known is not None:
                 log.info("duplicate message skipped (uid=%s)", uid)
@@ -421,7 +411,7 @@ class Ingestor:
         self, email: ParsedEmail, sent_at: datetime, *, folder: str = "Sent", uid: int | None = None
     ) -> IngestResult:
         """A reply sent from any mail client: stop the clock of the inquiry it answers."""
-        with self.store.locked():
+        with self.store.transaction():
             if self.store.find_by_message_id(email.message_id) is not None:
                 return IngestResult(
                     "duplicate", self.store.find_by_message_id(email.message_id), email.message_id

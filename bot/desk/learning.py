@@ -15,13 +15,17 @@ The caller holds the store lock (the desk's click and the ingestor's delivery bo
 
 from __future__ import annotations
 
-from bot.adapters.store.repo import Store
+import weakref
+from typing import Any
+
 from bot.core.models import Inquiry, RiskSignal, Status
+from bot.desk.ports import Store
 from bot.triage import reputation, textmodel
 from bot.triage.lanes import FORCE_INQUIRY
 from bot.triage.reputation import Reputation
 
-_CACHE = "text_model"
+#: The text model of each store, parsed once and shared by every Learning over that store.
+_models: weakref.WeakKeyDictionary[Any, textmodel.TextModel] = weakref.WeakKeyDictionary()
 
 
 def label_of(verdict: str) -> str:
@@ -41,12 +45,12 @@ class Learning:
 
     # ------------------------------------------------------------- reading
     def model(self) -> textmodel.TextModel:
-        with self.store.locked():
-            cached = self.store.caches.get(_CACHE)
-            if isinstance(cached, textmodel.TextModel):
+        with self.store.transaction():
+            cached = _models.get(self.store)
+            if cached is not None:
                 return cached
             model = textmodel.from_doc(self.store.text_model())
-            self.store.caches[_CACHE] = model
+            _models[self.store] = model
             return model
 
     def sender(self, addr: str) -> Reputation:
@@ -83,7 +87,7 @@ class Learning:
     def teach(self, inq: Inquiry, verdict: str, previous_label: str | None = None) -> str:
         """Record the team's ``verdict`` on ``inq``; return the text-model class it taught."""
         addr = inq.buyer_addr
-        with self.store.locked():
+        with self.store.transaction():
             if addr:
                 key = reputation.sender_key(addr)
                 self.store.set_reputation("sender", key, self.sender(addr).with_verdict(verdict).to_doc())
@@ -98,5 +102,5 @@ class Learning:
                     model = textmodel.update(model, toks, previous_label, times=-1)
                 model = textmodel.update(model, toks, label)
                 self.store.set_text_model(textmodel.to_doc(model))
-                self.store.caches[_CACHE] = model
+                _models[self.store] = model
             return label

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.models import Event, Inquiry, Status
@@ -88,6 +88,11 @@ class OutboxItem:
     tried: bool = False  # a post was attempted: it may have reached Slack before a crash
     low: bool = False  # low priority (a backlog card): normal items due first
 
+
+#: Done keys of ``once`` outbox items are remembered at least this long …
+DONE_TTL = timedelta(days=14)
+#: … and forgotten past it only once a backend holds this many.
+DONE_KEEP = 20000
 
 #: A store record decision for :meth:`Records.rewrite_records`: ``None`` removes the
 #: record, the same dict keeps it, a different dict replaces it.
@@ -272,6 +277,8 @@ class RawMail(Protocol):
     def save_raw(self, content_hash: str, raw: bytes) -> None: ...
 
     def load_raw(self, content_hash: str) -> bytes | None: ...
+
+    def has_raw(self, content_hash: str) -> bool: ...
 
     def raw_hashes(self) -> list[str]:
         """Every stored hash, sorted."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.adapters.store.repo import Store
 from bot.config.routing_rules import Rule
 from bot.core.models import Event, Inquiry
+from bot.desk.ports import Store
 
 
 class Router:
@@ -26,7 +26,7 @@ class Router:
             if rule.matches(inq):
                 if len(rule.users) == 1:
                     return rule.users[0]
-                with self.store.locked():
+                with self.store.transaction():
                     turn = int(self.store.get_meta(f"route_turn:{i}", 0))
                     self.store.set_meta(f"route_turn:{i}", turn + 1)
                 return rule.users[turn % len(rule.users)]

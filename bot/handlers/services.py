@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.adapters.store.repo import Store
 from bot.blocks.render import Renderer
 from bot.desk.desk import Desk
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Store
 from bot.sla.engine import SlaPolicy
 
 

@@ -60,6 +60,7 @@ from typing import Any, BinaryIO
 from bot.adapters.store import durability
 from bot.adapters.store.atomic import PRIVATE_FILE, private_dir, private_opener
 from bot.core.errors import InquiryDeskError
+from bot.core.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +315,10 @@ class AuditLog:
     def history(self, inquiry_id: str) -> list[Entry]:
         return [e for e in self.entries() if e.inquiry_id == inquiry_id]
 
+    def record(self, inquiry_id: str, event: Event) -> None:
+        """An event recorded on an inquiry (the store's :class:`bot.desk.ports.AuditSink`)."""
+        self.append(inquiry_id, _event_actor(event.actor), event.action, _event_detail(event), event.at)
+
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry (0 and the genesis hash when empty)."""
         with self._lock, open(self.path, "a+b") as fh:
@@ -488,3 +493,15 @@ def _last_line(fh: BinaryIO, size: int) -> bytes:
     start = _last_newline_end(fh, size - 1)
     fh.seek(start)
     return fh.read(size - start).strip()
+
+
+def _event_actor(actor: str) -> str:
+    return actor if "@" not in actor and len(actor) <= 60 else f"ref:{ref(actor)}"
+
+
+def _event_detail(e: Event) -> dict[str, str]:
+    """Short codes stay readable; free text (notes, reasons naming people) is kept as a ref."""
+    text = e.detail or ""
+    if e.action in ("note",) or "@" in text or len(text) > 120:
+        return {"ref": ref(text)} if text else {}
+    return {"detail": text} if text else {}

@@ -7,7 +7,7 @@ by default the desk channel). The line is also written to the application log. S
 who rewrites the whole chain and its head cannot change what Slack already shows, and
 ``inquiry-bot audit verify --anchor SEQ:HASH`` compares the chain with it.
 
-    >>> AuditAnchor(store, outbox, "C0ADMIN", clock).tick()
+    >>> AuditAnchor(store, outbox, "C0ADMIN", clock, audit=AuditLog(path)).tick()
     Entry(seq=1234, action='anchor', hash='9f2c…', ...)
 """
 
@@ -19,10 +19,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.adapters.store.repo import Store
 from bot.core import i18n
 from bot.desk.outbox import Outbox
-from bot.records.audit import Entry
+from bot.desk.ports import Store
+from bot.records.audit import AuditLog, Entry
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,12 @@ class AuditAnchor:
         channel: str,
         clock: Callable[[], datetime],
         *,
+        audit: AuditLog,
         team_timezone: str = "UTC",
         lang: str = "en",
     ) -> None:
         self.store = store
+        self.audit = audit
         self.outbox = outbox
         self.channel = channel
         self.clock = clock
@@ -73,7 +75,7 @@ class AuditAnchor:
         day = anchor_due(now, self.team_timezone, date.fromisoformat(last) if last else None)
         if day is None:
             return None
-        entry = self.store.audit.append(None, "bot", "anchor", {"day": day.isoformat()}, now)
+        entry = self.audit.append(None, "bot", "anchor", {"day": day.isoformat()}, now)
         # Keyed by day: a crash before the meta write appends a second anchor entry, which is
         # harmless, and the outbox refuses the repeated post.
         self.outbox.enqueue(

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from bot.adapters.store.codec import dt_to_str
-from bot.adapters.store.repo import Store
 from bot.core.models import Inquiry
+from bot.desk.ports import Store
 
 Format = Literal["csv", "jsonl"]
 

@@ -39,7 +39,6 @@ Finally every file under ``DATA_DIR`` is scanned for the person; any hit is list
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -55,14 +54,13 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.store.atomic import atomic_write_bytes
 from bot.adapters.store.codec import inquiry_from_doc, inquiry_to_doc
-from bot.adapters.store.repo import Store
 from bot.core.errors import UsageError
 from bot.core.models import Attachment, Event, Inquiry, MessageRecord, Status, Warning
 from bot.core.redact import Identity, Redactor, identity_of
 from bot.desk.erase_posts import owe_erasure
 from bot.desk.outbox import Outbox
+from bot.desk.ports import RawMail, Store
 from bot.intake.parse import parse_email, synthetic_message_id
 from bot.records.audit import AuditLog, check_detail
 
@@ -70,8 +68,6 @@ log = logging.getLogger(__name__)
 
 ERASED = "[erased]"
 ERASED_DOMAIN = "erased.invalid"
-#: Meta tables that hold no personal data and must survive an erasure.
-KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
 #: Triage reasons that quote the mail itself (see bot.triage.tier / engine).
 _QUOTING_REASONS = ("company", "purchasing title", "context", "asks", "information only", "signature")
 _ENCODED_HINTS = (b"=?", b"base64", b"quoted-printable")
@@ -248,17 +244,6 @@ def _erase(inq: Inquiry, alias: str, needles: _Needles, addr: str, event: Event)
 
 
 # ------------------------------------------------------------------ raw mail
-def _mail_files(mail_dir: Path) -> Iterator[Path]:
-    if mail_dir.is_dir():
-        for path in sorted(mail_dir.rglob("*")):
-            if path.is_file():
-                yield path
-
-
-def _hash_of(path: Path) -> str:
-    return path.name.split(".")[0]
-
-
 def _header_mentions(value: object, addr: str) -> bool:
     text = str(value)
     if "=?" not in text:
@@ -308,47 +293,42 @@ def _decoded_text(raw: bytes) -> str:
     return "\n".join(out)
 
 
-def _message_id_of(path: Path, raw: bytes) -> str:
+def _message_id_of(content_hash: str, raw: bytes) -> str:
     try:
         return parse_email(raw).message_id
     except Exception:  # see above
-        return synthetic_message_id(_hash_of(path))
+        return synthetic_message_id(content_hash)
 
 
-def _wanted(path: Path, raw: bytes, ids: set[str], inner: set[bytes], addr: str | None) -> bool:
+def _wanted(content_hash: str, raw: bytes, ids: set[str], inner: set[bytes], addr: str | None) -> bool:
     low = raw.lower()
     if addr is not None and addr.encode("utf-8") in low:
         return True
-    if any(i in low for i in inner) and _message_id_of(path, raw) in ids:
+    if any(i in low for i in inner) and _message_id_of(content_hash, raw) in ids:
         return True
     return addr is not None and any(h in low for h in _ENCODED_HINTS) and _decoded_mentions(raw, addr)
 
 
-def raw_files_for(mail_dir: Path, message_ids: Iterable[str], addr: str | None = None) -> list[Path]:
-    """Raw mail files of those messages (by Message-ID), or that mention ``addr``."""
+def _raw_items(raw_mail: RawMail) -> Iterator[tuple[str, bytes]]:
+    for content_hash in raw_mail.raw_hashes():
+        raw = raw_mail.load_raw(content_hash)
+        if raw is not None:
+            yield content_hash, raw
+
+
+def raw_files_for(raw_mail: RawMail, message_ids: Iterable[str], addr: str | None = None) -> list[str]:
+    """Hashes of the raw mail of those messages (by Message-ID), or that mention ``addr``."""
     ids = {m for m in message_ids if m}
     inner = {m.strip("<>").lower().encode("utf-8", "replace") for m in ids}
-    found: list[Path] = []
-    for path in _mail_files(mail_dir):
-        if synthetic_message_id(_hash_of(path)) in ids:
-            found.append(path)
+    found: list[str] = []
+    for content_hash in raw_mail.raw_hashes():
+        if synthetic_message_id(content_hash) in ids:
+            found.append(content_hash)
             continue
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        if _wanted(path, raw, ids, inner, addr):
-            found.append(path)
+        raw = raw_mail.load_raw(content_hash)
+        if raw is not None and _wanted(content_hash, raw, ids, inner, addr):
+            found.append(content_hash)
     return found
-
-
-def _delete(paths: Iterable[Path]) -> int:
-    n = 0
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-            n += 1
-    return n
 
 
 # ---------------------------------------------------------------------- meta
@@ -369,46 +349,16 @@ def _purge_meta(
 ) -> tuple[int, int]:
     """Remove records of the person's inquiries; redact the others that mention them.
     Returns (removed, redacted)."""
-    removed = redacted = 0
-    with store.locked():
-        for db in store.databases().values():
-            for name in sorted(db.tables()):
-                if name in KEEP_TABLES:
-                    continue
-                table = db.table(name)
-                doomed = []
-                for doc in table.all():
-                    record = dict(doc)
-                    if _related(name, record, ids, message_ids, addr):
-                        doomed.append(doc.doc_id)
-                    elif finder.value(record, _RECORD_KEYS):
-                        cleaned = finder.redactor.redact_value(record, _RECORD_KEYS)
-                        if cleaned != record:
-                            table.update(cleaned, doc_ids=[doc.doc_id])
-                            redacted += 1
-                if doomed:
-                    table.remove(doc_ids=doomed)
-                    removed += len(doomed)
-        store.caches.pop("outbox", None)  # the outbox's key index is rebuilt from the tables
-    return removed, redacted
 
+    def decide(table: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        if _related(table, record, ids, message_ids, addr):
+            return None
+        if finder.value(record, _RECORD_KEYS):
+            cleaned: dict[str, Any] = finder.redactor.redact_value(record, _RECORD_KEYS)
+            return cleaned
+        return record
 
-def _clean_leftovers(store_root: Path, addr: bytes, finder: _Finder) -> None:
-    """``*.bak`` get the current file's content; ``*.tmp`` leftovers are removed."""
-    for path in sorted(store_root.rglob("*")):
-        if not path.is_file() or path.suffix not in (".bak", ".tmp"):
-            continue
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        if addr not in raw.lower() and not finder.raw(raw):
-            continue
-        main = path.with_suffix("")
-        if path.suffix == ".bak" and main.is_file():
-            atomic_write_bytes(path, main.read_bytes())
-        else:
-            path.unlink()
+    return store.rewrite_records(decide)
 
 
 def _leftovers(data_dir: Path, addr: bytes, finder: _Finder | None = None) -> tuple[str, ...]:
@@ -426,15 +376,18 @@ def _leftovers(data_dir: Path, addr: bytes, finder: _Finder | None = None) -> tu
 
 
 # -------------------------------------------------------------------- forget
-def _identity(addr: str, owned: list[Inquiry], others: Iterable[Inquiry], mail_dir: Path) -> Identity:
+def _identity(addr: str, owned: list[Inquiry], others: Iterable[Inquiry], raw_mail: RawMail) -> Identity:
     """Who the person is, from their inquiries and their own raw mail (read before it goes)."""
     names = [inq.buyer_name for inq in owned]
     signatures: list[str] = []
     texts = [m.new_text for inq in owned for m in inq.messages if m.from_addr.lower() == addr]
     mine = {m.message_id for inq in owned for m in inq.messages if m.from_addr.lower() == addr}
-    for path in raw_files_for(mail_dir, mine):
+    for content_hash in raw_files_for(raw_mail, mine):
+        raw = raw_mail.load_raw(content_hash)
+        if raw is None:
+            continue
         try:
-            email = parse_email(path.read_bytes())
+            email = parse_email(raw)
         except Exception:  # a foreign or broken file: what the store holds still counts
             log.warning("could not parse a raw mail file of the person being erased")
             continue
@@ -465,11 +418,11 @@ def forget(
     now = now or datetime.now(UTC)
     data_dir = Path(data_dir)
     pattern = re.compile(re.escape(addr), re.IGNORECASE)
-    with store.locked():
+    with store.transaction():
         everyone = list(store.all_inquiries())
         owned = [inq for inq in everyone if _belongs(inq, addr)]
         ids = {inq.id for inq in owned}
-        identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), data_dir / "mail")
+        identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), store)
         redactor = Redactor.build(identity)
         finder = _Finder(identity, redactor)
         # For Slack only: their subjects and company, as posts about them quote those too.
@@ -496,18 +449,12 @@ def forget(
         slack_updates = owe_erasure(
             store, Outbox(store), n, affected, ids, slack_payload, now, slack_channels
         )
-        mail_dir = data_dir / "mail"
-        doomed = raw_files_for(mail_dir, message_ids, addr)
+        doomed = raw_files_for(store, message_ids, addr)
         known = set(doomed)
-        for path in _mail_files(mail_dir):
-            if path not in known:
-                try:
-                    if finder.raw(path.read_bytes()):
-                        doomed.append(path)
-                except OSError:
-                    continue
-        files = _delete(doomed)
-        _clean_leftovers(store.root, addr.encode("utf-8"), finder)
+        doomed += [h for h, raw in _raw_items(store) if h not in known and finder.raw(raw)]
+        files = store.delete_raw(doomed)
+        needle = addr.encode("utf-8")
+        store.scrub_leftovers(lambda raw: needle in raw.lower() or finder.raw(raw))
     trail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
     for inq in owned:
         trail.append(inq.id, actor, "data_erased", {"erasure": n}, now)
@@ -549,7 +496,7 @@ def subject_export(store: Store, email: str) -> dict[str, Any]:
     owned = [inq for inq in everyone if _belongs(inq, addr)]
     ids = {inq.id for inq in owned}
     # Mentioned by address, full name, phone or postal address: what forget would erase.
-    identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), store.root.parent / "mail")
+    identity = _identity(addr, owned, (i for i in everyone if i.id not in ids), store)
     finder = _Finder(identity, Redactor.build(identity))
     mentioned = [
         inq.id
@@ -562,23 +509,16 @@ def subject_export(store: Store, email: str) -> dict[str, Any]:
     ]
     records: list[dict[str, Any]] = []
     message_ids = {m.message_id for inq in owned for m in inq.messages}
-    with store.locked():
-        for db in store.databases().values():
-            for name in sorted(db.tables()):
-                if name in KEEP_TABLES:
-                    continue
-                for doc in db.table(name).all():
-                    if _related(name, dict(doc), ids, message_ids, addr):
-                        records.append({"table": name, "record": dict(doc)})
-    raw = raw_files_for(store.root.parent / "mail", message_ids, addr)
+    for name, record in store.other_records():
+        if _related(name, record, ids, message_ids, addr):
+            records.append({"table": name, "record": record})
+    raw = raw_files_for(store, message_ids, addr)
     return {
         "subject": addr,
         "inquiries": [inquiry_to_doc(inq) for inq in sorted(owned, key=lambda i: int(i.id))],
         "mentioned_in_inquiries": mentioned,
         "other_records": records,
-        "raw_mail_files": [
-            {"file": str(p.relative_to(store.root.parent)), "size": p.stat().st_size} for p in raw
-        ],
+        "raw_mail_files": [{"file": store.raw_label(h), "size": len(store.load_raw(h) or b"")} for h in raw],
     }
 
 
@@ -633,8 +573,7 @@ def purge_closed_bodies(
         purged.append(store.update(inq.id, change))
         done.add(inq.id)
     if purged:
-        mail_dir = store.root.parent / "mail"
-        _delete(raw_files_for(mail_dir, {m.message_id for inq in purged for m in inq.messages}))
+        store.delete_raw(raw_files_for(store, {m.message_id for inq in purged for m in inq.messages}))
         if audit is not None:
             for inq in purged:
                 audit.append(inq.id, "bot", "bodies_purged", {"messages": len(inq.messages)}, now)

@@ -144,9 +144,9 @@ def test_doctor_warns_about_readable_data_an_open_env_file_and_no_admins(
         "SLACK_API_URL": slack_server.base_url,
         "DATA_DIR": str(data),
     }
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
 
-    Store(data).close()  # `run` made the store (the doctor creates nothing)
+    open_store(data).close()  # `run` made the store (the doctor creates nothing)
     out = io.StringIO()
     assert run_doctor(load_config(env), out, env_file=env_file) == 0  # warnings only
     text = out.getvalue()

@@ -493,7 +493,7 @@ def test_five_hundred_mails_through_restarts_kills_and_slack_outages_lose_nothin
             assert (breaches, warnings) == (0, 0), f"EU inquiry {n} got pings it was not owed"
 
     # -- the store: valid JSON everywhere, opens, right count, nothing left owed ----------------
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.desk.outbox import Outbox
 
     files = sorted((data_dir / "store").rglob("*.json"))
@@ -501,7 +501,7 @@ def test_five_hundred_mails_through_restarts_kills_and_slack_outages_lose_nothin
     for path in files:
         with open(path, encoding="utf-8") as fh:
             json.load(fh)
-    store = Store(data_dir)
+    store = open_store(data_dir)
     try:
         assert store.count() == N_NEW
         stored = list(store.all_inquiries())

@@ -23,9 +23,9 @@ from bot.adapters.mail.connect import (
 )
 from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, LoginRejected
 from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
-from bot.adapters.store.repo import Store
 from bot.config.settings import Config, ImapConfig
 from bot.desk.ingest import Ingestor
+from bot.desk.ports import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,19 @@ Layout under ``DATA_DIR/store``::
     outbox-NN.json        TinyDB: owed Slack deliveries (pending, done keys, dead letters),
                           spread over a few files by key so a backlog stays cheap to write
     drafts.json           TinyDB: reply drafts and scheduled sends
+    learning.json         TinyDB: sender/domain reputation, the text model's counts
+    members.json          TinyDB: each member's preferences and App Home state
     shards/NNNN.json      TinyDB: inquiries, one document per inquiry (doc_id = inquiry id),
                           spread over ``SHARDS`` files by id so a write rewrites ~100 docs,
                           not 100,000 (TinyDB rewrites the whole file on every write)
     index.jsonl           derived, append-only: message ids and a summary per inquiry, so
                           start-up does not parse every shard; rebuilt from shards if lost
+
+Raw mail lives beside the store, in ``DATA_DIR/mail/ab/<sha256>.eml``.
+
+This is the TinyDB backend of the ports in :mod:`bot.desk.ports` (:class:`TinyStore`; its
+outbox and drafts are :mod:`bot.adapters.store.outbox` and :mod:`bot.adapters.store.drafts`).
+Events go to the injected :class:`bot.desk.ports.AuditSink`.
 
 Every file is written with :class:`AtomicJSONStorage` (temp file, fsync, rename), so a
 crash leaves the old or the new file, never half of one. One ``RLock`` guards all access:
@@ -28,10 +36,9 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import TinyDB
 from tinydb.table import Document
@@ -39,57 +46,16 @@ from tinydb.table import Document
 from bot.adapters.store import durability
 from bot.adapters.store.atomic import AtomicJSONStorage, atomic_write_bytes, private_dir, private_opener
 from bot.adapters.store.codec import inquiry_from_doc, inquiry_to_doc
+from bot.adapters.store.drafts import TinyDrafts
+from bot.adapters.store.outbox import TinyOutbox
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Event, Inquiry, Status
+from bot.core.models import Event, Inquiry
 from bot.core.prefs import MemberPrefs
-from bot.records.audit import AuditLog, ref
+from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, summarize
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARDS = 2048  # ~50 inquiries per file at 100,000: a write re-encodes ~200 kB
-
-
-@dataclass(slots=True)
-class Summary:
-    """What the indexes keep in memory per inquiry (small: 100,000 of them fit easily)."""
-
-    id: str
-    status: str
-    owner: str | None
-    is_inquiry: bool
-    created_at: float
-    sla_started_at: float | None
-    answered_at: float | None
-    buyer_addr: str
-    subject_key: str
-    subject: str
-    market: str
-    tier: str | None
-
-    @property
-    def open(self) -> bool:
-        return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
-
-
-def _ts(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def summarize(inq: Inquiry) -> Summary:
-    return Summary(
-        id=inq.id,
-        status=inq.status.value,
-        owner=inq.owner,
-        is_inquiry=inq.triage.is_inquiry,
-        created_at=inq.created_at.timestamp(),
-        sla_started_at=_ts(inq.sla_started_at),
-        answered_at=_ts(inq.answered_at),
-        buyer_addr=inq.buyer_addr,
-        subject_key=inq.subject_key,
-        subject=inq.subject[:160],
-        market=inq.triage.market.value,
-        tier=inq.tier.value if inq.tier else None,
-    )
 
 
 def _summary_to_json(s: Summary) -> dict[str, Any]:
@@ -105,11 +71,26 @@ def _message_ids(inq: Inquiry) -> list[str]:
     return [m.message_id for m in inq.messages]
 
 
-class Store:
-    """Repository over the TinyDB files. Thread-safe; every method takes the lock."""
+#: Meta tables that hold no personal data (left out of :meth:`TinyStore.other_records`).
+KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
 
-    def __init__(self, data_dir: Path, *, shards: int = DEFAULT_SHARDS, cache_shards: int = 24) -> None:
+
+class TinyStore:
+    """The TinyDB store (:class:`bot.desk.ports.Store`). Thread-safe; every method takes one
+    ``RLock``, which :meth:`transaction` holds too. No rollback: each write is durable alone."""
+
+    rolls_back = False
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        audit: AuditSink | None = None,
+        shards: int = DEFAULT_SHARDS,
+        cache_shards: int = 24,
+    ) -> None:
         self.root = Path(data_dir) / "store"
+        self.mail_dir = Path(data_dir) / "mail"
         private_dir(self.root / "shards")
         self._lock = threading.RLock()
         # meta.json holds the mailbox checkpoint: in a group commit it is made durable last.
@@ -121,8 +102,11 @@ class Store:
         for path in sorted(self.root.glob("*.json")):
             if path.stem not in ("meta",):
                 self.aux(path.stem)
-        self.caches: dict[str, Any] = {}  # derived in-memory indexes owned by other modules
-        self.audit = AuditLog(Path(data_dir) / "audit" / "audit.jsonl")
+        self._reputation_index: dict[str, dict[str, int]] = {}
+        self.audit = audit
+        self.outbox = TinyOutbox(self.aux, self._lock)
+        self.drafts = TinyDrafts(self.aux, self._lock)
+        self._raw_dirs: set[Path] = set()
         counters = self._meta.table("counters")
         stored_shards = counters.get(doc_id=1)
         if stored_shards is None:
@@ -311,9 +295,10 @@ class Store:
             return inq
 
     def _audit(self, inq_id: str, events: Iterable[Event]) -> None:
-        """Every event recorded on an inquiry also goes to the hash-chained audit log."""
-        for e in events:
-            self.audit.append(inq_id, _audit_actor(e.actor), e.action, _audit_detail(e), e.at)
+        """Every event recorded on an inquiry also goes to the audit sink."""
+        if self.audit is not None:
+            for e in events:
+                self.audit.record(inq_id, e)
 
     def get(self, inq_id: str) -> Inquiry | None:
         if not inq_id.isdigit():
@@ -456,8 +441,8 @@ class Store:
 
     def _reputation_doc(self, kind: str, key: str) -> Document | None:
         table = self._reputation_table(kind)
-        index = self.caches.get(f"reputation_{kind}")
-        if isinstance(index, dict):
+        index = self._reputation_index.get(kind)
+        if index is not None:
             doc_id = index.get(key)
             doc = table.get(doc_id=doc_id) if doc_id is not None else None
             if isinstance(doc, Document) and doc.get("key") == key:
@@ -466,7 +451,7 @@ class Store:
                 return None
         # First use, or the table changed behind the index (an erasure): rebuild it.
         index = {str(d.get("key")): d.doc_id for d in table.all()}
-        self.caches[f"reputation_{kind}"] = index
+        self._reputation_index[kind] = index
         doc_id = index.get(key)
         found = table.get(doc_id=doc_id) if doc_id is not None else None
         return found if isinstance(found, Document) else None
@@ -481,8 +466,8 @@ class Store:
                 table.update({**record, "key": key}, doc_ids=[doc.doc_id])
             else:
                 doc_id = table.insert({**record, "key": key})
-                index = self.caches.get(f"reputation_{kind}")
-                if isinstance(index, dict):
+                index = self._reputation_index.get(kind)
+                if index is not None:
                     index[key] = doc_id
 
     def text_model(self) -> dict[str, Any] | None:
@@ -530,14 +515,115 @@ class Store:
         with self._lock:
             self._set_member_doc("home", user, state)
 
-    @property
-    def meta(self) -> TinyDB:
-        """The meta database (for the outbox); callers must hold :meth:`locked`."""
-        return self._meta
+    def meta_keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return [
+                str(d["key"])
+                for d in self._meta.table("kv").all()
+                if str(d.get("key", "")).startswith(prefix)
+            ]
 
+    # ------------------------------------------------------------- raw mail
+    def _raw_path(self, content_hash: str) -> Path:
+        if not content_hash.isalnum():
+            raise StoreError(f"bad content hash {content_hash!r}")
+        return self.mail_dir / content_hash[:2] / f"{content_hash}.eml"
+
+    def save_raw(self, content_hash: str, raw: bytes) -> None:
+        path = self._raw_path(content_hash)
+        if path.parent not in self._raw_dirs:
+            private_dir(path.parent)
+            self._raw_dirs.add(path.parent)
+        atomic_write_bytes(path, raw)
+
+    def load_raw(self, content_hash: str) -> bytes | None:
+        try:
+            return self._raw_path(content_hash).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def has_raw(self, content_hash: str) -> bool:
+        return self._raw_path(content_hash).is_file()
+
+    def raw_hashes(self) -> list[str]:
+        if not self.mail_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.mail_dir.glob("*/*.eml") if p.is_file())
+
+    def delete_raw(self, hashes: Iterable[str]) -> int:
+        n = 0
+        for content_hash in hashes:
+            with contextlib.suppress(FileNotFoundError):
+                self._raw_path(content_hash).unlink()
+                n += 1
+        return n
+
+    def raw_label(self, content_hash: str) -> str:
+        return str(self._raw_path(content_hash).relative_to(self.mail_dir.parent))
+
+    # -------------------------------------------------------------- records
+    def _databases(self) -> dict[str, TinyDB]:
+        return {"meta": self._meta, **self._aux}
+
+    def other_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            found = [
+                (name, dict(doc))
+                for db in self._databases().values()
+                for name in sorted(db.tables())
+                if name not in KEEP_TABLES
+                for doc in db.table(name).all()
+            ]
+        yield from found
+
+    def rewrite_records(self, decide: RecordDecision) -> tuple[int, int]:
+        removed = replaced = 0
+        with self._lock:
+            try:
+                for db in self._databases().values():
+                    for name in sorted(db.tables()):
+                        if name in KEEP_TABLES:
+                            continue
+                        table = db.table(name)
+                        doomed = []
+                        for doc in table.all():
+                            record = dict(doc)
+                            new = decide(name, record)
+                            if new is None:
+                                doomed.append(doc.doc_id)
+                            elif new != record:
+                                table.update(new, doc_ids=[doc.doc_id])
+                                replaced += 1
+                        if doomed:
+                            table.remove(doc_ids=doomed)
+                            removed += len(doomed)
+            finally:  # the key indexes are rebuilt from the tables
+                self.outbox.reload()
+                self._reputation_index.clear()
+        return removed, replaced
+
+    def scrub_leftovers(self, mentions: Callable[[bytes], bool]) -> None:
+        """``*.bak`` get the current file's content; ``*.tmp`` leftovers are removed."""
+        with self._lock:
+            for path in sorted(self.root.rglob("*")):
+                if not path.is_file() or path.suffix not in (".bak", ".tmp"):
+                    continue
+                try:
+                    raw = path.read_bytes()
+                except OSError:
+                    continue
+                if not mentions(raw):
+                    continue
+                main = path.with_suffix("")
+                if path.suffix == ".bak" and main.is_file():
+                    atomic_write_bytes(path, main.read_bytes())
+                else:
+                    path.unlink()
+
+    # ---------------------------------------------------------------- files
     def aux(self, name: str) -> TinyDB:
         """An auxiliary database ``DATA_DIR/store/<name>.json`` (``drafts``, ``outbox-03``, …),
-        opened on first use; callers must hold :meth:`locked`."""
+        opened on first use; callers hold the lock."""
         db = self._aux.get(name)
         if db is None:
             if not name.replace("-", "").isalnum():
@@ -546,16 +632,13 @@ class Store:
             self._aux[name] = db
         return db
 
-    def databases(self) -> dict[str, TinyDB]:
-        """Every small database: ``meta`` and the auxiliary ones (for erasure and export)."""
-        return {"meta": self._meta, **self._aux}
-
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Group commit around many writes (see :mod:`bot.adapters.store.durability`)."""
         return durability.group_commit()
 
-    def locked(self) -> threading.RLock:
-        return self._lock
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's lock (re-entrant); writes stay written if an exception leaves it."""
+        return _held(self._lock)
 
     def close(self) -> None:
         with self._lock:
@@ -570,19 +653,17 @@ class Store:
                 self._index_fh = None
 
 
-def _audit_actor(actor: str) -> str:
-    return actor if "@" not in actor and len(actor) <= 60 else f"ref:{ref(actor)}"
-
-
-def _audit_detail(e: Event) -> dict[str, str]:
-    """Short codes stay readable; free text (notes, reasons naming people) is kept as a ref."""
-    text = e.detail or ""
-    if e.action in ("note",) or "@" in text or len(text) > 120:
-        return {"ref": ref(text)} if text else {}
-    return {"detail": text} if text else {}
-
-
 def _key_is(key: str) -> Any:
     from tinydb import where
 
     return where("key") == key
+
+
+@contextlib.contextmanager
+def _held(lock: threading.RLock) -> Iterator[None]:
+    with lock:
+        yield
+
+
+if TYPE_CHECKING:  # mypy checks that the class implements the whole port
+    _port: Store = TinyStore(Path("."))

@@ -107,10 +107,10 @@ def cmd_audit_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.records.export import export_records
 
-    store = Store(_data_dir())
+    store = open_store(_data_dir())
     try:
         with _output(args.out) as out:
             counts = export_records(store, args.since, args.format, out)
@@ -121,13 +121,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.records.privacy import forget
 
     config = _config()
     data_dir = config.data_dir
     channels = [config.slack.channel] if config.slack else []
-    store = Store(data_dir)
+    store = open_store(data_dir)
     try:
         report = forget(data_dir, store, args.email, actor=args.actor, slack_channels=channels)
     except UsageError as e:
@@ -151,10 +151,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_subject_export(args: argparse.Namespace) -> int:
-    from bot.adapters.store.repo import Store
+    from bot.app.store import open_store
     from bot.records.privacy import subject_export
 
-    store = Store(_data_dir())
+    store = open_store(_data_dir())
     try:
         data: dict[str, Any] = subject_export(store, args.email)
     except UsageError as e:
