@@ -28,8 +28,7 @@ from bot.adapters.mail.outgoing import ImapWriter, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
-from bot.adapters.store.repo import TinyStore
-from bot.app.store import audit_log
+from bot.app.store import open_configured
 from bot.blocks.render import Renderer
 from bot.config.routing_rules import parse_rules
 from bot.config.settings import Config
@@ -50,7 +49,7 @@ from bot.desk.triage_context import Trust, load_screener, triage_config
 from bot.handlers import actions, commands, drafts, home
 from bot.handlers import backlog as backlog_handlers
 from bot.handlers.services import Services
-from bot.records.audit import AuditLog
+from bot.records.audit import AuditTrail
 from bot.records.audit_anchor import AuditAnchor
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.triage.second_opinion import SecondOpinion
@@ -78,7 +77,7 @@ class Desktop:
     """Everything built for one process (also used by tests, with fakes at the edges)."""
 
     config: Config
-    store: TinyStore
+    store: Store
     outbox: Outbox
     ingestor: Ingestor
     services: Services
@@ -86,7 +85,7 @@ class Desktop:
     reminders: Reminders
     app: App
     anchor: AuditAnchor | None = None
-    audit: AuditLog | None = None  # the store's audit sink
+    audit: AuditTrail | None = None  # the store's audit sink
 
 
 def verify_token(client: WebClient) -> None:
@@ -166,8 +165,7 @@ def build(
 ) -> Desktop:
     assert config.slack is not None
     now = utcnow
-    audit = audit_log(config.data_dir)
-    store = TinyStore(config.data_dir, audit=audit)
+    store, audit = open_configured(config)  # STORE_URL: TinyDB (default) or PostgreSQL
     outbox = Outbox(store)
     policy = sla_policy(config)
     renderer = Renderer(policy, config.team_language, config.sla_team_mention)

@@ -55,7 +55,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from bot.adapters.store import durability
 from bot.adapters.store.atomic import PRIVATE_FILE, private_dir, private_opener
@@ -505,3 +505,22 @@ def _event_detail(e: Event) -> dict[str, str]:
     if e.action in ("note",) or "@" in text or len(text) > 120:
         return {"ref": ref(text)} if text else {}
     return {"detail": text} if text else {}
+
+
+class AuditTrail(Protocol):
+    """What the desk and the records jobs use of an audit log: :class:`AuditLog` (a file under
+    DATA_DIR) or :class:`bot.records.audit_pg.PgAuditLog` (PostgreSQL, ``STORE_URL``)."""
+
+    def append(
+        self, inquiry_id: str | None, actor: str, action: str, detail: Mapping[str, Any], at: datetime
+    ) -> Entry: ...
+
+    def record(self, inquiry_id: str, event: Event) -> None: ...
+
+    def entries(self) -> Iterator[Entry]: ...
+
+    def history(self, inquiry_id: str) -> list[Entry]: ...
+
+    def head(self) -> tuple[int, str]: ...
+
+    def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> VerifyResult: ...

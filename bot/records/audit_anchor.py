@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.core import i18n
 from bot.desk.outbox import Outbox
 from bot.desk.ports import Store
-from bot.records.audit import AuditLog, Entry
+from bot.records.audit import AuditTrail, Entry
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AuditAnchor:
         channel: str,
         clock: Callable[[], datetime],
         *,
-        audit: AuditLog,
+        audit: AuditTrail,
         team_timezone: str = "UTC",
         lang: str = "en",
     ) -> None:

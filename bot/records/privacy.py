@@ -62,7 +62,7 @@ from bot.desk.erase_posts import owe_erasure
 from bot.desk.outbox import Outbox
 from bot.desk.ports import RawMail, Store
 from bot.intake.parse import parse_email, synthetic_message_id
-from bot.records.audit import AuditLog, check_detail
+from bot.records.audit import AuditLog, AuditTrail, check_detail
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ def forget(
     *,
     now: datetime | None = None,
     actor: str = "cli",
-    audit: AuditLog | None = None,
+    audit: AuditTrail | None = None,
     slack_channels: Iterable[str] = (),
 ) -> ForgetReport:
     """Erase everything the store, ``DATA_DIR`` and the bot's Slack posts hold on ``email``;
@@ -455,7 +455,7 @@ def forget(
         files = store.delete_raw(doomed)
         needle = addr.encode("utf-8")
         store.scrub_leftovers(lambda raw: needle in raw.lower() or finder.raw(raw))
-    trail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
+    trail: AuditTrail = audit or AuditLog(data_dir / "audit" / "audit.jsonl")
     for inq in owned:
         trail.append(inq.id, actor, "data_erased", {"erasure": n}, now)
     trail.append(
@@ -537,7 +537,7 @@ def purge_closed_bodies(
     retention_days: float,
     *,
     min_interval: timedelta = timedelta(hours=1),
-    audit: AuditLog | None = None,
+    audit: AuditTrail | None = None,
 ) -> int:
     """Empty the message bodies of closed inquiries idle for ``retention_days``; delete their
     raw mail. Returns how many inquiries were purged. Cheap to call every tick: it runs at

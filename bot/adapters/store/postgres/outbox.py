@@ -15,17 +15,14 @@ import os
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.adapters.store.postgres.jsonb import jsonb
 from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.session import Sessions
-from bot.desk.ports import OutboxItem
+from bot.desk.ports import DONE_KEEP, DONE_TTL, OutboxItem
 
-#: Done keys are remembered at least this long, forgotten past it above DONE_KEEP (the port's).
-DONE_TTL = timedelta(days=14)
-DONE_KEEP = 20000
 #: How long a claimed item stays hidden from other instances (a delivery takes well under it).
 LEASE_S = 60.0
 #: Every this many deliveries, done keys past DONE_TTL are pruned (when above DONE_KEEP).

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.store.codec import inquiry_from_doc, inquiry_to_doc
 from bot.adapters.store.postgres.drafts import PgDrafts
@@ -30,6 +30,9 @@ from bot.core.errors import NotFound, StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
 from bot.desk.ports import AuditSink, RecordDecision, Summary, summarize
+
+if TYPE_CHECKING:
+    from bot.desk.ports import Store
 
 BATCH = 500  # inquiries read per query when walking all of them
 
@@ -439,6 +442,13 @@ class PostgresStore:
             ).fetchone()
         return bytes(row[0]) if row else None
 
+    def has_raw(self, content_hash: str) -> bool:
+        with self.sessions.conn() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM raw_mail WHERE sha256 = %s", (self._hash(content_hash),)
+            ).fetchone()
+        return row is not None
+
     def raw_hashes(self) -> list[str]:
         with self.sessions.conn() as conn:
             return [str(r[0]) for r in conn.execute("SELECT sha256 FROM raw_mail ORDER BY sha256").fetchall()]
@@ -557,3 +567,9 @@ def _replace_record(conn: Conn, table: str, key: Any, new: dict[str, Any]) -> No
 def _no_value(inner: contextlib.AbstractContextManager[Conn]) -> Iterator[None]:
     with inner:
         yield
+
+
+if TYPE_CHECKING:
+
+    def _is_a_store(store: PostgresStore) -> Store:
+        return store  # mypy checks that every port is implemented
