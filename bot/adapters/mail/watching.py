@@ -123,10 +123,16 @@ def run_led(
     *,
     retry_s: float = LEAD_RETRY_S,
     check_s: float = LEAD_CHECK_S,
+    grace_s: float | None = None,
 ) -> None:
     """Run ``work(until)`` while this instance leads ``role``, until ``stop``. A follower asks for
     the lead every ``retry_s``; a leader that loses it (its connection to the store broke) sets
-    ``until``, waits for ``work`` to return, and goes back to asking."""
+    ``until``, waits for ``work`` to return, and goes back to asking.
+
+    A new leader waits ``grace_s`` (default: a check period and a second) before it starts: a
+    previous leader that is still alive but lost its hold (its connection broke, not its process)
+    notices within a check period and stops first, so two watchers never ingest together."""
+    grace = check_s + 1.0 if grace_s is None else grace_s
     while not stop.is_set():
         try:
             leader = coordination.lead(role)
@@ -135,6 +141,10 @@ def run_led(
             leader = False
         if not leader:
             stop.wait(retry_s)
+            continue
+        if stop.wait(grace):
+            break
+        if not coordination.leading(role):
             continue
         log.info("%s: this instance leads", role)
         until = threading.Event()

@@ -70,7 +70,9 @@ class PgCoordination:
     def _lost(self, why: Exception) -> None:
         """The leadership connection broke: every role it held is gone (caller holds ``_lock``)."""
         if self._held:
-            log.warning("lost the leadership connection (%s): giving up %s", type(why).__name__, sorted(self._held))
+            log.warning(
+                "lost the leadership connection (%s): giving up %s", type(why).__name__, sorted(self._held)
+            )
         self._held.clear()
         if self._conn is not None:
             self._conn.close()
