@@ -3,7 +3,9 @@
 ``bot.app.cli.main.build_parser`` calls :func:`add_commands` with its sub-parsers. Each command
 reads ``DATA_DIR`` from the configuration, prints a short result and returns an exit code
 (0 ok, 1 problems found, 2 bad usage). ``forget`` and ``subject-export`` open the store
-directly: run them while the bot is stopped (the store is single-process).
+directly: with TinyDB (the default) run them while the bot is stopped (the store is
+single-process); with ``STORE_URL=postgresql://…`` they run while the bot runs (every instance
+reads the database, and an erasure is one transaction).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from bot.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from bot.config.settings import Config
+    from bot.desk.ports import Store
+    from bot.records.audit import AuditTrail
 
 
 def _config() -> Config:
@@ -36,6 +40,19 @@ def _config() -> Config:
 
 def _data_dir() -> Path:
     return _config().data_dir
+
+
+def _open(config: Config) -> tuple[Store, AuditTrail]:
+    """The configured store (``STORE_URL``: TinyDB under DATA_DIR, or PostgreSQL) and its audit log."""
+    from bot.app.store import open_configured
+
+    return open_configured(config)
+
+
+def _postgres(config: Config) -> bool:
+    from bot.config.settings import store_backend
+
+    return store_backend(config)[0] == "postgresql"
 
 
 def _date(value: str) -> datetime:
@@ -76,7 +93,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from bot.records.audit_verify import verify_data_dir
 
     anchors: list[tuple[int, str]] = list(args.anchor or [])
-    result = verify_data_dir(_data_dir(), anchors)
+    config = _config()
+    if _postgres(config):  # the chain in the database, checked in one snapshot while the bot runs
+        store, audit = _open(config)
+        try:
+            result = audit.verify(anchors)
+        finally:
+            store.close()
+    else:
+        result = verify_data_dir(config.data_dir, anchors)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
@@ -96,9 +121,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_history(args: argparse.Namespace) -> int:
-    from bot.records.audit import read_entries
+    from bot.records.audit import Entry, read_entries
 
-    for e in read_entries(_data_dir() / "audit" / "audit.jsonl"):
+    config = _config()
+    entries: list[Entry]
+    if _postgres(config):
+        store, audit = _open(config)
+        try:
+            entries = list(audit.history(args.inquiry_id))
+        finally:
+            store.close()
+    else:
+        entries = read_entries(config.data_dir / "audit" / "audit.jsonl")
+    for e in entries:
         if e.inquiry_id != args.inquiry_id:
             continue
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
@@ -107,10 +142,9 @@ def cmd_audit_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
     from bot.records.export import export_records
 
-    store = open_store(_data_dir())
+    store, _ = _open(_config())
     try:
         with _output(args.out) as out:
             counts = export_records(store, args.since, args.format, out)
@@ -121,15 +155,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
     from bot.records.privacy import forget
 
     config = _config()
     data_dir = config.data_dir
     channels = [config.slack.channel] if config.slack else []
-    store = open_store(data_dir)
+    store, audit = _open(config)
     try:
-        report = forget(data_dir, store, args.email, actor=args.actor, slack_channels=channels)
+        report = forget(data_dir, store, args.email, actor=args.actor, audit=audit, slack_channels=channels)
     except UsageError as e:
         print(f"inquiry-bot forget: {e}", file=sys.stderr)
         return 2
@@ -151,10 +184,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_subject_export(args: argparse.Namespace) -> int:
-    from bot.app.store import open_store
     from bot.records.privacy import subject_export
 
-    store = open_store(_data_dir())
+    store, _ = _open(_config())
     try:
         data: dict[str, Any] = subject_export(store, args.email)
     except UsageError as e:
