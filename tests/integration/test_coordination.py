@@ -229,3 +229,31 @@ def test_a_second_process_on_the_same_tinydb_data_refuses_to_start(tmp_path: Pat
     finally:
         held.close()
     LocalCoordination(tmp_path / LOCK_NAME).close()  # free again once the holder let go
+
+
+def test_an_owed_message_is_enqueued_once_across_instances_and_stays_done(two) -> None:  # type: ignore[no-untyped-def]
+    a, _, b, _ = two
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    outboxes = [Outbox(a), Outbox(b)]
+    barrier = threading.Barrier(40)
+    added: list[bool] = []
+    lock = threading.Lock()
+
+    def enqueue(i: int) -> None:
+        barrier.wait()
+        ok = outboxes[i % 2].enqueue("ping:7:sla_breach", "ping_thread", "7", {"n": i}, now)
+        with lock:
+            added.append(ok)
+
+    threads = [threading.Thread(target=enqueue, args=(i,)) for i in range(40)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert added.count(True) == 1
+    assert a.outbox.pending_count() == 1
+    (item,) = b.outbox.due(now, 10)
+    b.outbox.done(item.key, now)
+    # Delivered: the same key owed again (another instance's tick) is refused within the window.
+    assert Outbox(a).enqueue("ping:7:sla_breach", "ping_thread", "7", {}, now) is False
+    assert a.outbox.pending_count() == 0 and b.outbox.due(now, 10) == []
