@@ -2,7 +2,7 @@
 
 Public API (the fixture objects are the API other test modules use):
 
-``postgres`` (session scope) -> :class:`PostgresServer`
+``postgres`` (session scope) -> :class:`PostgresServer` (also :func:`shared_server`)
     A PostgreSQL cluster made with ``initdb`` in a temp dir and started with ``pg_ctl`` on
     ``127.0.0.1`` and a free port (its Unix socket in the same temp dir), stopped and removed at
     the end of the session. Run as root, the cluster belongs to the unprivileged ``postgres``
@@ -33,13 +33,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 SUPERUSER = "postgres"
+#: Durability off: a test server's data need not survive a crash of the machine.
+FAST_UNSAFE = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 START_DEADLINE_S = 30.0
 
 
@@ -66,7 +67,8 @@ class PostgresServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, bin_dir: Path, root: Path) -> None:
+    def __init__(self, bin_dir: Path, root: Path, *, durable: bool = False) -> None:
+        self.durable = durable  # True: fsync and full-page writes on, as in production (benchmarks)
         self.bin_dir = bin_dir
         self.root = root
         self.data = root / "data"
@@ -116,10 +118,8 @@ class PostgresServer:
                 f"-p {self.port}",
                 f"-k {self.sockets}",
                 "-c listen_addresses=127.0.0.1",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
                 "-c max_connections=200",
+                *([] if self.durable else FAST_UNSAFE),
             ]
         )
         self._run(
@@ -143,7 +143,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def create_database(self) -> str:
         name = f"test_{os.getpid()}_{next(self._counter)}"
@@ -169,21 +169,41 @@ def require_postgres() -> Path:
     return bin_dir
 
 
+_server: PostgresServer | None = None
+
+
+def shared_server() -> PostgresServer:
+    """The session's server, started on first use (also outside fixtures: the contract tests'
+    backend registry calls it) and stopped when the session finishes."""
+    global _server
+    if _server is None:
+        bin_dir = require_postgres()
+        root = Path(tempfile.mkdtemp(prefix="postgres-test-"))
+        try:
+            server = PostgresServer(bin_dir, root)
+            server.start()
+        except (RuntimeError, OSError, KeyError) as e:
+            shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(f"could not start postgres: {e}")
+        _server = server
+    elif not _server.running:
+        _server.start()
+    return _server
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _server
+    server, _server = _server, None
+    if server is not None:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(server.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bin_dir = require_postgres()
-    root = Path(tempfile.mkdtemp(prefix="postgres-test-"))
-    try:
-        server = PostgresServer(bin_dir, root)
-        server.start()
-    except (RuntimeError, OSError, KeyError) as e:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"could not start postgres: {e}")
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+def postgres() -> PostgresServer:
+    return shared_server()
 
 
 @pytest.fixture

@@ -307,10 +307,36 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def check_postgres_store(url: str, out: TextIO) -> bool:
+    """STORE_URL=postgresql://…: reachable, migrated, what it holds."""
+    from bot.adapters.store.postgres.pool import redact_url
+    from bot.app.store import open_postgres
+
+    where = f"store in PostgreSQL {redact_url(url)}"
+    try:
+        store, _ = open_postgres(url)  # applies pending migrations, as `run` would
+    except Exception as e:
+        _line(out, False, where, f"{type(e).__name__}: {e}")
+        return False
+    try:
+        dead = store.outbox.dead()
+        _line(out, True, where, f"{store.count()} emails, {store.outbox.pending_count()} deliveries pending")
+        if dead:
+            last = dead[-1].get("last_error")
+            _line(out, False, "undeliverable Slack messages", f"{len(dead)}; last error: {last}")
+    finally:
+        store.close()
+    return not dead
+
+
 def check_store(config: Config, out: TextIO) -> bool:
     from bot.app.store import open_store
+    from bot.config.settings import store_backend
     from bot.desk.outbox import Outbox
 
+    kind, where = store_backend(config)
+    if kind == "postgresql":
+        return check_postgres_store(where, out)
     if not (config.data_dir / "store" / "meta.json").is_file():  # open nothing, create nothing
         parent = _nearest_existing(config.data_dir)
         if not parent.is_dir():

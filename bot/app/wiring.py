@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
@@ -28,6 +28,7 @@ from bot.adapters.mail.outgoing import ImapWriter, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.coordination import LocalCoordination
 from bot.app.coordination import claim_instance, coordination_for, led_job
 from bot.app.store import open_configured
 from bot.blocks.render import Renderer
@@ -55,6 +56,9 @@ from bot.records.audit_anchor import AuditAnchor
 from bot.sla.engine import SlaPolicy, parse_warn_at
 from bot.triage.second_opinion import SecondOpinion
 from bot.trust.quote_risk import QuotePolicy
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +395,7 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
     on_refused = login_refused_notice(desk.outbox, config.team_language, utcnow)
-    threads += start_watchers(
+    threads += start_watchers(  # on several instances: each folder on its leader (issue #15)
         config,
         desk.store,
         desk.ingestor,
@@ -404,8 +408,29 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
         if not th.is_alive():
             th.start()
     scheduler = BackgroundScheduler(timezone=UTC)
+    schedule_jobs(config, desk, scheduler)
+    scheduler.start()
+    if link is not None:
+        link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
+    else:
+        assert http is not None
+        http.serve_until(stop)
+    scheduler.shutdown(wait=True)
+    for th in threads:
+        th.join(timeout=10)
+    if desk.ingestor.prework is not None:
+        desk.ingestor.prework.close()
+    coordination.close()
+    desk.store.close()
+    log.info("stopped")
+    return 0
+
+
+def schedule_jobs(config: Config, desk: Desktop, scheduler: BackgroundScheduler) -> None:
+    """Every periodic job of the desk on ``scheduler``; with several instances, each job runs on
+    the one instance leading it (:func:`bot.app.coordination.led_job`)."""
+    coordination = desk.coordination or LocalCoordination()
     job = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60, "replace_existing": True}
-    # Several instances: each job runs on the one instance leading it (led_job).
     scheduler.add_job(
         led_job(coordination, "sla_tick", desk.reminders.sla_tick),
         "interval",
@@ -455,18 +480,3 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
             id="send_tick",
             **job,
         )
-    scheduler.start()
-    if link is not None:
-        link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
-    else:
-        assert http is not None
-        http.serve_until(stop)
-    scheduler.shutdown(wait=True)
-    for th in threads:
-        th.join(timeout=10)
-    if desk.ingestor.prework is not None:
-        desk.ingestor.prework.close()
-    coordination.close()
-    desk.store.close()
-    log.info("stopped")
-    return 0

@@ -2,7 +2,7 @@
 
 A :class:`MemberPrefs` with ``None`` fields means "the team's default" (``DIGEST_TIME``,
 ``TEAM_LANGUAGE``), so a member who never opened the Preferences modal gets exactly what the
-team configured. Stored by :meth:`bot.adapters.store.repo.Store.set_member_prefs` as a small document:
+team configured. Stored by :meth:`bot.desk.ports.MetaRepo.set_member_prefs` as a small document:
 
     {"digest_time": "07:30", "dm_pings": false, "lang": "zh"}
 """

@@ -66,6 +66,42 @@ class PgAuditLog:
             )
         return _entry_from_json({**body, "hash": digest})
 
+    def put_entry(self, line: Mapping[str, Any]) -> bool:
+        """Copy one entry of another log as it is (``store migrate``): True when added, False when
+        the same entry is here already; :class:`AuditError` when this seq holds another entry or
+        the entry does not follow the chain (the target was used by a bot before the copy)."""
+        body = {k: v for k, v in line.items() if k != "hash"}
+        digest = str(line["hash"])
+        if entry_hash(body) != digest:
+            raise AuditError(f"audit entry {body.get('seq')} does not match its hash: not copied")
+        entry = _entry_from_json(line)
+        with self._sessions.atomic() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+            row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (entry.seq,)).fetchone()
+            if row is not None:
+                if str(row[0]) != digest:
+                    raise AuditError(f"the target's audit entry {entry.seq} differs from the source's")
+                return False
+            before = conn.execute("SELECT hash FROM audit WHERE seq = %s", (entry.seq - 1,)).fetchone()
+            expected = str(before[0]) if before else GENESIS
+            if entry.prev_hash != expected or (before is None and entry.seq != 1):
+                raise AuditError(f"audit entry {entry.seq} does not follow the target's chain")
+            conn.execute(
+                "INSERT INTO audit (seq, at, inquiry_id, actor, action, body, prev_hash, hash)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    entry.seq,
+                    entry.at,
+                    entry.inquiry_id,
+                    entry.actor,
+                    entry.action,
+                    canonical(body).decode("utf-8"),
+                    entry.prev_hash,
+                    digest,
+                ),
+            )
+        return True
+
     def record(self, inquiry_id: str, event: Event) -> None:
         """An event recorded on an inquiry (the store's audit sink)."""
         self.append(inquiry_id, _event_actor(event.actor), event.action, _event_detail(event), event.at)
@@ -98,6 +134,12 @@ class PgAuditLog:
         with self._sessions.conn() as conn:
             row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of entry ``seq``, if there is one."""
+        with self._sessions.conn() as conn:
+            row = conn.execute("SELECT hash FROM audit WHERE seq = %s", (seq,)).fetchone()
+        return str(row[0]) if row else None
 
     def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> VerifyResult:
         """Every hash, the chain and witnessed anchors, read in one snapshot (REPEATABLE READ)."""

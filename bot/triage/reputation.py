@@ -1,7 +1,7 @@
 """Sender and domain reputation: what the team's clicks taught the desk, as risk signals.
 
 Pure. The store keeps one :class:`Reputation` per sender address and per company domain
-(:meth:`bot.adapters.store.repo.Store.reputation`); this module says which signals they give a new mail:
+(:meth:`bot.desk.ports.MetaRepo.reputation`); this module says which signals they give a new mail:
 
 * the sender's last verdict: *Junk* -> ``junked_sender`` (forces the filtered lane), *Real buyer*
   or *Rescue* -> ``trusted_sender`` (forces the inquiry lane), *Not an inquiry* ->

@@ -167,7 +167,7 @@ def test_two_instances_one_desk_through_a_leader_kill(
         env = {**base_env, "DATA_DIR": str(workdir / "data")}
         bots.append(Instance(env, workdir))
     a, b = bots
-    inbox_role = "/INBOX: this instance leads"
+    inbox_role = f"leader: this instance leads imap:{mailbox.user}@{mailbox.host}/INBOX"
     try:
         a.start()
         _poll(lambda: inbox_role in a.log() and ": connected (uidvalidity" in a.log(), 60, "a to watch", bots)

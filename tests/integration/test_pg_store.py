@@ -230,3 +230,18 @@ def test_text_the_database_refuses_is_stored_readable(pg_url: str) -> None:
         assert store.load_raw("ab" * 32) == b"raw\x00bytes\xff"
     finally:
         store.close()
+
+
+def test_the_store_carries_on_after_the_server_restarts(postgres, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    store = PostgresStore(pg_url, wait_s=2)
+    try:
+        store.add(make_inquiry("1"))
+        postgres.stop()
+        with pytest.raises(StoreError, match="PostgreSQL store unavailable"):
+            store.get("1")
+        postgres.start()
+        assert store.require("1").id == "1"  # pooled connections broken by the restart are replaced
+    finally:
+        store.close()
+        if not postgres.running:
+            postgres.start()

@@ -133,6 +133,7 @@ def run_led(
     previous leader that is still alive but lost its hold (its connection broke, not its process)
     notices within a check period and stops first, so two watchers never ingest together."""
     grace = check_s + 1.0 if grace_s is None else grace_s
+    following = False
     while not stop.is_set():
         try:
             leader = coordination.lead(role)
@@ -140,13 +141,17 @@ def run_led(
             log.warning("%s: could not ask for the lead (%s)", role, type(e).__name__)
             leader = False
         if not leader:
+            if not following:
+                log.info("another instance leads %s: asking again every %.0f s", role, retry_s)
+                following = True
             stop.wait(retry_s)
             continue
+        following = False
         if stop.wait(grace):
             break
         if not coordination.leading(role):
             continue
-        log.info("%s: this instance leads", role)
+        log.info("%s: watching as the leader", role)
         until = threading.Event()
         worker = threading.Thread(target=work, args=(until,), name=f"{threading.current_thread().name}-work")
         worker.daemon = True

@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Event, Inquiry
 from bot.core.prefs import MemberPrefs
+from bot.desk import ports
 from bot.desk.ports import (
-    DONE_KEEP,
-    DONE_TTL,
     AuditSink,
     OutboxItem,
     RecordDecision,
@@ -148,8 +147,8 @@ class MemoryOutbox:
             if bool(doc.get("once", True)):
                 self._t.insert("outbox_done", {"key": key, "at": now.timestamp()})
                 done = self._t.table("outbox_done")
-                if len({d["key"] for d in done.values()}) > DONE_KEEP:
-                    old = (now - DONE_TTL).timestamp()
+                if len({d["key"] for d in done.values()}) > ports.DONE_KEEP:
+                    old = (now - ports.DONE_TTL).timestamp()
                     for i in [i for i, d in done.items() if float(d.get("at", 0)) < old]:
                         del done[i]
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from bot.desk.ports import DONE_KEEP, DONE_TTL, OutboxItem
+from bot.desk import ports
+from bot.desk.ports import OutboxItem
 
 SHARDS = 16
 
@@ -159,13 +160,13 @@ class TinyOutbox:
             if once:
                 db.table("outbox_done").insert({"key": key, "at": now.timestamp()})
                 index.done[key] = now.timestamp()
-                if len(index.done) > DONE_KEEP:
+                if len(index.done) > ports.DONE_KEEP:
                     self._prune_done(now)
             if doc is not None:
                 db.table("outbox").remove(doc_ids=[doc_id])
 
     def _prune_done(self, now: datetime) -> None:
-        old = (now - DONE_TTL).timestamp()
+        old = (now - ports.DONE_TTL).timestamp()
         for n in range(SHARDS):
             done = self._db(n).table("outbox_done")
             doomed = [d.doc_id for d in done.all() if float(d.get("at", 0)) < old]

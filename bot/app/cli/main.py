@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_auth_commands(sub)
 
     add_record_commands(sub)
+    from bot.app.cli.store import add_commands as add_store_commands
+
+    add_store_commands(sub)
     return p
 
 

@@ -3,9 +3,7 @@
 ``bot.app.cli.main.build_parser`` calls :func:`add_commands` with its sub-parsers. Each command
 reads ``DATA_DIR`` from the configuration, prints a short result and returns an exit code
 (0 ok, 1 problems found, 2 bad usage). ``forget`` and ``subject-export`` open the store
-directly: with TinyDB (the default) run them while the bot is stopped (the store is
-single-process); with ``STORE_URL=postgresql://…`` they run while the bot runs (every instance
-reads the database, and an erasure is one transaction).
+directly: run them while the bot is stopped (the store is single-process).
 """
 
 from __future__ import annotations
@@ -23,9 +21,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from bot.adapters.store.postgres.store import PostgresStore
     from bot.config.settings import Config
-    from bot.desk.ports import Store
-    from bot.records.audit import AuditTrail
+    from bot.records.audit_pg import PgAuditLog
 
 
 def _config() -> Config:
@@ -40,19 +38,6 @@ def _config() -> Config:
 
 def _data_dir() -> Path:
     return _config().data_dir
-
-
-def _open(config: Config) -> tuple[Store, AuditTrail]:
-    """The configured store (``STORE_URL``: TinyDB under DATA_DIR, or PostgreSQL) and its audit log."""
-    from bot.app.store import open_configured
-
-    return open_configured(config)
-
-
-def _postgres(config: Config) -> bool:
-    from bot.config.settings import store_backend
-
-    return store_backend(config)[0] == "postgresql"
 
 
 def _date(value: str) -> datetime:
@@ -88,20 +73,29 @@ def _anchor(value: str) -> tuple[int, str]:
     return int(seq), digest
 
 
+def _postgres_audit() -> tuple[PostgresStore, PgAuditLog] | None:
+    """The PostgreSQL store and its audit log when STORE_URL names one, else None."""
+    from bot.app.store import open_postgres
+    from bot.config.settings import store_backend
+
+    kind, where = store_backend(_config())
+    return open_postgres(where) if kind == "postgresql" else None
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Read-only: checks the chain, the head, the store's events and witnessed anchors."""
     from bot.records.audit_verify import verify_data_dir
 
     anchors: list[tuple[int, str]] = list(args.anchor or [])
-    config = _config()
-    if _postgres(config):  # the chain in the database, checked in one snapshot while the bot runs
-        store, audit = _open(config)
+    pg = _postgres_audit()
+    if pg is not None:  # STORE_URL=postgresql://…: the chain in the database (works while the bot runs)
+        store, audit = pg
         try:
             result = audit.verify(anchors)
         finally:
             store.close()
     else:
-        result = verify_data_dir(config.data_dir, anchors)
+        result = verify_data_dir(_data_dir(), anchors)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
@@ -121,18 +115,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_history(args: argparse.Namespace) -> int:
-    from bot.records.audit import Entry, read_entries
+    from bot.records.audit import read_entries
 
-    config = _config()
-    entries: list[Entry]
-    if _postgres(config):
-        store, audit = _open(config)
+    pg = _postgres_audit()
+    if pg is not None:
+        store, audit = pg
         try:
-            entries = list(audit.history(args.inquiry_id))
+            entries = audit.history(args.inquiry_id)
         finally:
             store.close()
     else:
-        entries = read_entries(config.data_dir / "audit" / "audit.jsonl")
+        entries = read_entries(_data_dir() / "audit" / "audit.jsonl")
     for e in entries:
         if e.inquiry_id != args.inquiry_id:
             continue
@@ -142,9 +135,10 @@ def cmd_audit_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.app.store import open_configured
     from bot.records.export import export_records
 
-    store, _ = _open(_config())
+    store, _ = open_configured(_config())
     try:
         with _output(args.out) as out:
             counts = export_records(store, args.since, args.format, out)
@@ -155,12 +149,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.app.store import open_configured
     from bot.records.privacy import forget
 
     config = _config()
     data_dir = config.data_dir
     channels = [config.slack.channel] if config.slack else []
-    store, audit = _open(config)
+    store, audit = open_configured(config)
     try:
         report = forget(data_dir, store, args.email, actor=args.actor, audit=audit, slack_channels=channels)
     except UsageError as e:
@@ -184,9 +179,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_subject_export(args: argparse.Namespace) -> int:
+    from bot.app.store import open_configured
     from bot.records.privacy import subject_export
 
-    store, _ = _open(_config())
+    store, _ = open_configured(_config())
     try:
         data: dict[str, Any] = subject_export(store, args.email)
     except UsageError as e:

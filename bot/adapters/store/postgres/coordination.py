@@ -93,7 +93,7 @@ class PgCoordination:
                 return False
             if row is not None and row[0]:
                 self._held.add(name)
-                log.info("this instance now leads %s", name)
+                log.info("leader: this instance leads %s", name)
                 return True
             return False
 

@@ -21,12 +21,11 @@ from typing import Any
 from bot.adapters.store.postgres.jsonb import jsonb
 from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.session import Sessions
-from bot.desk.ports import DONE_KEEP, DONE_TTL, OutboxItem
+from bot.desk import ports
+from bot.desk.ports import OutboxItem
 
 #: How long a claimed item stays hidden from other instances (a delivery takes well under it).
-LEASE_S = 60.0
-#: Every this many deliveries, done keys past DONE_TTL are pruned (when above DONE_KEEP).
-PRUNE_EVERY = 500
+LEASE_S = 30.0
 
 OUTBOX_COLUMNS = (
     "key, kind, inquiry_id, payload, attempts, not_before, created, last_error, tried, low, once, dead_at, id"
@@ -58,7 +57,6 @@ class PgOutbox:
         self._sessions = sessions
         self.instance = instance_name()
         self.lease_s = lease_s
-        self._done_since_prune = 0
 
     def add(
         self,
@@ -156,20 +154,18 @@ class PgOutbox:
                 )
             else:
                 conn.execute("DELETE FROM outbox WHERE key = %s AND state = 'pending'", (key,))
-        self._done_since_prune += 1
-        if self._done_since_prune >= PRUNE_EVERY:
-            self._done_since_prune = 0
-            self.prune_done(now)
+        self.prune_done(now)
 
     def prune_done(self, now: datetime) -> int:
-        """Forget done keys older than DONE_TTL, once more than DONE_KEEP are remembered."""
+        """Forget done keys older than DONE_TTL, once more than DONE_KEEP are remembered (a count
+        on a partial index: a few milliseconds at DONE_KEEP, once per delivery)."""
         with self._sessions.atomic() as conn:
             row = conn.execute("SELECT count(*) FROM outbox WHERE state = 'done'").fetchone()
-            if row is None or int(row[0]) <= DONE_KEEP:
+            if row is None or int(row[0]) <= ports.DONE_KEEP:
                 return 0
             cur = conn.execute(
                 "DELETE FROM outbox WHERE state = 'done' AND done_at < %s",
-                ((now - DONE_TTL).timestamp(),),
+                ((now - ports.DONE_TTL).timestamp(),),
             )
             return cur.rowcount
 

@@ -30,9 +30,20 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, ""))
 
 
-def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "store") -> ConnectionPool:
+#: How long a call waits for a pooled connection (all busy, or the server unreachable).
+WAIT_S = 10.0
+
+
+def open_pool(
+    url: str, *, min_size: int = 1, max_size: int = 8, name: str = "store", wait_s: float = WAIT_S
+) -> ConnectionPool:
     """A started pool on ``url``; :class:`StoreError` (without the password) when the server
-    cannot be reached within ``CONNECT_TIMEOUT_S``."""
+    cannot be reached within ``CONNECT_TIMEOUT_S``. One plain connection first: a wrong password
+    or database name fails at once instead of after the pool's retries."""
+    try:
+        psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+    except psycopg.Error as e:
+        raise StoreError(f"could not connect to PostgreSQL at {redact_url(url)}: {_first_line(e)}") from e
     pool: ConnectionPool = ConnectionPool(
         url,
         min_size=min_size,
@@ -40,7 +51,8 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "st
         kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)},
         name=name,
         open=False,
-        timeout=CONNECT_TIMEOUT_S * 3,
+        check=ConnectionPool.check_connection,  # a connection broken by a server restart is replaced
+        timeout=wait_s,
     )
     try:
         pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -48,3 +60,7 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "st
         pool.close()
         raise StoreError(f"could not connect to PostgreSQL at {redact_url(url)}: {e}") from e
     return pool
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

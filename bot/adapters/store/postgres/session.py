@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.core.errors import StoreError
 
@@ -53,7 +53,7 @@ class Sessions:
         try:
             with self.pool.connection() as conn:
                 yield conn
-        except psycopg.OperationalError as e:
+        except (psycopg.OperationalError, PoolTimeout) as e:
             raise StoreError(f"PostgreSQL store unavailable: {e}") from e
 
     @contextlib.contextmanager
@@ -71,7 +71,7 @@ class Sessions:
                     yield conn
                 finally:
                     self._local.conn = None
-        except psycopg.OperationalError as e:
+        except (psycopg.OperationalError, PoolTimeout) as e:
             raise StoreError(f"PostgreSQL store unavailable: {e}") from e
 
     def atomic(self) -> contextlib.AbstractContextManager[Conn]:

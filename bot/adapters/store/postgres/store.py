@@ -24,7 +24,7 @@ from bot.adapters.store.postgres.jsonb import jsonb
 from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.migrate import migrate
 from bot.adapters.store.postgres.outbox import OUTBOX_COLUMNS, PgOutbox, dead_doc, pending_doc
-from bot.adapters.store.postgres.pool import open_pool
+from bot.adapters.store.postgres.pool import WAIT_S, open_pool
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Inquiry
@@ -57,10 +57,16 @@ class PostgresStore:
     rolls_back = True
 
     def __init__(
-        self, url: str, *, audit: AuditSink | None = None, min_size: int = 1, max_size: int = 16
+        self,
+        url: str,
+        *,
+        audit: AuditSink | None = None,
+        min_size: int = 1,
+        max_size: int = 16,
+        wait_s: float = WAIT_S,
     ) -> None:
         self.url = url
-        self.pool = open_pool(url, min_size=min_size, max_size=max_size)
+        self.pool = open_pool(url, min_size=min_size, max_size=max_size, wait_s=wait_s)
         try:
             with self.pool.connection() as conn:
                 migrate(conn)
@@ -375,7 +381,7 @@ class PostgresStore:
         with self.sessions.atomic() as conn:
             conn.execute(
                 "INSERT INTO reputation (kind, key, record) VALUES (%s, %s, %s)"
-                " ON CONFLICT (kind, key) DO UPDATE SET record = excluded.record",
+                " ON CONFLICT (kind, key) DO UPDATE SET record = reputation.record || excluded.record",
                 (kind, key, jsonb(clean)),
             )
 
@@ -404,7 +410,7 @@ class PostgresStore:
         with self.sessions.atomic() as conn:
             conn.execute(
                 f"INSERT INTO {table} (user_id, doc) VALUES (%s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
+                f" ON CONFLICT (user_id) DO UPDATE SET doc = {table}.doc || excluded.doc",  # merged
                 (user, jsonb({k: v for k, v in doc.items() if k != "user"})),
             )
 
@@ -461,7 +467,8 @@ class PostgresStore:
             return conn.execute("DELETE FROM raw_mail WHERE sha256 = ANY(%s)", (wanted,)).rowcount
 
     def raw_label(self, content_hash: str) -> str:
-        return f"postgresql:raw_mail/{self._hash(content_hash)}"
+        """The same name as TinyDB's file (an export names the mail the same on both)."""
+        return f"mail/{content_hash[:2]}/{self._hash(content_hash)}.eml"
 
     # -------------------------------------------------------------- records
     def _record_rows(self, conn: Conn) -> Iterator[tuple[str, Any, dict[str, Any]]]:
@@ -506,8 +513,110 @@ class PostgresStore:
                     replaced += 1
         return removed, replaced
 
+    # -------------------------------------------------- copying a store in
+    def put_inquiries(self, inquiries: Iterable[Inquiry], *, batch: int = BATCH) -> int:
+        """Store these inquiries as they are (insert or replace, ids kept, no audit entries: the
+        audit chain is copied as it is). For ``store migrate``; safe to repeat."""
+        n = 0
+        pending: list[Inquiry] = []
+
+        def flush() -> None:
+            with self.sessions.atomic() as conn:
+                audit, self.audit = self.audit, None
+                try:
+                    for inq in pending:
+                        old = self._get(conn, inq.id, lock=True)
+                        self._write(conn, inq, old)
+                finally:
+                    self.audit = audit
+                top = max(int(i.id) for i in pending)
+                conn.execute(
+                    "SELECT setval('inquiry_ids', greatest(%s, (SELECT last_value FROM inquiry_ids)))", (top,)
+                )
+            pending.clear()
+
+        for inq in inquiries:
+            pending.append(inq)
+            n += 1
+            if len(pending) >= batch:
+                flush()
+        if pending:
+            flush()
+        return n
+
+    def put_record(self, table: str, record: dict[str, Any]) -> bool:
+        """Store one record of :meth:`other_records`' shape (a TinyDB store's, for ``store
+        migrate``): the same key is replaced, so repeating a copy adds nothing. False for a
+        table this store does not know."""
+        rec = dict(record)
+        if table == "outbox":
+            with self.sessions.atomic() as conn:
+                conn.execute(
+                    "INSERT INTO outbox (key, kind, inquiry_id, payload, attempts, not_before, created,"
+                    " last_error, tried, low, once) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (key) WHERE state <> 'dead' DO UPDATE SET kind = excluded.kind,"
+                    " inquiry_id = excluded.inquiry_id, payload = excluded.payload,"
+                    " attempts = excluded.attempts, not_before = excluded.not_before,"
+                    " created = excluded.created, last_error = excluded.last_error,"
+                    " tried = excluded.tried, low = excluded.low, once = excluded.once, state = 'pending'",
+                    _outbox_values(rec),
+                )
+        elif table == "outbox_done":
+            at = float(rec.get("at") or 0)
+            with self.sessions.atomic() as conn:
+                conn.execute(
+                    "INSERT INTO outbox (key, kind, not_before, created, state, done_at)"
+                    " VALUES (%s, '', %s, %s, 'done', %s) ON CONFLICT (key) WHERE state <> 'dead'"
+                    " DO UPDATE SET done_at = greatest(outbox.done_at, excluded.done_at)",
+                    (str(rec["key"]), at, at, at),
+                )
+        elif table == "outbox_dead":
+            dead_at = rec.get("dead_at")
+            with self.sessions.atomic() as conn:
+                conn.execute(
+                    "DELETE FROM outbox WHERE state = 'dead' AND key = %s"
+                    " AND dead_at IS NOT DISTINCT FROM %s",
+                    (str(rec["key"]), dead_at),
+                )
+                conn.execute(
+                    "INSERT INTO outbox (key, kind, inquiry_id, payload, attempts, not_before, created,"
+                    " last_error, tried, low, once, state, dead_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'dead', %s)",
+                    (*_outbox_values(rec), dead_at),
+                )
+        elif table == "drafts":
+            self._drafts.put(rec)
+        elif table == "kv":
+            self.set_meta(str(rec["key"]), rec.get("value"))
+        elif table in ("reputation_sender", "reputation_domain"):
+            self.set_reputation(table.removeprefix("reputation_"), str(rec.pop("key")), rec)
+        elif table == "text_model":
+            self.set_text_model(rec)
+        elif table in ("prefs", "home"):
+            self._set_member_doc("member_prefs" if table == "prefs" else "home_state", str(rec["user"]), rec)
+        else:
+            return False
+        return True
+
     def scrub_leftovers(self, mentions: Callable[[bytes], bool]) -> None:
         """No copies outside the tables: deleted rows are PostgreSQL's to vacuum."""
+
+
+def _outbox_values(rec: dict[str, Any]) -> tuple[Any, ...]:
+    created = float(rec.get("created", rec.get("not_before", 0)))
+    return (
+        str(rec["key"]),
+        str(rec.get("kind", "")),
+        rec.get("inquiry_id"),
+        jsonb(rec.get("payload") or {}),
+        int(rec.get("attempts", 0)),
+        float(rec.get("not_before", created)),
+        created,
+        safe_text(str(rec.get("last_error", ""))),
+        bool(rec.get("tried", False)),
+        bool(rec.get("low", False)),
+        bool(rec.get("once", True)),
+    )
 
 
 _DELETE = {

@@ -1,0 +1,165 @@
+"""Two ``inquiry-bot run`` processes on one PostgreSQL store and one mailbox (issue #15).
+
+One leads (watches the mailbox, runs the scheduled jobs), both answer Slack and deliver the
+outbox. The leader is SIGKILLed while mail is arriving: the other takes over within 30 s,
+resumes from the checkpoint, and every inquiry still gets exactly one card; the killed one,
+restarted, follows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app.store import open_postgres
+from tests.fakes.slack_server import Call, FakeSlack
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+
+TAKEOVER_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _mail(n: int, msgid: str, in_reply_to: str | None = None) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Buyer {n} <buyer{n}@company{n}.de>"
+    m["To"] = "sales@brightway-led.com"
+    m["Subject"] = f"Re: Angebot Panels {n}" if in_reply_to else f"Angebot Panels {n}"
+    m["Message-ID"] = msgid
+    m["Date"] = format_datetime(datetime.now(UTC))
+    if in_reply_to:
+        m["In-Reply-To"] = in_reply_to
+        m["References"] = in_reply_to
+    m.set_content(f"Bitte Angebot für {100 * n} Stück 60x60 Panels, Lieferung nach Hamburg.")
+    return m.as_bytes()
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+class Instance:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=log_path.parent,
+                env={**env, "BOT_HTTP_PORT": str(_free_port())},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def logged(self, text: str) -> bool:
+        return text in self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            pytest.fail(f"{self.log_path.name}: no stop within 30 s of SIGTERM")
+
+
+def test_two_instances_one_card_per_inquiry_through_a_leader_crash(
+    mailbox: Any, slack_server: FakeSlack, pg_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
+        "STORE_URL": pg_url,
+        "IMAP_HOST": mailbox.host,
+        "IMAP_PORT": str(mailbox.port),
+        "IMAP_SSL": "false",
+        "IMAP_USER": mailbox.user,
+        "IMAP_PASSWORD": mailbox.password,
+        "DATA_DIR": str(tmp_path / "data"),
+        "OWN_DOMAINS": "brightway-led.com",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "test-secret",
+        "SLACK_CHANNEL": "CINQ",
+        "SLACK_API_URL": slack_server.base_url,
+        "BACKFILL_SUMMARY_AFTER_MINUTES": "0",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+    def cards() -> list[Call]:
+        return [
+            c
+            for c in slack_server.calls("chat.postMessage")
+            if not c.params.get("thread_ts") and "inquiry_claim" in json.dumps(c.blocks or [])
+        ]
+
+    a = Instance(env, tmp_path / "a.log")
+    b: Instance | None = None
+    a2: Instance | None = None
+    try:
+        _wait(lambda: a.logged("leader: this instance"), 30, "A to lead")
+        _wait(lambda: a.logged(": connected (uidvalidity"), 30, "A's watcher")
+        b = Instance(env, tmp_path / "b.log")
+        _wait(lambda: b is not None and b.logged("another instance leads"), 30, "B to follow")
+        ids = [make_msgid(domain=f"company{n}.de") for n in range(10)]
+        for n in range(6):
+            mailbox.append("INBOX", _mail(n, ids[n]))
+        _wait(lambda: len(cards()) >= 1, 30, "the first card")
+        a.proc.kill()  # mid-way: some of the six may be stored, carded, or neither
+        a.proc.wait(timeout=10)
+        for n in range(6, 10):
+            mailbox.append("INBOX", _mail(n, ids[n]))
+        takeover = _wait(lambda: b is not None and b.logged("leader: this instance"), TAKEOVER_S, "B to lead")
+        assert takeover < TAKEOVER_S
+        _wait(lambda: len(cards()) >= 10, 90, "ten cards")
+        a2 = Instance(env, tmp_path / "a2.log")
+        _wait(lambda: a2 is not None and a2.logged("another instance leads"), 30, "A, restarted, to follow")
+        first = next(c for c in cards() if "Angebot Panels 0" in json.dumps(c.blocks or []))
+        mailbox.append("INBOX", _mail(0, make_msgid(domain="company0.de"), in_reply_to=ids[0]))
+
+        def in_thread() -> list[Call]:
+            ts = first.response["ts"]
+            return [c for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts") == ts]
+
+        _wait(lambda: len(in_thread()) >= 1, 30, "the follow-up in the first card's thread")
+    finally:
+        codes = [i.stop() for i in (b, a2) if i is not None]
+        if a.proc.poll() is None:
+            a.proc.kill()
+    assert codes == [0, 0]
+    assert len(cards()) == 10  # exactly one card per inquiry, whoever delivered it
+    titles = sorted(re.findall(r"Angebot Panels (\d)", json.dumps(c.blocks or []))[0] for c in cards())
+    assert titles == [str(n) for n in range(10)]
+    store, audit = open_postgres(pg_url)
+    try:
+        assert store.count() == 10
+        assert store.outbox.pending_count() == 0
+        assert store.checkpoint("INBOX") is not None
+        result = audit.verify()
+        assert result.ok, result.problems
+    finally:
+        store.close()
