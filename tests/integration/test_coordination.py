@@ -257,3 +257,33 @@ def test_an_owed_message_is_enqueued_once_across_instances_and_stays_done(two) -
     # Delivered: the same key owed again (another instance's tick) is refused within the window.
     assert Outbox(a).enqueue("ping:7:sla_breach", "ping_thread", "7", {}, now) is False
     assert a.outbox.pending_count() == 0 and b.outbox.due(now, 10) == []
+
+
+def test_inquiry_bot_run_refuses_a_tinydb_data_dir_another_process_holds(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    held = LocalCoordination(data_dir / LOCK_NAME)  # as a running bot holds it
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "STORE_", "DATA_DIR"))
+        },
+        "DATA_DIR": str(data_dir),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "test-secret",
+        "SLACK_CHANNEL": "CINQ",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # never reached: the lock is checked first
+    }
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        held.close()
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"another inquiry-bot process (process {os.getpid()})" in second.stderr
+    assert "STORE_URL=postgresql" in second.stderr
+    assert not (data_dir / "store").exists()  # refused before the store was opened

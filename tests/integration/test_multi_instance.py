@@ -52,7 +52,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 N_NEW = 240
 N_FOLLOWUPS = 60
 APPEND_SECONDS = 40.0
-POST_INTERVAL = 0.05  # seconds between posts to one channel, across both instances
+POST_INTERVAL = 0.1  # seconds between posts to one channel, across both instances
 SEA_SLA_HOURS = 0.015  # 54 s
 
 
@@ -314,13 +314,16 @@ def test_two_instances_one_desk_through_a_leader_kill(
         else:
             assert (breaches, warnings) == (0, 0), f"EU inquiry {n} got pings it was not owed"
 
-    # -- paced across both instances: never more posts to the channel in a second than allowed ---
+    # -- paced across both instances: posts to the channel at most one per POST_INTERVAL ----------
+    # (over 5-second windows, so the jitter of a post's arrival after its slot does not count;
+    # the load, about 9 posts a second while mail arrives, would exceed it unpaced on two)
     times = sorted(c.at for c in slack_server.calls("chat.postMessage") if c.params.get("channel") == CHANNEL)
-    window = max(
-        sum(1 for _ in itertools.takewhile(lambda t, s=start: t < s + 1.0, times[i:]))
+    busiest = max(
+        sum(1 for _ in itertools.takewhile(lambda t, s=start: t < s + 5.0, times[i:]))
         for i, start in enumerate(times)
     )
-    assert window <= 1.0 / POST_INTERVAL + 3, f"{window} posts to {CHANNEL} within one second"
+    print(f"busiest 5 s: {busiest} posts to {CHANNEL} (at most {5 / POST_INTERVAL:.0f} paced)")
+    assert busiest <= 5.0 / POST_INTERVAL + 6, f"{busiest} posts to {CHANNEL} within five seconds"
 
     # -- after the erasure too: nothing owed, nothing dead --------------------------------------
     assert _count(pg_url, "SELECT count(*) FROM inquiries") == N_NEW
