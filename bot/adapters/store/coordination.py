@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from bot.adapters.store.atomic import private_dir
 from bot.core.errors import StoreError
 
 LOCK_NAME = "instance.lock"
@@ -88,7 +89,7 @@ class LocalCoordination:
 def _lock_file(path: Path) -> IO[str]:
     """``path`` opened and locked exclusively, with this process's id in it; InstanceLocked
     when another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # DATA_DIR, 0700 like everything the bot creates there
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fh = os.fdopen(fd, "r+", encoding="ascii")
     try:
