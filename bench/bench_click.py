@@ -1,6 +1,9 @@
 """A button click with N stored inquiries: signed request in, chat.update recorded by Slack.
 
-Run: ``python bench/bench_click.py [--n 100000] [--clicks 300]``. Prints figures; not a test.
+Run: ``python bench/bench_click.py [--n 100000] [--clicks 300] [--store-url postgresql://…]``.
+Prints figures; not a test. With ``--store-url`` the same stored inquiries are copied into that
+PostgreSQL database first (``store migrate``'s copy; skipped when it holds them already) and the
+desk runs on it (``STORE_URL``).
 
 Uses the cached pristine store of bench_store (built on first use; a scratch copy is used),
 the real composition root (``bot.app.wiring.build``) against the loopback fake Slack Web API, and
@@ -82,6 +85,23 @@ def wait_idle(outbox: Any, timeout: float = 10.0) -> None:
         time.sleep(0.002)
 
 
+def copy_to_postgres(data: Path, url: str) -> None:
+    """The TinyDB store under ``data`` copied into ``url`` (unless it holds as many inquiries)."""
+    from bot.app.store import audit_log, open_postgres, open_store
+    from bot.app.store_copy import copy_store
+
+    source = open_store(data)
+    target, target_audit = open_postgres(url)
+    try:
+        if target.count() != source.count():
+            t0 = time.perf_counter()
+            report = copy_store(data, source, audit_log(data), target, target_audit)
+            print(f"copied into PostgreSQL in {time.perf_counter() - t0:.0f} s; problems: {report.problems}")
+    finally:
+        source.close()
+        target.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="click-to-chat.update latency")
     parser.add_argument("--n", type=int, default=100_000, help="stored inquiries (default 100,000)")
@@ -94,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.wiring.run_app)",
     )
+    parser.add_argument("--store-url", help="run the desk on this PostgreSQL database (STORE_URL)")
     args = parser.parse_args(argv)
 
     print(f"bench_click: {machine_line()}")
@@ -104,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     try:
         data = working_copy(built, scratch)
+        extra = {}
+        if args.store_url:
+            copy_to_postgres(data, args.store_url)
+            extra["STORE_URL"] = args.store_url
         t0 = time.perf_counter()
-        desktop = make_desktop(slack, data)
+        desktop = make_desktop(slack, data, **extra)
         build_s = time.perf_counter() - t0
         store, outbox = desktop.store, desktop.outbox
         worker = threading.Thread(target=desktop.worker.run, args=(stop,), name="delivery", daemon=True)

@@ -62,6 +62,10 @@ def measure(url: str, rounds: int) -> dict[str, float]:
     open_ids = [i.id for i in store.open_inquiries()]
     open_s = time.perf_counter() - t
     rss = rss_mb()
+    t = time.perf_counter()
+    summaries = len(store.summaries())  # what the Ingestor reads at start (known buyer domains)
+    summaries_s = time.perf_counter() - t
+    rss_summaries = rss_mb()
     rng = random.Random(7)
     n = store.count()
     times: dict[str, list[float]] = {"get": [], "find_by_message_id": [], "find_thread": [], "update": []}
@@ -92,6 +96,7 @@ def measure(url: str, rounds: int) -> dict[str, float]:
     store.close()
     out = {"open_s": opened, "open_inquiries_s": open_s, "open_count": len(open_ids), "rss_mb": rss}
     out["base_rss_mb"] = base_rss
+    out["summaries_s"], out["summaries"], out["rss_summaries_mb"] = summaries_s, summaries, rss_summaries
     for name, values in times.items():
         out[f"{name}_p50"] = percentile(values, 50)
         out[f"{name}_p99"] = percentile(values, 99)
@@ -150,6 +155,10 @@ def main() -> int:
             f"{m['rss_mb']:.0f} MB",
             f"<= {MEMORY_TARGET_MB:g} MB",
             m["rss_mb"] <= MEMORY_TARGET_MB,
+        ),
+        Row(
+            "summaries() (Ingestor start-up)",
+            f"{m['summaries_s']:.2f} s for {m['summaries']:,}, RSS then {m['rss_summaries_mb']:.0f} MB",
         ),
         *(
             Row(f"{op} p50 / p99", f"{ms(m[op + '_p50'])} / {ms(m[op + '_p99'])}")

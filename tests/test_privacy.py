@@ -63,9 +63,7 @@ def desk(tmp_path: Path) -> tuple[Path, TinyStore, Outbox, Ingestor]:
     store = open_store(tmp_path, shards=4)
     outbox = Outbox(store)
     config = TriageConfig(own_domains=frozenset({"brightway-led.com"}))
-    ingestor = Ingestor(
-        store, outbox, config, lambda: NOW, keep_raw=True, sent_folders=frozenset({"Sent"})
-    )
+    ingestor = Ingestor(store, outbox, config, lambda: NOW, keep_raw=True, sent_folders=frozenset({"Sent"}))
     return tmp_path, store, outbox, ingestor
 
 

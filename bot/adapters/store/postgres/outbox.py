@@ -57,6 +57,7 @@ class PgOutbox:
         self._sessions = sessions
         self.instance = instance_name()
         self.lease_s = lease_s
+        self._done_count: int | None = None  # done keys remembered, as last counted (+ ours since)
 
     def add(
         self,
@@ -154,19 +155,25 @@ class PgOutbox:
                 )
             else:
                 conn.execute("DELETE FROM outbox WHERE key = %s AND state = 'pending'", (key,))
-        self.prune_done(now)
+        if self._done_count is None or self._done_count >= ports.DONE_KEEP:
+            self.prune_done(now)  # counts them; otherwise one more is counted here, no query
+        else:
+            self._done_count += 1
 
     def prune_done(self, now: datetime) -> int:
-        """Forget done keys older than DONE_TTL, once more than DONE_KEEP are remembered (a count
-        on a partial index: a few milliseconds at DONE_KEEP, once per delivery)."""
+        """Forget done keys older than DONE_TTL, once more than DONE_KEEP are remembered. The
+        count is a query on the first delivery and whenever the running tally (this instance's
+        deliveries added to it) reaches DONE_KEEP, so a delivery costs no count."""
         with self._sessions.atomic() as conn:
             row = conn.execute("SELECT count(*) FROM outbox WHERE state = 'done'").fetchone()
-            if row is None or int(row[0]) <= ports.DONE_KEEP:
+            self._done_count = int(row[0]) if row else 0
+            if self._done_count <= ports.DONE_KEEP:
                 return 0
             cur = conn.execute(
                 "DELETE FROM outbox WHERE state = 'done' AND done_at < %s",
                 ((now - ports.DONE_TTL).timestamp(),),
             )
+            self._done_count -= cur.rowcount
             return cur.rowcount
 
     def mark_tried(self, key: str) -> None:
