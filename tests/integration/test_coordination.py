@@ -130,9 +130,10 @@ def test_posts_to_one_channel_are_paced_across_instances(two) -> None:  # type: 
     assert other[0] - times[0] < 0.2  # another channel has its own slots
 
 
-def test_run_led_runs_the_work_on_one_instance_and_fails_over(pg_url: str, two) -> None:  # type: ignore[no-untyped-def]
+def test_run_led_runs_the_work_on_one_instance_at_a_time_and_fails_over(pg_url: str, two) -> None:  # type: ignore[no-untyped-def]
     _, ca, _, cb = two
     running: dict[str, int] = {"a": 0, "b": 0}
+    starts: list[str] = []
     overlap: list[int] = []
     lock = threading.Lock()
 
@@ -140,6 +141,7 @@ def test_run_led_runs_the_work_on_one_instance_and_fails_over(pg_url: str, two) 
         def run(until: threading.Event) -> None:
             with lock:
                 running[name] += 1
+                starts.append(name)
                 overlap.append(sum(running.values()))
             until.wait()
             with lock:
@@ -147,25 +149,32 @@ def test_run_led_runs_the_work_on_one_instance_and_fails_over(pg_url: str, two) 
 
         return run
 
+    fast = {"retry_s": 0.1, "check_s": 0.1}
     stop_a, stop_b = threading.Event(), threading.Event()
-    ta = threading.Thread(
-        target=run_led, args=(ca, "imap:INBOX", work("a"), stop_a), kwargs={"retry_s": 0.1, "check_s": 0.1}
-    )
-    tb = threading.Thread(
-        target=run_led, args=(cb, "imap:INBOX", work("b"), stop_b), kwargs={"retry_s": 0.1, "check_s": 0.1}
-    )
+    ta = threading.Thread(target=run_led, args=(ca, "imap:INBOX", work("a"), stop_a), kwargs=fast)
+    tb = threading.Thread(target=run_led, args=(cb, "imap:INBOX", work("b"), stop_b), kwargs=fast)
     ta.start()
     _wait(lambda: running["a"] == 1, 5, "a to lead")
     tb.start()
-    time.sleep(0.5)  # b asks several times meanwhile (retry 0.1 s) and must stay a follower
-    assert running == {"a": 1, "b": 0}
-    with psycopg.connect(pg_url, autocommit=True) as admin:  # a's hold on the store breaks
+    _wait(lambda: "imap:INBOX" not in cb._held and cb._conn is not None, 5, "b to ask")
+    assert running == {"a": 1, "b": 0} and starts == ["a"]
+    # a's hold on the store breaks (its process lives): a stops, then one of them leads again.
+    with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND pid <> pg_backend_pid()"
         )
-    took = _wait(lambda: running["b"] == 1, 5, "b to take over")
-    assert took < 3  # retry 0.1 s + grace (check 0.1 s + 1 s)
+    _wait(lambda: len(starts) == 2 and sum(running.values()) == 1, 10, "the work to run again")
+    # The leader stops (its process ends): the other takes over within retry + grace.
+    leader, leader_stop = (ca, stop_a) if running["a"] else (cb, stop_b)
+    other = "b" if leader is ca else "a"
+    stopped = time.monotonic()
+    leader_stop.set()
+    (ta if leader is ca else tb).join(5)
+    leader.close()
+    took = _wait(lambda: running[other] == 1, 5, "the other to take over")
+    assert time.monotonic() - stopped < 3  # retry 0.1 s + grace (check 0.1 s + 1 s)
+    assert took < 3
     stop_a.set()
     stop_b.set()
     ta.join(5)
@@ -287,3 +296,11 @@ def test_inquiry_bot_run_refuses_a_tinydb_data_dir_another_process_holds(tmp_pat
     assert f"another inquiry-bot process (process {os.getpid()})" in second.stderr
     assert "STORE_URL=postgresql" in second.stderr
     assert not (data_dir / "store").exists()  # refused before the store was opened
+
+
+def test_the_leadership_session_has_keepalives_on_the_server_side(pg_url: str, two) -> None:  # type: ignore[no-untyped-def]
+    _, ca, _, _ = two
+    assert ca.lead("imap:INBOX")
+    assert ca._conn is not None
+    row = ca._conn.execute("SHOW tcp_keepalives_idle").fetchone()
+    assert row is not None and row[0] in ("5", "5s")  # a vanished host's locks end within seconds

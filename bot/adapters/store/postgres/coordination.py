@@ -31,6 +31,8 @@ LEAD_CLASS = 0x6971
 #: ``jobs_done`` rows older than this are forgotten (periods are days at most).
 JOBS_KEEP = timedelta(days=30)
 PRUNE_EVERY = 200
+#: Keepalives the server applies to the leadership session (seconds, probes).
+SERVER_KEEPALIVE = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
 
 
 class PgCoordination:
@@ -58,6 +60,8 @@ class PgCoordination:
                 autocommit=True,
                 connect_timeout=int(CONNECT_TIMEOUT_S),
                 application_name="inquiry-bot lead",
+                # The server's side too: a vanished host's session (and its locks) ends in ~11 s.
+                options=SERVER_KEEPALIVE,
                 keepalives=1,
                 keepalives_idle=5,
                 keepalives_interval=2,
