@@ -2,8 +2,8 @@
 
 One leads (watches the mailbox, runs the scheduled jobs), both answer Slack and deliver the
 outbox. The leader is SIGKILLed while mail is arriving: the other takes over within 30 s,
-resumes from the checkpoint, and every inquiry still gets exactly one card; the killed one,
-restarted, follows.
+resumes from the checkpoint, and every inquiry still gets exactly one card, one SLA warning and
+one breach (scheduled work runs once across instances); the killed one, restarted, follows.
 """
 
 from __future__ import annotations
@@ -106,6 +106,11 @@ def test_two_instances_one_card_per_inquiry_through_a_leader_crash(
         "SLACK_CHANNEL": "CINQ",
         "SLACK_API_URL": slack_server.base_url,
         "BACKFILL_SUMMARY_AFTER_MINUTES": "0",
+        # A 36 s SLA with a warning at half time: every inquiry's warning and breach fall inside
+        # the test, on whichever instance leads at the time, and must be posted once each.
+        "SLA_HOURS_EU": "0.01",
+        "SLA_WARN_AT": "50%",
+        "SLA_TICK_SECONDS": "1",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
@@ -136,16 +141,25 @@ def test_two_instances_one_card_per_inquiry_through_a_leader_crash(
         takeover = _wait(lambda: b is not None and b.logged("leader: this instance"), TAKEOVER_S, "B to lead")
         assert takeover < TAKEOVER_S
         _wait(lambda: len(cards()) >= 10, 90, "ten cards")
+
+        def thread(card: Call) -> list[str]:
+            ts = card.response["ts"]
+            return [
+                str(c.params.get("text", ""))
+                for c in slack_server.calls("chat.postMessage")
+                if c.params.get("thread_ts") == ts
+            ]
+
+        _wait(lambda: all(any("🔴" in t for t in thread(c)) for c in cards()), 90, "every breach")
+        for card in cards():  # the scheduled SLA work ran once across the instances
+            posts = thread(card)
+            assert sum("⏰" in t for t in posts) == 1 and sum("🔴" in t for t in posts) == 1, posts
         a2 = Instance(env, tmp_path / "a2.log")
         _wait(lambda: a2 is not None and a2.logged("another instance leads"), 30, "A, restarted, to follow")
         first = next(c for c in cards() if "Angebot Panels 0" in json.dumps(c.blocks or []))
+        before = len(thread(first))
         mailbox.append("INBOX", _mail(0, make_msgid(domain="company0.de"), in_reply_to=ids[0]))
-
-        def in_thread() -> list[Call]:
-            ts = first.response["ts"]
-            return [c for c in slack_server.calls("chat.postMessage") if c.params.get("thread_ts") == ts]
-
-        _wait(lambda: len(in_thread()) >= 1, 30, "the follow-up in the first card's thread")
+        _wait(lambda: len(thread(first)) > before, 30, "the follow-up in the first card's thread")
     finally:
         codes = [i.stop() for i in (b, a2) if i is not None]
         if a.proc.poll() is None:

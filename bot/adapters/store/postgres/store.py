@@ -23,8 +23,9 @@ from bot.adapters.store.postgres.drafts import PgDrafts
 from bot.adapters.store.postgres.jsonb import jsonb
 from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.migrate import migrate
-from bot.adapters.store.postgres.outbox import OUTBOX_COLUMNS, PgOutbox, dead_doc, pending_doc
+from bot.adapters.store.postgres.outbox import PgOutbox
 from bot.adapters.store.postgres.pool import WAIT_S, open_pool
+from bot.adapters.store.postgres.records import delete_record, outbox_values, record_rows, replace_record
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Inquiry
@@ -471,45 +472,21 @@ class PostgresStore:
         return f"mail/{content_hash[:2]}/{self._hash(content_hash)}.eml"
 
     # -------------------------------------------------------------- records
-    def _record_rows(self, conn: Conn) -> Iterator[tuple[str, Any, dict[str, Any]]]:
-        """(table as named in TinyDB, row key, record) for every small record."""
-        columns = OUTBOX_COLUMNS
-        for r in conn.execute(f"SELECT {columns} FROM outbox WHERE state = 'pending' ORDER BY id").fetchall():
-            yield "outbox", r[12], pending_doc(r)
-        for r in conn.execute(
-            "SELECT id, key, done_at FROM outbox WHERE state = 'done' ORDER BY id"
-        ).fetchall():
-            yield "outbox_done", r[0], {"key": r[1], "at": float(r[2] or 0)}
-        for r in conn.execute(f"SELECT {columns} FROM outbox WHERE state = 'dead' ORDER BY id").fetchall():
-            yield "outbox_dead", r[12], dead_doc(r)
-        for r in conn.execute("SELECT id, doc FROM drafts ORDER BY id").fetchall():
-            yield "drafts", r[0], dict(r[1])
-        for r in conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall():
-            yield "kv", r[0], {"key": r[0], "value": r[1]}
-        for r in conn.execute("SELECT kind, key, record FROM reputation ORDER BY kind, key").fetchall():
-            yield f"reputation_{r[0]}", (r[0], r[1]), {**dict(r[2]), "key": r[1]}
-        for r in conn.execute("SELECT doc FROM text_model").fetchall():
-            yield "text_model", 1, dict(r[0])
-        for r in conn.execute("SELECT user_id, doc FROM member_prefs ORDER BY user_id").fetchall():
-            yield "prefs", r[0], {**dict(r[1]), "user": r[0]}
-        for r in conn.execute("SELECT user_id, doc FROM home_state ORDER BY user_id").fetchall():
-            yield "home", r[0], {**dict(r[1]), "user": r[0]}
-
     def other_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
         with self.sessions.conn() as conn:
-            found = [(table, record) for table, _, record in self._record_rows(conn)]
+            found = [(table, record) for table, _, record in record_rows(conn)]
         yield from found
 
     def rewrite_records(self, decide: RecordDecision) -> tuple[int, int]:
         removed = replaced = 0
         with self.sessions.transaction() as conn:
-            for table, key, record in list(self._record_rows(conn)):
+            for table, key, record in list(record_rows(conn)):
                 new = decide(table, dict(record))
                 if new is None:
-                    _delete_record(conn, table, key)
+                    delete_record(conn, table, key)
                     removed += 1
                 elif new != record:
-                    _replace_record(conn, table, key, new)
+                    replace_record(conn, table, key, new)
                     replaced += 1
         return removed, replaced
 
@@ -559,7 +536,7 @@ class PostgresStore:
                     " attempts = excluded.attempts, not_before = excluded.not_before,"
                     " created = excluded.created, last_error = excluded.last_error,"
                     " tried = excluded.tried, low = excluded.low, once = excluded.once, state = 'pending'",
-                    _outbox_values(rec),
+                    outbox_values(rec),
                 )
         elif table == "outbox_done":
             at = float(rec.get("at") or 0)
@@ -582,7 +559,7 @@ class PostgresStore:
                     "INSERT INTO outbox (key, kind, inquiry_id, payload, attempts, not_before, created,"
                     " last_error, tried, low, once, state, dead_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'dead', %s)",
-                    (*_outbox_values(rec), dead_at),
+                    (*outbox_values(rec), dead_at),
                 )
         elif table == "drafts":
             self._drafts.put(rec)
@@ -600,76 +577,6 @@ class PostgresStore:
 
     def scrub_leftovers(self, mentions: Callable[[bytes], bool]) -> None:
         """No copies outside the tables: deleted rows are PostgreSQL's to vacuum."""
-
-
-def _outbox_values(rec: dict[str, Any]) -> tuple[Any, ...]:
-    created = float(rec.get("created", rec.get("not_before", 0)))
-    return (
-        str(rec["key"]),
-        str(rec.get("kind", "")),
-        rec.get("inquiry_id"),
-        jsonb(rec.get("payload") or {}),
-        int(rec.get("attempts", 0)),
-        float(rec.get("not_before", created)),
-        created,
-        safe_text(str(rec.get("last_error", ""))),
-        bool(rec.get("tried", False)),
-        bool(rec.get("low", False)),
-        bool(rec.get("once", True)),
-    )
-
-
-_DELETE = {
-    "outbox": "DELETE FROM outbox WHERE id = %s",
-    "outbox_done": "DELETE FROM outbox WHERE id = %s",
-    "outbox_dead": "DELETE FROM outbox WHERE id = %s",
-    "drafts": "DELETE FROM drafts WHERE id = %s",
-    "kv": "DELETE FROM meta WHERE key = %s",
-    "text_model": "DELETE FROM text_model WHERE id = %s",
-    "prefs": "DELETE FROM member_prefs WHERE user_id = %s",
-    "home": "DELETE FROM home_state WHERE user_id = %s",
-}
-
-
-def _delete_record(conn: Conn, table: str, key: Any) -> None:
-    if table.startswith("reputation_"):
-        conn.execute("DELETE FROM reputation WHERE kind = %s AND key = %s", key)
-    else:
-        conn.execute(_DELETE[table], (key,))
-
-
-def _replace_record(conn: Conn, table: str, key: Any, new: dict[str, Any]) -> None:
-    if table in ("outbox", "outbox_dead"):
-        conn.execute(
-            "UPDATE outbox SET kind = %s, inquiry_id = %s, payload = %s, last_error = %s WHERE id = %s",
-            (
-                new.get("kind", ""),
-                new.get("inquiry_id"),
-                jsonb(new.get("payload") or {}),
-                safe_text(str(new.get("last_error", ""))),
-                key,
-            ),
-        )
-    elif table == "outbox_done":
-        conn.execute("UPDATE outbox SET key = %s WHERE id = %s", (str(new.get("key", "")), key))
-    elif table == "drafts":
-        conn.execute(
-            "UPDATE drafts SET doc = %s, status = %s WHERE id = %s",
-            (jsonb(new), str(new.get("status") or ""), key),
-        )
-    elif table == "kv":
-        conn.execute("UPDATE meta SET value = %s WHERE key = %s", (jsonb(new.get("value")), key))
-    elif table.startswith("reputation_"):
-        record = {k: v for k, v in new.items() if k != "key"}
-        conn.execute("UPDATE reputation SET record = %s WHERE kind = %s AND key = %s", (jsonb(record), *key))
-    elif table == "text_model":
-        conn.execute("UPDATE text_model SET doc = %s WHERE id = 1", (jsonb(new),))
-    elif table in ("prefs", "home"):
-        name = "member_prefs" if table == "prefs" else "home_state"
-        doc = {k: v for k, v in new.items() if k != "user"}
-        conn.execute(f"UPDATE {name} SET doc = %s WHERE user_id = %s", (jsonb(doc), key))
-    else:
-        raise StoreError(f"unknown record table {table!r}")
 
 
 @contextlib.contextmanager
