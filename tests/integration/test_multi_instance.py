@@ -8,8 +8,9 @@ again later. SEA inquiries (every 4th) have a 54-second SLA, so each owes its wa
 during the run; EU inquiries owe nothing.
 
 Afterwards: exactly one card per inquiry, every follow-up in its card's thread once, each owed
-SLA ping once, none that was not owed, nothing left in the outbox, posts to the channel paced
-across both instances, and the audit chain verifies (``audit verify`` while both run). Then a
+SLA ping once, none that was not owed, the daily audit anchor posted once, nothing left in the
+outbox, posts to the channel paced across both instances, and the audit chain verifies against
+that anchor (``audit verify --anchor`` while both run). Then a
 ``forget`` while both instances run: the person is gone from the database and the bot's posts
 about them are cleaned up by a running instance.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -245,7 +247,16 @@ def test_two_instances_one_desk_through_a_leader_kill(
         assert _count(pg_url, "SELECT count(*) FROM outbox WHERE state <> 'done'") == 0
 
         # -- records while both run: audit verify, then forget ---------------------------------
-        verified = _cli(a.env, a.workdir, "audit", "verify")
+        # The daily anchor: one job run across both instances (and a's restart), posted once.
+        anchors = [
+            c.params["text"]
+            for c in slack_server.calls("chat.postMessage")
+            if "Audit anchor for" in c.params["text"]
+        ]
+        assert len(anchors) == 1, anchors
+        witnessed = re.search(r"`(\d+:[0-9a-f]{64})`", anchors[0])
+        assert witnessed is not None
+        verified = _cli(a.env, a.workdir, "audit", "verify", "--anchor", witnessed.group(1))
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "audit log OK" in verified.stdout
 
