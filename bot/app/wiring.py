@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from bot.adapters.mail.outgoing import ImapWriter, OutgoingMail, SmtpSender
 from bot.adapters.mail.watching import connection
 from bot.adapters.slack.bolt_log import bolt_logger
 from bot.adapters.slack.chat import SlackChat
+from bot.adapters.store.coordination import LocalCoordination
+from bot.app.coordination import claim_instance, coordination_for, led_job
 from bot.app.store import open_configured
 from bot.blocks.render import Renderer
 from bot.config.routing_rules import parse_rules
@@ -44,7 +46,7 @@ from bot.desk.home_pages import HomePages
 from bot.desk.ingest import Ingestor
 from bot.desk.learning import Learning
 from bot.desk.outbox import Outbox
-from bot.desk.ports import Store
+from bot.desk.ports import Coordination, Store
 from bot.desk.prework import Prework
 from bot.desk.reminders import Reminders
 from bot.desk.routing import Router
@@ -60,8 +62,6 @@ from bot.trust.quote_risk import QuotePolicy
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
-
-    from bot.adapters.store.postgres.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class Desktop:
     app: App
     anchor: AuditAnchor | None = None
     audit: AuditTrail | None = None  # the store's audit sink
+    coordination: Coordination | None = None  # several instances on one store (issue #15)
 
 
 def verify_token(client: WebClient) -> None:
@@ -175,10 +176,12 @@ def build(
     web_client: WebClient | None = None,
     token_verification: bool = True,
     min_interval: float | None = None,
+    coordination: Coordination | None = None,
 ) -> Desktop:
     assert config.slack is not None
     now = utcnow
     store, audit = open_configured(config)  # STORE_URL: TinyDB (default) or PostgreSQL
+    coordination = coordination or coordination_for(store)
     outbox = Outbox(store)
     policy = sla_policy(config)
     renderer = Renderer(policy, config.team_language, config.sla_team_mention)
@@ -208,6 +211,10 @@ def build(
         review_channel=config.slack.review_channel,
         render_review=renderer.review,
         kinds=kinds,
+        # Several instances: posts paced per channel across all of them; fewer items claimed at
+        # a time, so a claim's lease outlives the shared pacing of the items it holds.
+        pace=coordination.pace if coordination.shared else None,
+        claim_limit=5 if coordination.shared else 20,
     )
     outbox.on_enqueue(worker.wake.set)  # owed posts go out at once, not at the next poll
     router = Router(parse_rules(config.routing_rules), store) if config.routing_rules else None
@@ -314,7 +321,9 @@ def build(
         team_timezone=config.team_timezone,
         lang=config.team_language,
     )
-    return Desktop(config, store, outbox, ingestor, services, worker, reminders, app, anchor, audit)
+    return Desktop(
+        config, store, outbox, ingestor, services, worker, reminders, app, anchor, audit, coordination
+    )
 
 
 def revoked_notice(outbox: Outbox, lang: str, clock: Callable[[], datetime]) -> Callable[[Exception], None]:
@@ -372,7 +381,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
 
     from bot.adapters.mail.watching import start_watchers
 
-    desk = build(config)
+    # TinyDB: this process's lock on DATA_DIR first (a second process refuses to start).
+    desk = build(config, coordination=claim_instance(config))
+    coordination = desk.coordination
+    assert coordination is not None
     assert config.slack is not None
     http = None
     link = None
@@ -405,78 +417,87 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 
     on_refused = login_refused_notice(desk.outbox, config.team_language, utcnow)
+    threads += start_watchers(  # on several instances: each folder on its leader (issue #15)
+        config,
+        desk.store,
+        desk.ingestor,
+        stop,
+        on_revoked=on_revoked,
+        on_login_refused=on_refused,
+        coordination=coordination,
+    )
     for th in threads:
-        th.start()
+        if not th.is_alive():
+            th.start()
     scheduler = BackgroundScheduler(timezone=UTC)
-
-    def start_background() -> None:
-        """The mailbox watchers and the scheduled jobs: on one instance at a time."""
-        watchers = start_watchers(
-            config, desk.store, desk.ingestor, stop, on_revoked=on_revoked, on_login_refused=on_refused
-        )
-        threads.extend(watchers)
-        for th in watchers:
-            if not th.is_alive():
-                th.start()
-        schedule_jobs(config, desk, scheduler)
-        scheduler.start()
-
-    # On PostgreSQL several instances may share the desk: one leads (issue #15).
-    leader = leadership(config)
-    if leader is None:
-        start_background()
-    else:
-        threads.append(leader.start(stop, start_background))
+    schedule_jobs(config, desk, scheduler)
+    scheduler.start()
     if link is not None:
         link.run(stop)  # watchdog: rebuilds the connection whenever it is gone
     else:
         assert http is not None
         http.serve_until(stop)
-    if scheduler.running:
-        scheduler.shutdown(wait=True)
+    scheduler.shutdown(wait=True)
     for th in threads:
         th.join(timeout=10)
     if desk.ingestor.prework is not None:
         desk.ingestor.prework.close()
+    coordination.close()
     desk.store.close()
     log.info("stopped")
-    return 3 if leader is not None and leader.lost else 0
-
-
-def leadership(config: Config) -> Leadership | None:
-    """The leader election of a PostgreSQL store (None on TinyDB: one process owns the files)."""
-    from bot.adapters.store.postgres.leader import Leadership
-    from bot.config.settings import store_backend
-
-    kind, url = store_backend(config)
-    return Leadership(url) if kind == "postgresql" else None
+    return 0
 
 
 def schedule_jobs(config: Config, desk: Desktop, scheduler: BackgroundScheduler) -> None:
-    """Every periodic job of the desk on ``scheduler``."""
+    """Every periodic job of the desk on ``scheduler``; with several instances, each job runs on
+    the one instance leading it (:func:`bot.app.coordination.led_job`)."""
+    coordination = desk.coordination or LocalCoordination()
     job = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60, "replace_existing": True}
     scheduler.add_job(
-        desk.reminders.sla_tick,
+        led_job(coordination, "sla_tick", desk.reminders.sla_tick),
         "interval",
         seconds=config.sla_tick_seconds,
         id="sla_tick",
         next_run_time=utcnow(),
         **job,
     )
-    scheduler.add_job(desk.reminders.digest_tick, "interval", seconds=60, id="digest_tick", **job)
+    scheduler.add_job(
+        led_job(coordination, "digest_tick", desk.reminders.digest_tick),
+        "interval",
+        seconds=60,
+        id="digest_tick",
+        **job,
+    )
     if desk.anchor is not None:  # the chain's head witnessed in Slack once a day
         scheduler.add_job(
-            desk.anchor.tick, "interval", seconds=60, id="audit_anchor", next_run_time=utcnow(), **job
+            led_job(coordination, "audit_anchor", desk.anchor.tick),
+            "interval",
+            seconds=60,
+            id="audit_anchor",
+            next_run_time=utcnow(),
+            **job,
         )
     if config.retention_days:
         from bot.records.privacy import purge_closed_bodies
 
         days = config.retention_days
+
+        def retention() -> None:
+            now = utcnow()
+            if coordination.once("retention", now.strftime("%Y-%m-%dT%H")):  # one pass an hour
+                purge_closed_bodies(desk.store, now, days, min_interval=timedelta(0), audit=desk.audit)
+
         scheduler.add_job(
-            lambda: purge_closed_bodies(desk.store, utcnow(), days, audit=desk.audit),
+            led_job(coordination, "retention", retention),
             "interval",
             seconds=300,
             id="retention",
             **job,
         )
-    scheduler.add_job(desk.services.sending.send_due, "interval", seconds=30, id="send_tick", **job)
+    scheduler.add_job(
+        led_job(coordination, "send_tick", desk.services.sending.send_due),
+        "interval",
+        seconds=30,
+        id="send_tick",
+        **job,
+    )

@@ -8,6 +8,11 @@ letter table and logged as errors (``doctor`` lists them). Every kind is idempot
 what was delivered is recorded on the inquiry (card ts, message ts), so a repeat after a
 crash finds it done. Kinds owned by other modules (drafting jobs: ``draft_placeholder``,
 ``draft_shown``, ``draft_more``; the backlog summary) are given to the constructor as ``kinds``.
+
+Several instances on one store (PostgreSQL): each worker takes due items with the store's claim
+(``due()`` leases them to this instance, so no other instance delivers them until the lease
+ends — a crashed instance's items are taken by another then), and ``pace`` (the coordination's
+shared slot per channel) spaces the posts of every instance together.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class DeliveryWorker:
         review_channel: str | None = None,
         render_review: CardRenderer | None = None,
         kinds: Mapping[str, KindHandler] | None = None,
+        pace: Callable[[str, float], float] | None = None,
+        claim_limit: int = 20,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -75,12 +82,14 @@ class DeliveryWorker:
         self.wake = threading.Event()
         self._last_post: dict[str, float] = {}
         self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting, backlog)
+        self.shared_pace = pace  # seconds to wait for the channel's next slot, across instances
+        self.claim_limit = claim_limit
 
     # ----------------------------------------------------------------- loop
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                delivered = self.run_once()
+                delivered = self.run_once(self.claim_limit)
             except Exception:  # the worker must survive anything; the item stays pending
                 log.exception("delivery pass failed")
                 delivered = 0
@@ -127,6 +136,15 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------- kinds
     def _pace(self, channel: str) -> None:
+        if self.shared_pace is not None:
+            try:
+                wait = self.shared_pace(channel, self.min_interval)
+            except Exception as e:  # the shared slot is out of reach: pace this instance alone
+                log.warning("shared pacing unavailable (%s); pacing locally", type(e).__name__)
+            else:
+                if wait > 0:
+                    time.sleep(wait)
+                return
         last = self._last_post.get(channel)
         if last is not None:
             gap = self.min_interval - (time.monotonic() - last)

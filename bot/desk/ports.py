@@ -358,3 +358,46 @@ class Mailer(Protocol):
     def send(self, msg: EmailMessage) -> None: ...
 
     def append(self, folder_role: str, msg: EmailMessage, flags: Sequence[str]) -> str: ...
+
+
+# ===================================================================== coordination
+
+
+class Coordination(Protocol):
+    """Who does what when several processes share one store (issue #15).
+
+    - :meth:`lead`: leadership of a named role (a mailbox folder's watcher, a scheduled job).
+      At most one process holds a name at a time; it keeps it until it resigns or dies, and
+      then another one's next :meth:`lead` call gets it. Cheap to call again and again: the
+      holder gets True every time.
+    - :meth:`once`: True for exactly one caller per ``(job, period)``, across processes and
+      restarts (a job's run for one period: a day's anchor, an hour's retention pass).
+    - :meth:`pace`: reserves the next post slot of a Slack channel shared by every process
+      (Slack allows about one message per second per channel) and returns the seconds to
+      wait before posting (0 when the slot is free now).
+
+    Backends: PostgreSQL (advisory locks on a dedicated connection, a jobs table, a pacing row
+    per channel), and the single-process one (TinyDB: an exclusive lock on the data folder,
+    so a second process on the same files refuses to start; memory: trivially the only one).
+    """
+
+    #: True when other processes may share the store (the desk must then coordinate).
+    shared: bool
+
+    def lead(self, name: str) -> bool: ...
+
+    def resign(self, name: str) -> None:
+        """Give leadership of ``name`` up (nothing when not held)."""
+        ...
+
+    def leading(self, name: str) -> bool:
+        """Whether this process still holds ``name`` (False once its hold is lost)."""
+        ...
+
+    def once(self, job: str, period: str) -> bool: ...
+
+    def pace(self, channel: str, interval: float) -> float: ...
+
+    def close(self) -> None:
+        """Give everything up (the process is stopping)."""
+        ...

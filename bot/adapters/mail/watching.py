@@ -5,6 +5,10 @@ preset's names, then known localized names): INBOX and any ``IMAP_EXTRA_FOLDERS`
 Junk) go through :class:`bot.desk.ingest.Ingestor`, each with its own checkpoint; the Sent
 folder is watched too, so a reply sent from any mail client stops the SLA clock. One
 long-lived IDLE connection per watched folder; writes use their own short-lived one.
+
+Several instances on one store (PostgreSQL): each folder is watched by one instance at a time,
+the leader of ``imap:<user>@<host>/<folder>`` (:func:`run_led`); the others ask again every
+``LEAD_RETRY_S`` and the first to ask after the leader died resumes from the stored checkpoint.
 """
 
 from __future__ import annotations
@@ -25,9 +29,14 @@ from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage, ImapSettin
 from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
 from bot.config.settings import Config, ImapConfig
 from bot.desk.ingest import Ingestor
-from bot.desk.ports import Store
+from bot.desk.ports import Coordination, Store
 
 log = logging.getLogger(__name__)
+
+#: A follower asks for a folder's lead this often (a dead leader's folder is taken within it).
+LEAD_RETRY_S = 3.0
+#: The leader checks it still holds the lead this often (its database connection may break).
+LEAD_CHECK_S = 2.0
 
 
 class StoreMailSink:
@@ -106,6 +115,56 @@ def connection(config: Config) -> tuple[ConnectionSpec, TokenProvider | None]:
     return spec, tokens
 
 
+def run_led(
+    coordination: Coordination,
+    role: str,
+    work: Callable[[threading.Event], None],
+    stop: threading.Event,
+    *,
+    retry_s: float = LEAD_RETRY_S,
+    check_s: float = LEAD_CHECK_S,
+    grace_s: float | None = None,
+) -> None:
+    """Run ``work(until)`` while this instance leads ``role``, until ``stop``. A follower asks for
+    the lead every ``retry_s``; a leader that loses it (its connection to the store broke) sets
+    ``until``, waits for ``work`` to return, and goes back to asking.
+
+    A new leader waits ``grace_s`` (default: a check period and a second) before it starts: a
+    previous leader that is still alive but lost its hold (its connection broke, not its process)
+    notices within a check period and stops first, so two watchers never ingest together."""
+    grace = check_s + 1.0 if grace_s is None else grace_s
+    following = False
+    while not stop.is_set():
+        try:
+            leader = coordination.lead(role)
+        except Exception as e:  # the store is unreachable: ask again later
+            log.warning("%s: could not ask for the lead (%s)", role, type(e).__name__)
+            leader = False
+        if not leader:
+            if not following:
+                log.info("another instance leads %s: asking again every %.0f s", role, retry_s)
+                following = True
+            stop.wait(retry_s)
+            continue
+        following = False
+        if stop.wait(grace):
+            break
+        if not coordination.leading(role):
+            continue
+        log.info("%s: watching as the leader", role)
+        until = threading.Event()
+        worker = threading.Thread(target=work, args=(until,), name=f"{threading.current_thread().name}-work")
+        worker.daemon = True
+        worker.start()
+        while worker.is_alive() and not stop.wait(check_s):
+            if not coordination.leading(role):
+                log.warning("%s: lead lost; stopping until it is ours again", role)
+                break
+        until.set()
+        worker.join()
+        coordination.resign(role)
+
+
 def start_watchers(
     config: Config,
     store: Store,
@@ -114,6 +173,7 @@ def start_watchers(
     *,
     on_revoked: Callable[[OAuthRevoked], None] | None = None,
     on_login_refused: Callable[[LoginRejected], None] | None = None,
+    coordination: Coordination | None = None,
 ) -> list[threading.Thread]:
     if config.imap is None:
         log.warning("IMAP_HOST is not set: no mailbox is watched")
@@ -146,7 +206,15 @@ def start_watchers(
             on_login_refused=on_login_refused,
         )
         name = "imap-sent" if sent else f"imap-{folder}"
-        threads.append(threading.Thread(target=watcher.run, args=(stop,), name=name, daemon=True))
+        if coordination is None or not coordination.shared:
+            threads.append(threading.Thread(target=watcher.run, args=(stop,), name=name, daemon=True))
+            continue
+        role = f"imap:{config.imap.user}@{config.imap.host}/{folder}"
+        threads.append(
+            threading.Thread(
+                target=run_led, args=(coordination, role, watcher.run, stop), name=name, daemon=True
+            )
+        )
     log.info("watching %s (sent: %s, drafts: %s)", ", ".join(plan.watched), plan.sent, plan.drafts)
     for th in threads:
         th.start()

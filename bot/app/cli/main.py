@@ -135,12 +135,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bot.app.demo import run_demo
 
         return run_demo(config, lang=config.team_language, out=sys.stdout)
+    from bot.adapters.store.coordination import InstanceLocked
     from bot.app.wiring import run_app
 
     try:
         return run_app(config)
     except ConfigError as e:  # found while starting, e.g. BOT_HTTP_PORT already in use
         return config_problems(e)
+    except InstanceLocked as e:  # a second process on the same TinyDB files
+        print(f"inquiry-bot: {e}", file=sys.stderr)
+        return 2
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
