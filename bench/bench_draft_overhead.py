@@ -29,11 +29,11 @@ from bench.common import Row, machine_line, ms, percentile, print_table
 from bot.adapters.slack.chat import SlackChat
 from bot.app.store import open_store
 from bot.core.models import Inquiry
-from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.draft_sending import QuoteGate
 from bot.desk.drafting_jobs import DraftingJobs
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Blocks
 from bot.drafting.llm import Completion, OpenAILlm
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer

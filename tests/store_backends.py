@@ -38,3 +38,7 @@ BACKENDS: dict[str, Factory] = {
     "tinydb": _tinydb,
     "postgresql": _postgresql,
 }
+#: Backends that run in the test process (tests/unit); the rest need a server the suite starts
+#: (tests/integration/test_store_contract_server.py runs the same test functions on them).
+IN_PROCESS = ("memory", "tinydb")
+WITH_SERVER = tuple(name for name in BACKENDS if name not in IN_PROCESS)

@@ -21,11 +21,10 @@ from bot.blocks.render import Renderer
 from bot.config.settings import Config
 from bot.core.i18n import t, tn
 from bot.core.names import language_name
-from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
-from bot.desk.ports import Store
+from bot.desk.ports import Blocks, Store
 from bot.desk.triage_context import Trust, load_screener, triage_config
 from bot.sla.engine import SlaPolicy, parse_warn_at
 

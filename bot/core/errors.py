@@ -60,3 +60,16 @@ class TemplateError(DraftingError):
 
 class MailOutError(InquiryDeskError):
     """Sending or saving the mail failed; the message says what to check (raised by a ``Mailer``)."""
+
+
+# Chat (Slack): adapters translate slack_sdk errors into these.
+class ChatError(InquiryDeskError):
+    """Slack refused the call for good (bad channel, invalid blocks, …)."""
+
+
+class TemporaryChatError(ChatError):
+    """Slack is unreachable, answered 5xx, or rate-limited us: try again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

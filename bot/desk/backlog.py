@@ -35,9 +35,8 @@ from typing import Any
 from bot.blocks.home_queue import HomeFilter
 from bot.config.settings import Config
 from bot.core.models import BacklogCounts, Inquiry, Lane
-from bot.desk.chat import Blocks
 from bot.desk.outbox import Outbox, OutboxItem
-from bot.desk.ports import Store
+from bot.desk.ports import Blocks, Store
 
 log = logging.getLogger(__name__)
 

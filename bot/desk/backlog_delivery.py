@@ -10,9 +10,9 @@ from typing import Any
 from bot.blocks.backlog import summary_message
 from bot.core.models import BacklogCounts
 from bot.desk.backlog import RELEASE_KIND, SUMMARY_KIND, Backlog
-from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker, KindHandler, Retry
 from bot.desk.outbox import OutboxItem
+from bot.desk.ports import Blocks
 
 
 def backlog_kinds(backlog: Backlog, clock: Callable[[], datetime], lang: str) -> dict[str, KindHandler]:

@@ -25,12 +25,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.errors import ChatError, TemporaryChatError
 from bot.core.models import Event, Inquiry, Lane
 from bot.desk.backlog import card_posted, unposted_followups
-from bot.desk.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.desk.erase_posts import erase_posts
 from bot.desk.outbox import Outbox, OutboxItem
-from bot.desk.ports import Store
+from bot.desk.ports import Blocks, Chat, Store
 
 log = logging.getLogger(__name__)
 

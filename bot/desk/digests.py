@@ -13,9 +13,8 @@ from bot.blocks.digest import owner_digest_messages, stats_text, team_digest_mes
 from bot.core import i18n, names
 from bot.core.errors import UsageError
 from bot.core.models import Inquiry, Lane
-from bot.desk.chat import Chat
 from bot.desk.outbox import Outbox
-from bot.desk.ports import Store
+from bot.desk.ports import Chat, Store
 from bot.sla.digest import owner_digest, team_digest
 from bot.sla.engine import SlaPolicy, SlaState, deadline, sla_state
 from bot.sla.stats import compute_stats, overturned, parse_stats_period

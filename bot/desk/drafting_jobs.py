@@ -36,11 +36,10 @@ from bot.blocks.localize import draft_flag
 from bot.core.errors import DraftingError, NotFound, UsageError
 from bot.core.i18n import t
 from bot.core.models import Event, Inquiry
-from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker, KindHandler, Retry
 from bot.desk.draft_sending import QuoteGate
 from bot.desk.outbox import Outbox, OutboxItem
-from bot.desk.ports import DraftRepo, InquiryRepo
+from bot.desk.ports import Blocks, DraftRepo, InquiryRepo
 from bot.drafting.service import Drafter, request_from_inquiry
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from bot.core.errors import ChatError, TemporaryChatError
 from bot.core.models import Inquiry
 from bot.core.redact import Redactor
-from bot.desk.chat import Blocks, Chat, ChatError, TemporaryChatError
 from bot.desk.outbox import Outbox, OutboxItem
-from bot.desk.ports import Store
+from bot.desk.ports import Blocks, Chat, Store
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from bot.blocks.home import ACTION_PAGE_NEXT, ACTION_PAGE_PREV, FILTER_ACTIONS, home_view, prefs_modal
 from bot.blocks.home_queue import HomeFilter, queue_page
+from bot.core.errors import ChatError
 from bot.core.prefs import MemberPrefs
-from bot.desk.chat import ChatError
 from bot.desk.ports import Store
 from bot.sla.engine import SlaPolicy
 

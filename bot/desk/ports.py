@@ -1,9 +1,11 @@
-"""The desk's ports: what the desk needs from a store (and, below, from drafts and mail out).
+"""The desk's ports: what the desk needs of the world, as small ``typing.Protocol`` classes.
 
-Small ``typing.Protocol`` classes, so the desk, the records jobs and the tests depend on what
-a store does, not on one. Backends: :mod:`bot.adapters.store.repo` (TinyDB files, the
-default) and :mod:`bot.adapters.store.memory` (the in-memory twin); both pass
-``tests/unit/test_store_contract.py``, and a new backend passes it too.
+The store (inquiries, outbox, drafts, meta, raw mail, records, audit sink), chat (Slack),
+coordination between instances, and mail out. The desk, the records jobs and the tests depend
+on what a store does, not on one. Store backends: :mod:`bot.adapters.store.repo` (TinyDB files,
+the default), :mod:`bot.adapters.store.postgres` (several instances) and
+:mod:`bot.adapters.store.memory` (the in-memory twin); all three pass the same contract tests
+(``tests/unit/test_store_contract.py``), and a new backend passes them too.
 
 Transactions (:meth:`Store.transaction`): re-entrant (a nested ``transaction()`` joins the
 outer one); while one thread is inside, no other thread's transaction or store write
@@ -335,6 +337,54 @@ class Store(InquiryRepo, MetaRepo, RawMail, Records, Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# ============================================================================= chat
+
+#: Slack Block Kit blocks, as the Web API takes them.
+Blocks = list[dict[str, Any]]
+
+
+class Chat(Protocol):
+    """What the bot needs from Slack. Adapter: :mod:`bot.adapters.slack.chat` (slack_sdk
+    ``WebClient``); tests run the same adapter against a loopback fake Web API."""
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Blocks | None = None,
+        thread_ts: str | None = None,
+        card_of: str | None = None,
+        tag: str | None = None,
+    ) -> str:
+        """Post a message; return its ts. ``card_of`` tags it (message metadata) as the card
+        of that inquiry, so :meth:`find_card` can find it after a crash; ``tag`` does the
+        same for a thread reply (the outbox key), for :meth:`find_reply`."""
+        ...
+
+    def find_reply(self, channel: str, thread_ts: str | None, tag: str) -> str | None:
+        """The ts of a message tagged ``tag`` in that thread (or, with no thread, among the
+        channel's recent messages), if one was posted."""
+        ...
+
+    def dm_channel(self, user: str) -> str:
+        """The id of the direct-message channel with ``user``."""
+        ...
+
+    def find_card(self, channel: str, inquiry_id: str) -> str | None:
+        """The ts of a recent top-level message tagged as the card of ``inquiry_id``."""
+        ...
+
+    def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None: ...
+
+    def dm(self, user: str, text: str, blocks: Blocks | None = None) -> str: ...
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None: ...
+
+    def user_tz(self, user: str) -> str | None: ...
+
+    def upload_png(self, channel: str, filename: str, data: bytes, title: str) -> None: ...
 
 
 # ================================================================ Drafts and mail out

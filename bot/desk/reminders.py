@@ -20,11 +20,11 @@ from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.core.errors import ChatError
 from bot.core.models import Inquiry
 from bot.core.prefs import digest_cutoff
-from bot.desk.chat import Chat, ChatError
 from bot.desk.outbox import Outbox
-from bot.desk.ports import Store
+from bot.desk.ports import Chat, Store
 from bot.sla.digest import is_digest_due
 from bot.sla.engine import Ping, PingKind, SlaPolicy, SlaState, Target, due_pings, sla_state
 

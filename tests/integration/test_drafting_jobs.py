@@ -20,7 +20,6 @@ from slack_sdk import WebClient
 from bot.adapters.slack.chat import SlackChat
 from bot.app.store import open_store
 from bot.core.models import Inquiry
-from bot.desk.chat import Blocks
 from bot.desk.delivery import DeliveryWorker, Retry
 from bot.desk.draft_sending import QuoteGate
 from bot.desk.drafting_jobs import (
@@ -32,6 +31,7 @@ from bot.desk.drafting_jobs import (
     placeholders,
 )
 from bot.desk.outbox import Outbox, OutboxItem
+from bot.desk.ports import Blocks
 from bot.drafting.llm import OpenAILlm
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer

@@ -1,6 +1,7 @@
 """The store contract: every port operation of :mod:`bot.desk.ports`, run against every backend
-of :data:`tests.store_backends.BACKENDS` (the memory twin and TinyDB; a new backend is one entry
-there). What a backend must do is what these tests say, including the transaction rules of
+of :data:`tests.store_backends.BACKENDS`: here the in-process ones (the memory twin and TinyDB),
+and the same functions on PostgreSQL in tests/integration/test_store_contract_server.py; a new
+backend is one entry there. What a backend must do is what these tests say, including the transaction rules of
 the ports' module docstring."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.core.prefs import MemberPrefs
 from bot.desk import ports
 from bot.desk.ports import Store
 from tests.inquiries import make_inquiry, make_triage
-from tests.store_backends import BACKENDS
+from tests.store_backends import BACKENDS, IN_PROCESS
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def audit() -> RecordingAudit:
     return RecordingAudit()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=IN_PROCESS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, audit: RecordingAudit) -> Iterator[Store]:
     backend = BACKENDS[request.param](tmp_path, audit)
     yield backend

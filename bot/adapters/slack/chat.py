@@ -12,7 +12,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.desk.chat import Blocks, ChatError, TemporaryChatError
+from bot.core.errors import ChatError, TemporaryChatError
+from bot.desk.ports import Blocks
 
 log = logging.getLogger(__name__)
 
