@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from slack_sdk import WebClient
 
 from bench.common import Row, machine_line, ms, percentile, print_table
+from bot.adapters.llm_openai import OpenAILlm
 from bot.adapters.slack.chat import SlackChat
 from bot.app.store import open_store
 from bot.core.models import Inquiry
@@ -34,7 +35,7 @@ from bot.desk.draft_sending import QuoteGate
 from bot.desk.drafting_jobs import DraftingJobs
 from bot.desk.outbox import Outbox
 from bot.desk.ports import Blocks
-from bot.drafting.llm import Completion, OpenAILlm
+from bot.drafting.llm import Completion
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import FakeSlack

@@ -118,7 +118,7 @@ def build_second_opinion(config: Config) -> SecondOpinion | None:
     Its own client with a short timeout: the watcher waits for it."""
     if config.llm is None:
         return None
-    from bot.drafting.llm import OpenAILlm
+    from bot.adapters.llm_openai import OpenAILlm
 
     llm = OpenAILlm(
         config.llm.api_key or "not-needed",
@@ -135,7 +135,7 @@ def build_drafting(
 ) -> tuple[DraftingJobs, DraftSending]:
     """Drafting jobs (one LLM client for the process, timeouts and retries set, or offline
     templates) and draft sending (SMTP and IMAP APPEND behind the ``Mailer`` port)."""
-    from bot.drafting.llm import OpenAILlm
+    from bot.adapters.llm_openai import OpenAILlm
     from bot.drafting.service import Drafter
 
     llm = None

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from bot.adapters.llm_openai import OpenAILlm
 from bot.adapters.slack.chat import SlackChat
 from bot.app.store import open_store
 from bot.core.models import Inquiry
@@ -32,7 +33,6 @@ from bot.desk.drafting_jobs import (
 )
 from bot.desk.outbox import Outbox, OutboxItem
 from bot.desk.ports import Blocks
-from bot.drafting.llm import OpenAILlm
 from bot.drafting.service import Drafter
 from tests.fakes.llm_server import FakeLlmServer
 from tests.fakes.slack_server import Call, FakeSlack

@@ -7,8 +7,9 @@ import time
 import openai
 import pytest
 
+from bot.adapters.llm_openai import OpenAILlm
 from bot.core.errors import DraftingError, LlmError, LlmRateLimitError, LlmTimeoutError
-from bot.drafting.llm import Completion, OpenAILlm
+from bot.drafting.llm import Completion
 from tests.fakes.llm_server import FakeLlmServer
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]

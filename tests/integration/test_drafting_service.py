@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.llm_openai import OpenAILlm
 from bot.core.errors import DraftingError, LlmTimeoutError
 from bot.core.models import Category, Inquiry, Market, MessageRecord, Status, Tier, Triage
-from bot.drafting.llm import OpenAILlm
 from bot.drafting.prompts import PromptLibrary
 from bot.drafting.service import (
     Drafter,

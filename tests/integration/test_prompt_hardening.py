@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.llm_openai import OpenAILlm
 from bot.core.models import Category, Inquiry, Market, MessageRecord, Tier, Triage
 from bot.drafting.guards import neutralize_delimiters, sanitize_untrusted
-from bot.drafting.llm import OpenAILlm
 from bot.drafting.prompts import PromptLibrary
 from bot.drafting.service import Drafter, DraftRequest, request_from_inquiry
 from tests.fakes.llm_server import FakeLlmServer

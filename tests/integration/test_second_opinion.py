@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.adapters.llm_openai import OpenAILlm
 from bot.app.store import open_store
 from bot.core.models import Lane, Risk, RiskSignal
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
-from bot.drafting.llm import OpenAILlm
 from bot.intake.parse import parse_email
 from bot.triage import TriageConfig, triage
 from bot.triage.lanes import Thresholds, with_signals
