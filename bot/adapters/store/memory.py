@@ -15,12 +15,12 @@ import contextlib
 import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.core.errors import NotFound, StoreError
-from bot.core.models import Event, Inquiry
+from bot.adapters.store.locked_writes import LockedInquiryWrites
+from bot.core.errors import StoreError
+from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
 from bot.desk import ports
 from bot.desk.ports import (
@@ -220,7 +220,7 @@ class MemoryDrafts:
             ]
 
 
-class MemoryStore:
+class MemoryStore(LockedInquiryWrites):
     """The whole :class:`bot.desk.ports.Store`, in memory."""
 
     rolls_back = False
@@ -263,11 +263,6 @@ class MemoryStore:
         self._inquiries[inq.id] = inq
         self._remember(inq)
 
-    def _audit(self, inq_id: str, events: Iterable[Event]) -> None:
-        if self.audit is not None:
-            for e in events:
-                self.audit.record(inq_id, e)
-
     def next_id(self) -> str:
         with self._lock:
             value = str(self._next_id)
@@ -285,26 +280,6 @@ class MemoryStore:
             return None
         with self._lock:
             return self._inquiries.get(inq_id)
-
-    def require(self, inq_id: str) -> Inquiry:
-        inq = self.get(inq_id)
-        if inq is None:
-            raise NotFound(f"no inquiry {inq_id}")
-        return inq
-
-    def update(self, inq_id: str, change: Callable[[Inquiry], Inquiry]) -> Inquiry:
-        with self._lock:
-            current = self.require(inq_id)
-            new = change(current)
-            if new is current or new == current:
-                return current
-            self._write(new)
-            if len(new.events) > len(current.events):
-                self._audit(inq_id, new.events[len(current.events) :])
-            return new
-
-    def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
-        return self.update(inq_id, lambda inq: replace(inq, **fields))
 
     def find_by_message_id(self, message_id: str) -> str | None:
         with self._lock:

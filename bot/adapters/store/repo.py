@@ -36,7 +36,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +46,10 @@ from bot.adapters.store import durability
 from bot.adapters.store.atomic import AtomicJSONStorage, atomic_write_bytes, private_dir, private_opener
 from bot.adapters.store.codec import inquiry_from_doc, inquiry_to_doc
 from bot.adapters.store.drafts import TinyDrafts
+from bot.adapters.store.locked_writes import LockedInquiryWrites
 from bot.adapters.store.outbox import TinyOutbox
-from bot.core.errors import NotFound, StoreError
-from bot.core.models import Event, Inquiry
+from bot.core.errors import StoreError
+from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
 from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, summarize
 
@@ -75,7 +75,7 @@ def _message_ids(inq: Inquiry) -> list[str]:
 KEEP_TABLES = frozenset({"counters", "folders", "mailbox"})
 
 
-class TinyStore:
+class TinyStore(LockedInquiryWrites):
     """The TinyDB store (:class:`bot.desk.ports.Store`). Thread-safe; every method takes one
     ``RLock``, which :meth:`transaction` holds too. No rollback: each write is durable alone."""
 
@@ -294,12 +294,6 @@ class TinyStore:
             self._audit(inq.id, inq.events)
             return inq
 
-    def _audit(self, inq_id: str, events: Iterable[Event]) -> None:
-        """Every event recorded on an inquiry also goes to the audit sink."""
-        if self.audit is not None:
-            for e in events:
-                self.audit.record(inq_id, e)
-
     def get(self, inq_id: str) -> Inquiry | None:
         if not inq_id.isdigit():
             return None
@@ -313,27 +307,6 @@ class TinyStore:
             inq = inquiry_from_doc(dict(doc))
             self._keep_hot(inq)
             return inq
-
-    def require(self, inq_id: str) -> Inquiry:
-        inq = self.get(inq_id)
-        if inq is None:
-            raise NotFound(f"no inquiry {inq_id}")
-        return inq
-
-    def update(self, inq_id: str, change: Callable[[Inquiry], Inquiry]) -> Inquiry:
-        """Read-modify-write under the lock; ``change`` may raise to abort (nothing written)."""
-        with self._lock:
-            current = self.require(inq_id)
-            new = change(current)
-            if new is current or new == current:
-                return current
-            self._write(new)
-            if len(new.events) > len(current.events):
-                self._audit(inq_id, new.events[len(current.events) :])
-            return new
-
-    def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
-        return self.update(inq_id, lambda inq: replace(inq, **fields))
 
     def find_by_message_id(self, message_id: str) -> str | None:
         with self._lock:

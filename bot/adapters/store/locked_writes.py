@@ -1,0 +1,58 @@
+"""Read-modify-write of an inquiry under one process lock, shared by the in-process stores.
+
+The TinyDB store and the memory twin keep inquiries behind a re-entrant lock and differ only in
+how one inquiry is written (``_write``); :class:`LockedInquiryWrites` gives both the same
+``require``/``update``/``set_fields`` and the audit hand-off, so the contract holds the same way.
+(PostgreSQL does the same with a row lock in the database, see ``postgres/store.py``.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from bot.core.errors import NotFound
+from bot.core.models import Event, Inquiry
+from bot.desk.ports import AuditSink
+
+
+class LockedInquiryWrites:
+    """Mixin: needs ``_lock``, ``audit``, ``get(inq_id)`` and ``_write(inq)`` on the class."""
+
+    _lock: threading.RLock
+    audit: AuditSink | None
+
+    def get(self, inq_id: str) -> Inquiry | None:
+        raise NotImplementedError
+
+    def _write(self, inq: Inquiry) -> None:
+        raise NotImplementedError
+
+    def _audit(self, inq_id: str, events: Iterable[Event]) -> None:
+        """Every event recorded on an inquiry also goes to the audit sink."""
+        if self.audit is not None:
+            for e in events:
+                self.audit.record(inq_id, e)
+
+    def require(self, inq_id: str) -> Inquiry:
+        inq = self.get(inq_id)
+        if inq is None:
+            raise NotFound(f"no inquiry {inq_id}")
+        return inq
+
+    def update(self, inq_id: str, change: Callable[[Inquiry], Inquiry]) -> Inquiry:
+        """Read-modify-write under the lock; ``change`` may raise to abort (nothing written)."""
+        with self._lock:
+            current = self.require(inq_id)
+            new = change(current)
+            if new is current or new == current:
+                return current
+            self._write(new)
+            if len(new.events) > len(current.events):
+                self._audit(inq_id, new.events[len(current.events) :])
+            return new
+
+    def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
+        return self.update(inq_id, lambda inq: replace(inq, **fields))
