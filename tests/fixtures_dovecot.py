@@ -87,7 +87,9 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def _ensure_user(name: str) -> pwd.struct_passwd:
+def ensure_user(name: str) -> pwd.struct_passwd:
+    """The unprivileged system user a server runs as when the suite runs as root (created if the
+    package that usually creates it is not installed)."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -203,9 +205,9 @@ class DovecotServer:
     def _identities(self) -> tuple[str, str, int, int]:
         """(login user, internal user, mail uid, mail gid)."""
         if os.geteuid() == 0:
-            login = _ensure_user("dovenull").pw_name
-            internal = _ensure_user("dovecot").pw_name
-            vmail = _ensure_user("vmail")
+            login = ensure_user("dovenull").pw_name
+            internal = ensure_user("dovecot").pw_name
+            vmail = ensure_user("vmail")
             return login, internal, vmail.pw_uid, vmail.pw_gid
         me = pwd.getpwuid(os.geteuid())
         return me.pw_name, me.pw_name, me.pw_uid, me.pw_gid

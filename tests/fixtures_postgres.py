@@ -27,7 +27,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -37,6 +36,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.fixtures_dovecot import ensure_user
 
 SUPERUSER = "postgres"
 #: Durability off: a test server's data need not survive a crash of the machine.
@@ -62,20 +63,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ensure_user(name: str) -> pwd.struct_passwd:
-    """The unprivileged user the server runs as when the suite runs as root (the postgresql
-    package creates it; a server installed another way may not have)."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-            check=True,
-            capture_output=True,
-        )
-        return pwd.getpwnam(name)
-
-
 class PostgresServer:
     """One cluster under ``root``: ``root/data`` (the cluster), ``root/run`` (the socket)."""
 
@@ -93,7 +80,7 @@ class PostgresServer:
         self._as_user: list[str] = []
         self.sockets.mkdir(parents=True)
         if os.geteuid() == 0:
-            owner = _ensure_user(SUPERUSER)
+            owner = ensure_user(SUPERUSER)
             for path in (root, self.sockets):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
             self._as_user = ["runuser", "-u", SUPERUSER, "--"]

@@ -166,6 +166,8 @@ def _free_port() -> int:
 class Bot:
     """The bot as a child process; one log file per run, all under ``workdir``."""
 
+    post_interval = "0.02"  # seconds between posts to one channel (SLACK_POST_INTERVAL_SECONDS)
+
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.env = env
         self.workdir = workdir
@@ -182,7 +184,7 @@ class Bot:
     def start(self) -> None:
         self.runs += 1
         self.port = _free_port()
-        env = {**self.env, "BOT_HTTP_PORT": str(self.port), "SLACK_POST_INTERVAL_SECONDS": "0.02"}
+        env = {**self.env, "BOT_HTTP_PORT": str(self.port), "SLACK_POST_INTERVAL_SECONDS": self.post_interval}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],

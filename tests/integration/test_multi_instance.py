@@ -43,7 +43,6 @@ from tests.integration.test_faults import (
     Mail,
     _card_subject,
     _cards,
-    _free_port,
     _thread_texts,
     follow_up,
     new_inquiry,
@@ -78,19 +77,7 @@ def mail_plan(rng: random.Random) -> list[Mail]:
 class Instance(Bot):
     """One bot process of the pair (its own folder, port and log)."""
 
-    def start(self) -> None:
-        self.runs += 1
-        self.port = _free_port()
-        env = {**self.env, "BOT_HTTP_PORT": str(self.port), "SLACK_POST_INTERVAL_SECONDS": str(POST_INTERVAL)}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
-                cwd=self.workdir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.expected_exit = False
+    post_interval = str(POST_INTERVAL)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

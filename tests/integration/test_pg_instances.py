@@ -9,7 +9,6 @@ one breach (scheduled work runs once across instances); the killed one, restarte
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -27,6 +26,7 @@ import pytest
 
 from bot.app.store import open_postgres
 from tests.fakes.slack_server import Call, FakeSlack
+from tests.slack_helpers import bot_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
@@ -91,29 +91,17 @@ class Instance:
 def test_two_instances_one_card_per_inquiry_through_a_leader_crash(
     mailbox: Any, slack_server: FakeSlack, pg_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "STORE_URL": pg_url,
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "DATA_DIR": str(tmp_path / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-secret",
-        "SLACK_CHANNEL": "CINQ",
-        "SLACK_API_URL": slack_server.base_url,
-        "BACKFILL_SUMMARY_AFTER_MINUTES": "0",
+    env = bot_env(
+        mailbox,
+        slack_server,
+        tmp_path / "data",
+        STORE_URL=pg_url,
+        SLACK_SIGNING_SECRET="test-secret",
+        BACKFILL_SUMMARY_AFTER_MINUTES="0",
         # A 36 s SLA with a warning at half time: every inquiry's warning and breach fall inside
         # the test, on whichever instance leads at the time, and must be posted once each.
-        "SLA_HOURS_EU": "0.01",
-        "SLA_WARN_AT": "50%",
-        "SLA_TICK_SECONDS": "1",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+        SLA_HOURS_EU="0.01",
+    )
 
     def cards() -> list[Call]:
         return [

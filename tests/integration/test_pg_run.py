@@ -4,7 +4,6 @@ of the desk's on the host's disk."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from bot.app.store import open_postgres
 from tests.fakes.slack_server import Call, FakeSlack
+from tests.slack_helpers import bot_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
@@ -55,24 +55,14 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str, proc: subpro
 
 
 def test_run_on_postgresql(mailbox, slack_server: FakeSlack, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IMAP_", "OPENAI_", "SLA_"))},
-        "STORE_URL": pg_url,
-        "IMAP_HOST": mailbox.host,
-        "IMAP_PORT": str(mailbox.port),
-        "IMAP_SSL": "false",
-        "IMAP_USER": mailbox.user,
-        "IMAP_PASSWORD": mailbox.password,
-        "DATA_DIR": str(tmp_path / "data"),
-        "OWN_DOMAINS": "brightway-led.com",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "test-secret",
-        "SLACK_CHANNEL": "CINQ",
-        "SLACK_API_URL": slack_server.base_url,
-        "BOT_HTTP_PORT": str(_free_port()),
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = bot_env(
+        mailbox,
+        slack_server,
+        tmp_path / "data",
+        STORE_URL=pg_url,
+        SLACK_SIGNING_SECRET="test-secret",
+        BOT_HTTP_PORT=str(_free_port()),
+    )
     log_path = tmp_path / "bot.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
