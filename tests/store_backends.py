@@ -33,8 +33,14 @@ def _postgresql(_tmp_path: Path, audit: AuditSink | None) -> Store:
     return PostgresStore(shared_server().create_database(), audit=audit)
 
 
-BACKENDS: dict[str, Factory] = {
+#: The backends that run in-process (the unit contract run).
+LOCAL_BACKENDS: dict[str, Factory] = {
     "memory": _memory,
     "tinydb": _tinydb,
+}
+#: The backends that need a server (the same contract functions, run from
+#: tests/integration/test_pg_contract.py: unit tests may not open sockets).
+SERVER_BACKENDS: dict[str, Factory] = {
     "postgresql": _postgresql,
 }
+BACKENDS: dict[str, Factory] = {**LOCAL_BACKENDS, **SERVER_BACKENDS}

@@ -53,6 +53,11 @@ class Summary:
         return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
 
 
+def domain_of(addr: str) -> str:
+    """The lower-cased domain of an address (after the last ``@``), "" without one."""
+    return addr.rsplit("@", 1)[-1].lower() if "@" in addr else ""
+
+
 def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
@@ -144,6 +149,12 @@ class InquiryRepo(Protocol):
         ...
 
     def summaries(self) -> list[Summary]: ...
+
+    def buyer_domains(self) -> set[str]:
+        """The distinct domains (lower case, after the last ``@``) of the buyers of every
+        inquiry (not filtered mail). Answered from an index, never by loading every inquiry:
+        start-up asks it (the trust checks' known buyers)."""
+        ...
 
     def count(self) -> int: ...
 

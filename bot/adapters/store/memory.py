@@ -29,6 +29,7 @@ from bot.desk.ports import (
     RecordDecision,
     Store,
     Summary,
+    domain_of,
     summarize,
 )
 
@@ -321,6 +322,10 @@ class MemoryStore:
     def summaries(self) -> list[Summary]:
         with self._lock:
             return list(self._summaries.values())
+
+    def buyer_domains(self) -> set[str]:
+        with self._lock:
+            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
 
     def count(self) -> int:
         with self._lock:
