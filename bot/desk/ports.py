@@ -53,6 +53,12 @@ class Summary:
         return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
 
 
+def status_allows(status: Any, only: Sequence[str] | None, exclude: Sequence[str]) -> bool:
+    """The condition of :meth:`DraftRepo.update_if` on a draft's ``status``."""
+    current = str(status or "")
+    return (only is None or current in only) and current not in exclude
+
+
 def domain_of(addr: str) -> str:
     """The lower-cased domain of an address (after the last ``@``), "" without one."""
     return addr.rsplit("@", 1)[-1].lower() if "@" in addr else ""
@@ -242,6 +248,20 @@ class DraftRepo(Protocol):
 
     def scheduled(self) -> list[dict[str, Any]]:
         """Every draft whose ``status`` is ``scheduled``."""
+        ...
+
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        """Set those fields only when the draft's ``status`` is one of ``only`` (any when None)
+        and none of ``exclude``, atomically across instances; True when it did (False also
+        when there is no such draft). Of two callers racing on one draft, one gets True: a
+        send claims its draft this way (``status`` to ``sending``), so it goes out once."""
         ...
 
 

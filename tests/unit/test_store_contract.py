@@ -250,6 +250,19 @@ def test_outbox_survives_reload(store: Store) -> None:
 
 
 # ------------------------------------------------------------------------- drafts
+def test_draft_update_if_acts_only_on_the_status_asked_for(store: Store) -> None:
+    drafts = store.drafts
+    d = drafts.add({"inquiry_id": "1", "body": "Hi", "status": "scheduled"})
+    assert not drafts.update_if(d, {"status": "sending"}, only=("drafted",))
+    assert drafts.update_if(d, {"status": "sending", "by": "a"}, only=("scheduled",), exclude=("sent",))
+    assert not drafts.update_if(d, {"status": "sending", "by": "b"}, only=("scheduled",))  # taken
+    assert not drafts.update_if(d, {"status": "sending"}, exclude=("sent", "sending"))
+    assert drafts.get(d) == {"id": d, "inquiry_id": "1", "body": "Hi", "status": "sending", "by": "a"}
+    assert drafts.update_if(d, {"status": "sent"})  # no condition: any status
+    assert drafts.scheduled() == []
+    assert not drafts.update_if("d99", {"status": "sent"})  # no such draft
+
+
 def test_drafts(store: Store) -> None:
     drafts = store.drafts
     first = drafts.add({"inquiry_id": "1", "body": "Dear Anna", "status": "drafted"})

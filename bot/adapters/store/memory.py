@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from bot.desk.ports import (
     Store,
     Summary,
     domain_of,
+    status_allows,
     summarize,
 )
 
@@ -213,6 +214,21 @@ class MemoryDrafts:
             for doc in self._t.table("drafts").values():
                 if doc.get("id") == draft_id:
                     doc.update(copy.deepcopy(fields))
+
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        with self._lock:
+            found = self._t.find("drafts", "id", draft_id)
+            if not found or not status_allows(found[1].get("status"), only, exclude):
+                return False
+            found[1].update(copy.deepcopy(fields))
+            return True
 
     def scheduled(self) -> list[dict[str, Any]]:
         with self._lock:
