@@ -157,6 +157,46 @@ def test_a_delivery_slower_than_its_lease_cannot_finish_over_a_new_claim(pg_url:
         b.close()
 
 
+def test_a_batch_is_a_group_commit_visible_at_once(pg_url: str) -> None:
+    """Inside batch() this thread's commits do not wait for the disk (one flush at the end);
+    other instances see each write at once, and other threads commit as usual."""
+    # The suite's server does not wait for the disk at all; production does.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        name = conn.execute("SELECT current_database()").fetchone()
+        assert name is not None
+        conn.execute(f'ALTER DATABASE "{name[0]}" SET synchronous_commit = on')
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        _group_commit(a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+def _group_commit(a: PostgresStore, b: PostgresStore) -> None:
+
+    def setting() -> str:
+        with a.sessions.atomic() as conn:
+            row = conn.execute("SHOW synchronous_commit").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    assert setting() == "on"
+    seen_elsewhere: list[str] = []
+    with a.batch():
+        with a.batch():  # re-entrant
+            a.add(make_inquiry("1"))
+            assert setting() == "off"
+        assert b.get("1") is not None  # committed and visible before the batch ends
+        other = threading.Thread(target=lambda: seen_elsewhere.append(setting()))
+        other.start()
+        other.join(10)
+        assert setting() == "off"
+    assert seen_elsewhere == ["on"]
+    assert setting() == "on"
+    assert b.require("1").id == "1"
+
+
 def test_concurrent_due_calls_never_hand_out_an_item_twice(
     stores: tuple[PostgresStore, PostgresStore],
 ) -> None:
