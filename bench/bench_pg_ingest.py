@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def worker(spec: dict[str, str]) -> dict[str, float]:
             "SLACK_CHANNEL": CHANNEL,
             "SLACK_API_URL": spec["slack"],
             "DATA_DIR": spec["data"],
-            "STORE_URL": spec["url"],
+            **({"STORE_URL": spec["url"]} if spec["url"] != "tinydb" else {}),
             "OWN_DOMAINS": "brightway-led.com",
         }
     )
@@ -95,11 +96,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--mails", type=int, default=3000, help="messages per folder (per instance)")
     ap.add_argument("--instances", type=int, default=2, choices=(1, 2, 3, 4))
-    ap.add_argument("--url", help="an empty PostgreSQL database (default: a private durable server)")
+    ap.add_argument(
+        "--url",
+        help="an empty PostgreSQL database (default: a private durable server); tinydb: the default store",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))), flush=True)
+        spec = json.loads(args.worker)
+        if os.environ.get("BENCH_PROFILE"):  # where the instance's time goes (cProfile, top 25)
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            result = prof.runcall(worker, spec)
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+        else:
+            result = worker(spec)
+        print(json.dumps(result), flush=True)
         return 0
 
     from bench.bench_backlog import mix
@@ -115,7 +129,7 @@ def main() -> int:
     pg = None
     url = args.url
     try:
-        if url is None:
+        if url is None:  # (with --url tinydb, one instance on its own DATA_DIR: the comparison)
             from tests.fixtures_postgres import PostgresServer, find_bin_dir
 
             bin_dir = find_bin_dir()
