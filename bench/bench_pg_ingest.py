@@ -209,7 +209,8 @@ def main() -> int:
                 rate >= TARGET_TWO if args.instances == 2 else None,
             ),
         ]
-        print_table(f"Mail stored on PostgreSQL, {args.instances} instance(s), one Dovecot", rows)
+        store = "TinyDB" if url == "tinydb" else "PostgreSQL"
+        print_table(f"Mail stored on {store}, {args.instances} instance(s), one Dovecot", rows)
     finally:
         slack.stop()
         dovecot.stop()  # type: ignore[attr-defined]
