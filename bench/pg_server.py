@@ -11,7 +11,7 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,12 +33,15 @@ def main() -> int:
     root = args.root or Path(tempfile.mkdtemp(prefix="pg-bench-", dir=BENCH_TMP))
     server = PostgresServer(bin_dir, root, durable=True)
     server.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops it as Ctrl-C does (a blocked wait is interrupted)
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         print(server.create_database(), flush=True)
-        while not stop.wait(3600):
-            pass
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
