@@ -3,7 +3,9 @@
 Run: ``python bench/bench_click.py [--n 100000] [--clicks 300] [--store-url postgresql://…]``.
 Prints figures; not a test. With ``--store-url`` the same stored inquiries are copied into that
 PostgreSQL database first (``store migrate``'s copy; skipped when it holds them already) and the
-desk runs on it (``STORE_URL``).
+desk runs on it (``STORE_URL``). With ``--store-url … --copy-seed`` the database is seeded with
+``COPY`` (bench/pg_seed.py: the same generated inquiries, no TinyDB store built first; what a
+1,000,000-inquiry run needs) and the desk starts on an empty ``DATA_DIR``.
 
 Uses the cached pristine store of bench_store (built on first use; a scratch copy is used),
 the real composition root (``bot.app.wiring.build``) against the loopback fake Slack Web API, and
@@ -102,6 +104,18 @@ def copy_to_postgres(data: Path, url: str) -> None:
         target.close()
 
 
+def open_owners(store: Any, url: str | None) -> list[tuple[str, str | None]]:
+    """(id, owner) of every open inquiry: the bench's choice of cards to click (on PostgreSQL a
+    query, so a million summaries are not read into this process)."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT id, owner FROM inquiries WHERE is_open AND is_inquiry").fetchall()
+        return [(str(r[0]), r[1]) for r in rows]
+    return [(s.id, s.owner) for s in store.summaries() if s.is_inquiry and s.open]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="click-to-chat.update latency")
     parser.add_argument("--n", type=int, default=100_000, help="stored inquiries (default 100,000)")
@@ -115,33 +129,53 @@ def main(argv: list[str] | None = None) -> int:
         help="skip gc.freeze() after start-up (the bot does freeze, in bot.app.wiring.run_app)",
     )
     parser.add_argument("--store-url", help="run the desk on this PostgreSQL database (STORE_URL)")
+    parser.add_argument(
+        "--copy-seed",
+        action="store_true",
+        help="with --store-url: seed it with COPY (bench/pg_seed.py) instead of a TinyDB store's copy",
+    )
     args = parser.parse_args(argv)
 
     print(f"bench_click: {machine_line()}")
-    built = pristine_store(args.n, seed=args.seed)
+    seeded = bool(args.store_url and args.copy_seed)
+    built = None if seeded else pristine_store(args.n, seed=args.seed)
     scratch = Path(tempfile.mkdtemp(prefix="bench-click-", dir=BENCH_TMP))
     slack = TimedSlack()
     slack.start()
     stop = threading.Event()
     try:
-        data = working_copy(built, scratch)
         extra = {}
+        if seeded:
+            from bench.pg_seed import copy_seed
+
+            data = scratch / "data"
+            data.mkdir()
+            rate = copy_seed(args.store_url, args.n, args.seed)
+            if rate == rate:  # not NaN: it seeded now
+                print(f"seeded with COPY at {rate:,.0f} inquiries/s")
+        else:
+            assert built is not None
+            data = working_copy(built, scratch)
+            if args.store_url:
+                copy_to_postgres(data, args.store_url)
         if args.store_url:
-            copy_to_postgres(data, args.store_url)
             extra["STORE_URL"] = args.store_url
+        gc.collect()
+        rss_before = rss_mb()
         t0 = time.perf_counter()
         desktop = make_desktop(slack, data, **extra)
         build_s = time.perf_counter() - t0
+        rss_built = rss_mb()
         store, outbox = desktop.store, desktop.outbox
         worker = threading.Thread(target=desktop.worker.run, args=(stop,), name="delivery", daemon=True)
         worker.start()
 
         rng = random.Random(args.seed + 11)
-        summaries = [s for s in store.summaries() if s.is_inquiry and s.open]
         total = args.clicks + args.warmup
-        unowned = [s.id for s in summaries if s.owner is None]
+        opened = open_owners(store, args.store_url)
+        unowned = [i for i, owner in opened if owner is None]
         claim_ids = rng.sample(unowned, min(total // 2, len(unowned)))
-        rest = sorted({s.id for s in summaries} - set(claim_ids))
+        rest = sorted({i for i, _ in opened} - set(claim_ids))
         tier_ids = rng.sample(rest, total - len(claim_ids))
         chosen = [("claim", i) for i in claim_ids] + [("tier", i) for i in tier_ids]
         rng.shuffle(chosen)
@@ -190,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             Row("stored inquiries", f"{store.count():,}"),
             Row("build(): store open + Bolt app", f"{build_s:.2f} s"),
+            Row("RSS before / after build()", f"{rss_before:.0f} / {rss_built:.0f} MB"),
             Row(
                 "clicks measured (after warm-up)", f"{len(latencies)} ({timeouts} without chat.update in 5 s)"
             ),

@@ -33,12 +33,14 @@ def _postgresql(_tmp_path: Path, audit: AuditSink | None) -> Store:
     return PostgresStore(shared_server().create_database(), audit=audit)
 
 
-BACKENDS: dict[str, Factory] = {
+#: The backends that run in-process (the unit contract run).
+LOCAL_BACKENDS: dict[str, Factory] = {
     "memory": _memory,
     "tinydb": _tinydb,
+}
+#: The backends that need a server (the same contract functions, run from
+#: tests/integration/test_pg_contract.py: unit tests may not open sockets).
+SERVER_BACKENDS: dict[str, Factory] = {
     "postgresql": _postgresql,
 }
-#: Backends that run in the test process (tests/unit); the rest need a server the suite starts
-#: (tests/integration/test_store_contract_server.py runs the same test functions on them).
-IN_PROCESS = ("memory", "tinydb")
-WITH_SERVER = tuple(name for name in BACKENDS if name not in IN_PROCESS)
+BACKENDS: dict[str, Factory] = {**LOCAL_BACKENDS, **SERVER_BACKENDS}

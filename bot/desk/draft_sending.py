@@ -31,6 +31,14 @@ from bot.trust.quote_risk import Finding, QuotePolicy, check_quote
 
 log = logging.getLogger(__name__)
 
+#: Draft statuses past sending: a send never claims a draft in one of them.
+_GONE = ("sent", "sending")
+
+
+class AlreadyTaken(UsageError):
+    """The draft is sent or being sent (by this or another instance), or no longer scheduled."""
+
+
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
 
@@ -188,15 +196,21 @@ class DraftSending:
         body: str | None = None,
         to: str | None = None,
         confirm_risks: bool = False,
+        scheduled: bool = False,
     ) -> None:
         """Send after a member's click (or the Edit & send modal), copy to Sent, stop the clock.
+
+        The draft is claimed before the mail goes out (its status set to ``sending`` by
+        :meth:`DraftRepo.update_if`, atomic across instances), so a double click, two instances
+        or a restart racing on it send it once; ``scheduled``: only a draft still scheduled
+        (the scheduler's send) is claimed, a schedule cancelled or taken meanwhile is not sent.
 
         Quote risks in the text (price under the floor, terms, lead time, bank details) stop
         the send with :class:`QuoteRisk` unless ``confirm_risks``: the member's second,
         explicit confirmation, which is recorded on the inquiry and in the audit trail."""
         d = self.get_draft(draft_id)
-        if d.get("status") in ("sent", "sending"):
-            raise UsageError("this draft was already sent")
+        if d.get("status") in _GONE or (scheduled and d.get("status") != "scheduled"):
+            raise AlreadyTaken("this draft was already sent")
         inq = self.store.require(str(d["inquiry_id"]))
         self._guard(inq)
         risks = self.quote_risks(body if body is not None else str(d["body"]))
@@ -209,9 +223,9 @@ class DraftSending:
             raise UsageError("no SMTP server configured (SMTP_HOST) to send with")
         msg = self._compose(inq, d, user, subject, body, to)
         with self._lock:
-            if self.get_draft(draft_id).get("status") in ("sent", "sending"):
-                raise UsageError("this draft was already sent")
-            self._set(draft_id, status="sending")
+            only = ("scheduled",) if scheduled else None
+            if not self.drafts.update_if(draft_id, {"status": "sending"}, only=only, exclude=_GONE):
+                raise AlreadyTaken("this draft was already sent")
             try:
                 self.mailer.send(msg)
             except MailOutError as e:
@@ -278,12 +292,21 @@ class DraftSending:
         due = [d for d in self.drafts.scheduled() if datetime.fromisoformat(str(d["send_at"])) <= now]
         sent = 0
         for d in due:
+            draft_id = str(d["id"])
             try:
-                self.send(str(d["id"]), str(d.get("scheduled_by") or d.get("created_by") or "bot"))
+                self.send(
+                    draft_id, str(d.get("scheduled_by") or d.get("created_by") or "bot"), scheduled=True
+                )
                 sent += 1
+            except AlreadyTaken:
+                continue  # another instance (or a member's click) sent it, or its schedule changed
             except InquiryDeskError as e:
-                log.error("scheduled send of draft %s failed: %s", d["id"], e)
-                self._set(str(d["id"]), status="failed", error=str(e)[:300])
+                log.error("scheduled send of draft %s failed: %s", draft_id, e)
+                # Failed before its claim (a guard, a quote risk): still scheduled, marked failed.
+                # A failure of the mail itself was recorded by send(); never overwrite "sent".
+                self.drafts.update_if(
+                    draft_id, {"status": "failed", "error": str(e)[:300]}, only=("scheduled",)
+                )
         return sent
 
     def _note(self, inq: Inquiry, key: str, **kw: str) -> None:

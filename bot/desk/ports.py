@@ -55,6 +55,17 @@ class Summary:
         return self.status not in (Status.WON.value, Status.LOST.value, Status.NOT_INQUIRY.value)
 
 
+def status_allows(status: Any, only: Sequence[str] | None, exclude: Sequence[str]) -> bool:
+    """The condition of :meth:`DraftRepo.update_if` on a draft's ``status``."""
+    current = str(status or "")
+    return (only is None or current in only) and current not in exclude
+
+
+def domain_of(addr: str) -> str:
+    """The lower-cased domain of an address (after the last ``@``), "" without one."""
+    return addr.rsplit("@", 1)[-1].lower() if "@" in addr else ""
+
+
 def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
@@ -147,6 +158,12 @@ class InquiryRepo(Protocol):
 
     def summaries(self) -> list[Summary]: ...
 
+    def buyer_domains(self) -> set[str]:
+        """The distinct domains (lower case, after the last ``@``) of the buyers of every
+        inquiry (not filtered mail). Answered from an index, never by loading every inquiry:
+        start-up asks it (the trust checks' known buyers)."""
+        ...
+
     def count(self) -> int: ...
 
     def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
@@ -233,6 +250,20 @@ class DraftRepo(Protocol):
 
     def scheduled(self) -> list[dict[str, Any]]:
         """Every draft whose ``status`` is ``scheduled``."""
+        ...
+
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        """Set those fields only when the draft's ``status`` is one of ``only`` (any when None)
+        and none of ``exclude``, atomically across instances; True when it did (False also
+        when there is no such draft). Of two callers racing on one draft, one gets True: a
+        send claims its draft this way (``status`` to ``sending``), so it goes out once."""
         ...
 
 

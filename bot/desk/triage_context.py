@@ -84,11 +84,14 @@ class Trust:
         self._bank_ids: dict[str, frozenset[str]] = {}
 
     def learn(self, buyer_addrs: Iterable[str]) -> None:
+        self.learn_domains(_domain(addr) for addr in buyer_addrs)
+
+    def learn_domains(self, domains: Iterable[str]) -> None:
+        """Known buyer domains (lower case), e.g. the store's :meth:`buyer_domains` at start."""
         from bot.triage.region import is_free_mail
 
         with self._lock:
-            for addr in buyer_addrs:
-                domain = _domain(addr)
+            for domain in domains:
                 if domain and not is_free_mail(domain) and domain not in self.config.own_domains:
                     self._buyer_domains.add(domain)
 

@@ -121,6 +121,82 @@ def test_an_outbox_item_goes_to_one_instance_until_its_lease_ends(
     assert taken == keys_b
 
 
+def test_a_delivery_slower_than_its_lease_cannot_finish_over_a_new_claim(pg_url: str) -> None:
+    """a claims, stalls past its lease; b claims the item. a's late done/retry/give_up change
+    nothing (b holds it); b's done is the one that counts. Unclaimed items finish as before."""
+    a = PostgresStore(pg_url)
+    b = PostgresStore(pg_url)
+    try:
+        a.outbox.lease_s = 0.3
+        assert a.outbox.add("card:1", "card", "1", {}, T0)
+        assert [i.key for i in a.outbox.due(T0)] == ["card:1"]
+        a.outbox.mark_tried("card:1")
+        deadline = time.monotonic() + 10
+        taken: list[str] = []
+        while not taken and time.monotonic() < deadline:
+            taken = [i.key for i in b.outbox.due(T0)]
+        assert taken == ["card:1"]
+        a.outbox.done("card:1", T0)
+        a.outbox.retry("card:1", T0 + timedelta(minutes=5), "late")
+        a.outbox.give_up("card:1", T0, "late")
+        assert b.outbox.pending_count() == 1 and b.outbox.dead() == []
+        [item] = b.outbox.due(T0)  # still b's, untouched: no attempt counted, tried kept
+        assert (item.key, item.attempts, item.tried, item.last_error) == ("card:1", 0, True, "")
+        assert a.outbox.due(T0) == []  # and not a's again
+        b.outbox.done("card:1", T0)
+        assert a.outbox.pending_count() == 0
+        assert not a.outbox.add("card:1", "card", "1", {}, T0)  # done, owed once
+        # Nobody's claim: finishing works from any instance (what the single-process desk does).
+        assert a.outbox.add("card:2", "card", "2", {}, T0)
+        b.outbox.retry("card:2", T0, "slack down")
+        assert [(i.key, i.attempts) for i in a.outbox.due(T0)] == [("card:2", 1)]
+        a.outbox.give_up("card:2", T0, "gone")
+        assert [d["key"] for d in b.outbox.dead()] == ["card:2"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_batch_is_a_group_commit_visible_at_once(pg_url: str) -> None:
+    """Inside batch() this thread's commits do not wait for the disk (one flush at the end);
+    other instances see each write at once, and other threads commit as usual."""
+    # The suite's server does not wait for the disk at all; production does.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        name = conn.execute("SELECT current_database()").fetchone()
+        assert name is not None
+        conn.execute(f'ALTER DATABASE "{name[0]}" SET synchronous_commit = on')
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        _group_commit(a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+def _group_commit(a: PostgresStore, b: PostgresStore) -> None:
+
+    def setting() -> str:
+        with a.sessions.atomic() as conn:
+            row = conn.execute("SHOW synchronous_commit").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    assert setting() == "on"
+    seen_elsewhere: list[str] = []
+    with a.batch():
+        with a.batch():  # re-entrant
+            a.add(make_inquiry("1"))
+            assert setting() == "off"
+        assert b.get("1") is not None  # committed and visible before the batch ends
+        other = threading.Thread(target=lambda: seen_elsewhere.append(setting()))
+        other.start()
+        other.join(10)
+        assert setting() == "off"
+    assert seen_elsewhere == ["on"]
+    assert setting() == "on"
+    assert b.require("1").id == "1"
+
+
 def test_concurrent_due_calls_never_hand_out_an_item_twice(
     stores: tuple[PostgresStore, PostgresStore],
 ) -> None:

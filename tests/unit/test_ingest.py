@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.store.memory import MemoryStore
 from bot.adapters.store.repo import TinyStore
 from bot.app.store import open_store
-from bot.core.models import Market
+from bot.config.settings import load_config
+from bot.core.models import Inquiry, Market
 from bot.desk.ingest import Ingestor
 from bot.desk.outbox import Outbox
+from bot.desk.ports import Summary
+from bot.desk.triage_context import Trust
 from bot.intake.parse import parse_email
 from bot.triage import TriageConfig
 from tests.factories import buyer_mail as _buyer_mail
 from tests.factories import make_email
+from tests.inquiries import make_inquiry
 from tests.paths import SAMPLES
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -181,3 +187,36 @@ def test_a_partly_unreadable_email_is_shown_with_what_could_be_read(
     assert inq.messages[0].defects
     _, blocks = inquiry_card(inq, now=NOW, lang="en", sla_deadline=None, sla_state="on_track")
     assert "could not be decoded" in str(blocks)
+
+
+class _NoFullReads(MemoryStore):
+    """A store whose every-inquiry reads fail: start-up must answer from indexes (issue #15)."""
+
+    def summaries(self) -> list[Summary]:
+        raise AssertionError("start-up read every summary")
+
+    def all_inquiries(self) -> Iterator[Inquiry]:
+        raise AssertionError("start-up read every inquiry")
+
+
+def test_start_up_learns_known_buyer_domains_without_reading_every_inquiry(tmp_path: Path) -> None:
+    store = _NoFullReads()
+    store.add(make_inquiry("1", buyer_addr="anna@Licht.de"))
+    store.add(make_inquiry("2", buyer_addr="li@gmail.com"))  # free mail: not a company's domain
+    store.add(make_inquiry("3", buyer_addr="ops@brightway-led.com"))  # our own
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_CHANNEL": "C1",
+        "DATA_DIR": str(tmp_path),
+        "OWN_DOMAINS": "brightway-led.com",
+    }
+    trust = Trust(load_config(env))
+    Ingestor(
+        store,
+        Outbox(store),
+        TriageConfig(own_domains=frozenset({"brightway-led.com"})),
+        lambda: NOW,
+        trust=trust,
+    )
+    assert trust._buyer_domains == {"licht.de"}

@@ -1,6 +1,6 @@
 """The store contract: every port operation of :mod:`bot.desk.ports`, run against every backend
-of :data:`tests.store_backends.BACKENDS`: here the in-process ones (the memory twin and TinyDB),
-and the same functions on PostgreSQL in tests/integration/test_store_contract_server.py; a new
+of :data:`tests.store_backends.BACKENDS`: the memory twin and TinyDB here, PostgreSQL (which needs
+a server) through tests/integration/test_pg_contract.py, which runs these same functions; a new
 backend is one entry there. What a backend must do is what these tests say, including the transaction rules of
 the ports' module docstring."""
 
@@ -20,7 +20,7 @@ from bot.core.prefs import MemberPrefs
 from bot.desk import ports
 from bot.desk.ports import Store
 from tests.inquiries import make_inquiry, make_triage
-from tests.store_backends import BACKENDS, IN_PROCESS
+from tests.store_backends import LOCAL_BACKENDS
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -40,9 +40,9 @@ def audit() -> RecordingAudit:
     return RecordingAudit()
 
 
-@pytest.fixture(params=IN_PROCESS)
+@pytest.fixture(params=sorted(LOCAL_BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path, audit: RecordingAudit) -> Iterator[Store]:
-    backend = BACKENDS[request.param](tmp_path, audit)
+    backend = LOCAL_BACKENDS[request.param](tmp_path, audit)
     yield backend
     backend.close()
 
@@ -122,6 +122,19 @@ def test_look_ups_by_message_id_thread_and_buyer(store: Store) -> None:
     store.set_fields("2", subject_key="renamed")  # the old thread key stops resolving to it
     assert store.find_thread("anna@licht.de", "other subject") is None
     assert store.find_thread("anna@licht.de", "renamed") == "2"
+
+
+def test_buyer_domains_are_the_inquiry_buyers_domains(store: Store) -> None:
+    assert store.buyer_domains() == set()
+    store.add(make_inquiry("1"))  # anna@licht.de
+    store.add(make_inquiry("2", buyer_addr="Bob@Ports.CO.UK"))
+    store.add(make_inquiry("3", buyer_addr="carl@licht.de"))
+    store.add(make_inquiry("4", buyer_addr="spam@junk.example", triage=make_triage(is_inquiry=False)))
+    store.add(make_inquiry("5", buyer_addr=""))
+    store.add(make_inquiry("6", buyer_addr="odd@name@deep.example"))
+    assert store.buyer_domains() == {"licht.de", "ports.co.uk", "deep.example"}
+    assert ports.domain_of("odd@name@deep.example") == "deep.example"
+    assert ports.domain_of("no-at-sign") == ""
 
 
 def test_summaries_counts_and_bulk_reads(store: Store) -> None:
@@ -237,6 +250,19 @@ def test_outbox_survives_reload(store: Store) -> None:
 
 
 # ------------------------------------------------------------------------- drafts
+def test_draft_update_if_acts_only_on_the_status_asked_for(store: Store) -> None:
+    drafts = store.drafts
+    d = drafts.add({"inquiry_id": "1", "body": "Hi", "status": "scheduled"})
+    assert not drafts.update_if(d, {"status": "sending"}, only=("drafted",))
+    assert drafts.update_if(d, {"status": "sending", "by": "a"}, only=("scheduled",), exclude=("sent",))
+    assert not drafts.update_if(d, {"status": "sending", "by": "b"}, only=("scheduled",))  # taken
+    assert not drafts.update_if(d, {"status": "sending"}, exclude=("sent", "sending"))
+    assert drafts.get(d) == {"id": d, "inquiry_id": "1", "body": "Hi", "status": "sending", "by": "a"}
+    assert drafts.update_if(d, {"status": "sent"})  # no condition: any status
+    assert drafts.scheduled() == []
+    assert not drafts.update_if("d99", {"status": "sent"})  # no such draft
+
+
 def test_drafts(store: Store) -> None:
     drafts = store.drafts
     first = drafts.add({"inquiry_id": "1", "body": "Dear Anna", "status": "drafted"})

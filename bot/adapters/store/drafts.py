@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinydb import TinyDB, where
+
+from bot.desk.ports import status_allows
 
 
 class TinyDrafts:
@@ -34,6 +36,22 @@ class TinyDrafts:
     def update(self, draft_id: str, fields: dict[str, Any]) -> None:
         with self._lock:
             self._table().update(fields, where("id") == draft_id)
+
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        # One process owns the TinyDB files (the instance lock): the store lock makes it atomic.
+        with self._lock:
+            docs = self._table().search(where("id") == draft_id)
+            if not docs or not status_allows(docs[0].get("status"), only, exclude):
+                return False
+            self._table().update(fields, where("id") == draft_id)
+            return True
 
     def scheduled(self) -> list[dict[str, Any]]:
         with self._lock:

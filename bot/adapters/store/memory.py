@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,8 @@ from bot.desk.ports import (
     RecordDecision,
     Store,
     Summary,
+    domain_of,
+    status_allows,
     summarize,
 )
 
@@ -213,6 +215,21 @@ class MemoryDrafts:
                 if doc.get("id") == draft_id:
                     doc.update(copy.deepcopy(fields))
 
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        with self._lock:
+            found = self._t.find("drafts", "id", draft_id)
+            if not found or not status_allows(found[1].get("status"), only, exclude):
+                return False
+            found[1].update(copy.deepcopy(fields))
+            return True
+
     def scheduled(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
@@ -296,6 +313,10 @@ class MemoryStore(LockedInquiryWrites):
     def summaries(self) -> list[Summary]:
         with self._lock:
             return list(self._summaries.values())
+
+    def buyer_domains(self) -> set[str]:
+        with self._lock:
+            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
 
     def count(self) -> int:
         with self._lock:

@@ -51,7 +51,7 @@ from bot.adapters.store.outbox import TinyOutbox
 from bot.core.errors import StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
-from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, summarize
+from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, domain_of, summarize
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +327,10 @@ class TinyStore(LockedInquiryWrites):
     def summaries(self) -> list[Summary]:
         with self._lock:
             return list(self._summaries.values())
+
+    def buyer_domains(self) -> set[str]:
+        with self._lock:
+            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
 
     def count(self) -> int:
         with self._lock:

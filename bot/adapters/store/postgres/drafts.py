@@ -5,6 +5,7 @@ the same id (the TinyDB backend counts the table's rows)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.adapters.store.postgres.jsonb import jsonb
@@ -52,6 +53,31 @@ class PgDrafts:
             if row is None:
                 return
             self._write(conn, draft_id, {**dict(row[0]), **fields}, insert=False)
+
+    def update_if(
+        self,
+        draft_id: str,
+        fields: dict[str, Any],
+        *,
+        only: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
+        # One conditional UPDATE: the row lock it takes makes a racing instance wait, then
+        # re-check the condition on the new row (READ COMMITTED), so exactly one wins.
+        with self._sessions.atomic() as conn:
+            row = conn.execute(
+                "UPDATE drafts SET doc = doc || %(f)s, status = coalesce((doc || %(f)s) ->> 'status', '')"
+                " WHERE id = %(id)s AND (%(any)s OR status = ANY(%(only)s)) AND NOT status = ANY(%(exclude)s)"
+                " RETURNING id",
+                {
+                    "f": jsonb(fields),
+                    "id": draft_id,
+                    "any": only is None,
+                    "only": list(only or ()),
+                    "exclude": list(exclude),
+                },
+            ).fetchone()
+        return row is not None
 
     def scheduled(self) -> list[dict[str, Any]]:
         with self._sessions.conn() as conn:

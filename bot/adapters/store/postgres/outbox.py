@@ -7,10 +7,18 @@ another instance asking at the same moment gets other rows, and nobody else sees
 until the lease runs out (its instance died mid-delivery) or it is retried, done or dead.
 The instance that holds a lease still sees its rows as due (the desk may ask again before it
 finishes), exactly like the single-process backends.
+
+Finishing needs the claim: :meth:`PgOutbox.done`, :meth:`PgOutbox.retry` and
+:meth:`PgOutbox.give_up` act only on a row this instance leased, or one nobody holds (never
+leased, or its holder's lease ran out). When a delivery outlasted the lease and another
+instance has claimed the row since, the late finish changes nothing and is logged: the row
+belongs to the new holder, which finishes it (its item is ``tried`` when the late delivery
+marked it so, and the desk's tried-item check then finds the post instead of posting twice).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -23,6 +31,11 @@ from bot.adapters.store.postgres.jsonb import text as safe_text
 from bot.adapters.store.postgres.session import Sessions
 from bot.desk import ports
 from bot.desk.ports import OutboxItem
+
+log = logging.getLogger(__name__)
+
+#: A row this instance may finish: leased by it, by nobody, or by someone whose lease ran out.
+_MINE = "(leased_by IS NULL OR leased_by = %(me)s OR leased_until <= %(wall)s)"
 
 #: How long a claimed item stays hidden from other instances (a delivery takes well under it).
 LEASE_S = 30.0
@@ -136,11 +149,16 @@ class PgOutbox:
     def done(self, key: str, now: datetime) -> None:
         with self._sessions.atomic() as conn:
             row = conn.execute(
-                "SELECT once, done_at FROM outbox WHERE key = %s AND state = 'pending' FOR UPDATE", (key,)
+                "SELECT once, done_at, " + _MINE + " FROM outbox WHERE key = %(key)s AND state = 'pending'"
+                " FOR UPDATE",
+                {"key": key, **self._me()},
             ).fetchone()
             if row is None:
                 return
-            once, done_before = row
+            once, done_before, mine = row
+            if not mine:
+                self._lost(key, "done")
+                return
             if once:
                 conn.execute(
                     "UPDATE outbox SET state = 'done', done_at = %s, leased_by = NULL, leased_until = NULL"
@@ -182,19 +200,43 @@ class PgOutbox:
 
     def retry(self, key: str, at: datetime, error: str) -> None:
         with self._sessions.atomic() as conn:
-            conn.execute(
-                "UPDATE outbox SET not_before = %s, attempts = attempts + 1, last_error = %s,"
-                " leased_by = NULL, leased_until = NULL WHERE key = %s AND state = 'pending'",
-                (at.timestamp(), safe_text(error[:300]), key),
+            cur = conn.execute(
+                "UPDATE outbox SET not_before = %(at)s, attempts = attempts + 1, last_error = %(error)s,"
+                " leased_by = NULL, leased_until = NULL"
+                " WHERE key = %(key)s AND state = 'pending' AND " + _MINE,
+                {"at": at.timestamp(), "error": safe_text(error[:300]), "key": key, **self._me()},
             )
+            if cur.rowcount == 0:
+                self._lost(key, "retry", conn)
 
     def give_up(self, key: str, now: datetime, error: str) -> None:
         with self._sessions.atomic() as conn:
-            conn.execute(
-                "UPDATE outbox SET state = 'dead', dead_at = %s, last_error = %s,"
-                " leased_by = NULL, leased_until = NULL WHERE key = %s AND state = 'pending'",
-                (now.timestamp(), safe_text(error[:300]), key),
+            cur = conn.execute(
+                "UPDATE outbox SET state = 'dead', dead_at = %(now)s, last_error = %(error)s,"
+                " leased_by = NULL, leased_until = NULL"
+                " WHERE key = %(key)s AND state = 'pending' AND " + _MINE,
+                {"now": now.timestamp(), "error": safe_text(error[:300]), "key": key, **self._me()},
             )
+            if cur.rowcount == 0:
+                self._lost(key, "give_up", conn)
+
+    def _me(self) -> dict[str, Any]:
+        return {"me": self.instance, "wall": time.time()}
+
+    def _lost(self, key: str, what: str, conn: Any = None) -> None:
+        """A finish refused: log it when another instance holds the row (a missing row, or one
+        no longer pending, is simply nothing to do, as on the other backends)."""
+        if conn is not None:
+            row = conn.execute("SELECT 1 FROM outbox WHERE key = %s AND state = 'pending'", (key,)).fetchone()
+            if row is None:
+                return
+        log.warning(
+            "outbox %s of %s skipped: its delivery outlasted the %.0f s lease and another instance"
+            " claimed it since; that instance finishes it",
+            what,
+            key,
+            self.lease_s,
+        )
 
     def pending_count(self) -> int:
         with self._sessions.conn() as conn:

@@ -52,6 +52,18 @@ def _int_id(inq_id: str) -> int | None:
     return int(inq_id) if inq_id.isdigit() and len(inq_id) < 19 else None
 
 
+_BUYER_DOMAINS = """
+WITH RECURSIVE d(v) AS (
+    SELECT min(buyer_domain) FROM inquiries WHERE is_inquiry AND buyer_domain <> ''
+    UNION ALL
+    SELECT (SELECT min(buyer_domain) FROM inquiries
+            WHERE is_inquiry AND buyer_domain <> '' AND buyer_domain > d.v)
+    FROM d WHERE d.v IS NOT NULL
+)
+SELECT v FROM d WHERE v IS NOT NULL
+"""
+
+
 class PostgresStore:
     """The store on PostgreSQL (see the module docstring). Thread-safe."""
 
@@ -92,8 +104,9 @@ class PostgresStore:
         return _no_value(self.sessions.transaction())
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
-        """Each write commits on its own already; a batch needs nothing more."""
-        return contextlib.nullcontext()
+        """Group commit: this thread's writes inside commit without waiting for the disk, and
+        the end waits for one flush that makes them all durable (see Sessions.group_commit)."""
+        return self.sessions.group_commit()
 
     def close(self) -> None:
         self.pool.close()
@@ -270,6 +283,13 @@ class PostgresStore:
             )
             for r in rows
         ]
+
+    def buyer_domains(self) -> set[str]:
+        # A skip scan over inquiries_buyer_domain: one index probe per distinct domain, so the
+        # cost follows the number of domains, not of inquiries (PostgreSQL has no native one).
+        with self.sessions.conn() as conn:
+            rows = conn.execute(_BUYER_DOMAINS).fetchall()
+        return {str(r[0]) for r in rows}
 
     def count(self) -> int:
         with self.sessions.conn() as conn:
