@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from bot.core.models import Event, Inquiry, Status
 from bot.core.prefs import MemberPrefs
+from bot.sla.engine import breach_key
 
 # =========================================================================== values
 
@@ -86,6 +87,29 @@ def summarize(inq: Inquiry) -> Summary:
         market=inq.triage.market.value,
         tier=inq.tier.value if inq.tier else None,
     )
+
+
+def sla_settled(inq: Inquiry) -> bool:
+    """True when the current SLA cycle's breach is recorded in ``pings_sent``: the cycle owes
+    no SLA ping any more (what :meth:`InquiryRepo.due_candidates` leaves out)."""
+    key = breach_key(inq)
+    return key is not None and key in inq.pings_sent
+
+
+def may_owe_ping(inq: Inquiry, waiting_before: datetime, answered_before: datetime) -> bool:
+    """The rule of :meth:`InquiryRepo.due_candidates` for one inquiry (every backend answers it).
+
+    An open inquiry (not filtered mail, not won/lost) is a candidate when a buyer message waits
+    since ``waiting_before`` or earlier and that cycle's breach is not recorded yet, or when no
+    buyer message waits and our answer was at ``answered_before`` or earlier (a follow-up may
+    be due). Policy-free: the caller picks the two times, the SLA engine decides exactly.
+    """
+    s = summarize(inq)
+    if not (s.is_inquiry and s.open):
+        return False
+    if inq.sla_started_at is not None:
+        return inq.sla_started_at <= waiting_before and not sla_settled(inq)
+    return inq.answered_at is not None and inq.answered_at <= answered_before
 
 
 @dataclass(frozen=True)
@@ -175,6 +199,13 @@ class InquiryRepo(Protocol):
         ...
 
     def all_inquiries(self) -> Iterator[Inquiry]: ...
+
+    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+        """The open inquiries that may owe an SLA or follow-up ping (:func:`may_owe_ping`), by
+        id: the SLA tick's read. Every inquiry the rule selects is returned, never fewer (a
+        backend may return more, the engine decides). Answered from an index or a hot set,
+        never by loading every open inquiry's document."""
+        ...
 
     def rebuild_index(self) -> None:
         """Re-derive every look-up (message ids, threads, buyers, summaries) from the stored

@@ -1,6 +1,9 @@
 """The scheduler's work: one SLA tick and one digest tick, both driven by ``now``.
 
-``sla_tick(now)`` asks the pure engine which pings are due, owes each to the outbox
+``sla_tick(now)`` asks the store for the open inquiries that may owe a ping
+(:meth:`~bot.desk.ports.InquiryRepo.due_candidates`: a waiting buyer message older than the
+earliest rung of any market whose breach is not recorded yet, or our answer older than the
+shortest follow-up cadence), asks the pure engine which pings are due, owes each to the outbox
 (keyed, so it is delivered once) and then records the keys on the inquiry, also the ones
 a collapsed catch-up made unnecessary. Enqueue comes first: a crash in between leaves a
 key that the next tick enqueues again, which the outbox refuses as already known.
@@ -26,7 +29,17 @@ from bot.core.prefs import digest_cutoff
 from bot.desk.outbox import Outbox
 from bot.desk.ports import Chat, Store
 from bot.sla.digest import is_digest_due
-from bot.sla.engine import Ping, PingKind, SlaPolicy, SlaState, Target, due_pings, sla_state
+from bot.sla.engine import (
+    Ping,
+    PingKind,
+    SlaPolicy,
+    SlaState,
+    Target,
+    due_pings,
+    earliest_event_offset,
+    sla_state,
+)
+from bot.sla.followup import earliest_followup_delay
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +81,14 @@ class Reminders:
         self.send_digests = send_digests
         self.send_team_digest = send_team_digest
         self._last_state: dict[str, SlaState] = {}
+        self._ticked = False
 
     def sla_tick(self, now: datetime | None = None) -> int:
         now = now or self.clock()
-        inquiries = self.store.open_inquiries()
+        # Only what can be due: the store's pre-filter may return more, never less; the engine judges.
+        inquiries = self.store.due_candidates(
+            now - earliest_event_offset(self.policy), now - earliest_followup_delay(self.policy.followup)
+        )
         result = due_pings(inquiries, now, self.policy)
         by_inquiry: dict[str, list[str]] = defaultdict(list)
         for ping in result.pings:
@@ -100,12 +117,20 @@ class Reminders:
                     inq, pings_sent=tuple(dict.fromkeys((*inq.pings_sent, *keys)))
                 ),
             )
-        # Re-render cards whose SLA state changed (on track -> at risk -> breached).
+        # Re-render cards whose SLA state changed (on track -> at risk -> breached). A waiting
+        # inquiry new to the read was on track before it (it enters before its first rung); on
+        # the first tick of a process nothing is known, so nothing counts as changed.
+        seen: dict[str, SlaState] = {}
         for inq in inquiries:
             state = sla_state(inq, now, self.policy)
-            if self._last_state.get(inq.id, state) != state or inq.id in by_inquiry:
+            before = self._last_state.get(inq.id)
+            if before is None:
+                before = SlaState.ON_TRACK if self._ticked and inq.sla_started_at is not None else state
+            if before != state or inq.id in by_inquiry:
                 self.outbox.enqueue(f"update:{inq.id}", "card_update", inq.id, None, now, once=False)
-            self._last_state[inq.id] = state
+            seen[inq.id] = state
+        self._last_state = seen
+        self._ticked = True
         if result.pings:
             log.info("SLA tick: %d pings owed (%d collapsed)", len(result.pings), len(result.superseded_keys))
         return len(result.pings)

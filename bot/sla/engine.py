@@ -261,6 +261,34 @@ def ladder(inq: Inquiry, policy: SlaPolicy) -> tuple[LadderEntry, ...]:
     return tuple(entries)
 
 
+def breach_key(inq: Inquiry) -> str | None:
+    """The breach key of the current cycle (None when no buyer message waits). Once it is in
+    ``pings_sent`` the cycle owes no SLA ping: a store may leave such inquiries out of the tick."""
+    if inq.sla_started_at is None:
+        return None
+    return f"sla:{inq.id}:{inq.sla_started_at.astimezone(UTC).isoformat()}:breach"
+
+
+def earliest_event_offset(policy: SlaPolicy) -> timedelta:
+    """A lower bound of the time from ``sla_started_at`` to a cycle's first ladder entry (the
+    first warning or the breach), over every market: no SLA ping is due and no card leaves
+    "on track" before it. Business calendars only push entries later (a business hour is at
+    least a wall-clock hour). Zero when a market is missing from ``policy.hours`` (its window
+    then comes from each inquiry's triage)."""
+    if any(m not in policy.hours for m in Market):
+        return timedelta(0)
+    best: timedelta | None = None
+    for hours in policy.hours.values():
+        window = timedelta(hours=hours)
+        first = window
+        for rung in policy.warn_at:
+            off = rung.offset(window)
+            if timedelta(0) < off < first:
+                first = off
+        best = first if best is None else min(best, first)
+    return best if best is not None else timedelta(0)
+
+
 def sla_state(inq: Inquiry, now: datetime, policy: SlaPolicy) -> SlaState:
     """Where the clock stands at ``now``; at_risk once the first warning rung has passed."""
     if inq.status.closed:

@@ -85,6 +85,12 @@ def parse_steps(s: str) -> tuple[FollowupStep, ...]:
     return tuple(steps)
 
 
+def earliest_followup_delay(policy: FollowupPolicy) -> timedelta:
+    """A lower bound of the time from ``answered_at`` to a cycle's first reminder, over every
+    tier (the shortest cadence): no follow-up is due before it."""
+    return timedelta(days=min(policy.every_days[t] for t in Tier))
+
+
 def followup_tier(inq: Inquiry, policy: FollowupPolicy) -> Tier:
     return inq.tier or inq.triage.tier or policy.untiered
 

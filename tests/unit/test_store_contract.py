@@ -153,6 +153,43 @@ def test_summaries_counts_and_bulk_reads(store: Store) -> None:
     assert sorted(i.id for i in store.load_many(["4", "2", "99"])) == ["2", "4"]
 
 
+def test_due_candidates_are_what_may_owe_an_sla_or_follow_up_ping(store: Store) -> None:
+    """The SLA tick's read: a buyer message waiting since the cut-off or earlier whose breach is
+    not recorded, or no message waiting and our answer at the other cut-off or earlier."""
+    hour = timedelta(hours=1)
+    start = NOW - 5 * hour
+    breach = f"sla:3:{start.isoformat()}:breach"
+    store.add(make_inquiry("1", sla_started_at=start))  # waiting 5 h
+    store.add(make_inquiry("2", sla_started_at=NOW - hour))  # waiting 1 h: not yet
+    store.add(make_inquiry("3", sla_started_at=start, pings_sent=(breach,)))  # breach recorded
+    store.add(make_inquiry("4", sla_started_at=None, answered_at=NOW - 30 * hour))  # answered long ago
+    store.add(make_inquiry("5", sla_started_at=None, answered_at=NOW - hour))  # answered just now
+    store.add(make_inquiry("6", sla_started_at=start, status=Status.WON))  # closed
+    store.add(make_inquiry("7", sla_started_at=start, triage=make_triage(is_inquiry=False)))  # not one
+    store.add(make_inquiry("8", sla_started_at=None, answered_at=None))  # nothing waits, never answered
+    store.add(make_inquiry("9", sla_started_at=start, snoozed_until=NOW + hour, owner="U1"))
+    old_cycle = "sla:10:2020-01-01T00:00:00+00:00:breach"
+    store.add(make_inquiry("10", sla_started_at=start, pings_sent=(old_cycle,)))
+    waiting_before, answered_before = NOW - 4 * hour, NOW - 24 * hour
+
+    def ids() -> list[str]:
+        return [i.id for i in store.due_candidates(waiting_before, answered_before)]
+
+    assert ids() == ["1", "4", "9", "10"]  # 10's breach is an old cycle's
+    assert store.due_candidates(waiting_before, answered_before)[0] == store.require("1")
+    assert ids() == sorted(
+        (i.id for i in store.open_inquiries() if ports.may_owe_ping(i, waiting_before, answered_before)),
+        key=int,
+    )
+    store.update("1", lambda i: replace(i, pings_sent=(f"sla:1:{start.isoformat()}:breach",)))
+    store.update("2", lambda i: replace(i, sla_started_at=start))  # an older start (re-dated)
+    store.update("3", lambda i: replace(i, sla_started_at=NOW - 4 * hour))  # a new buyer message
+    store.update("4", lambda i: replace(i, status=Status.LOST))
+    store.update("5", lambda i: replace(i, answered_at=NOW - 25 * hour))
+    assert ids() == ["2", "3", "5", "9", "10"]
+    assert store.due_candidates(NOW - 9 * hour, NOW - 99 * hour) == []
+
+
 def test_rebuild_index_forgets_replaced_message_ids(store: Store) -> None:
     store.add(make_inquiry("1"))
     store.update("1", lambda i: replace(i, messages=(replace(i.messages[0], message_id="<erased@x>"),)))

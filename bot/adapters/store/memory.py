@@ -30,6 +30,7 @@ from bot.desk.ports import (
     Store,
     Summary,
     domain_of,
+    may_owe_ping,
     status_allows,
     summarize,
 )
@@ -328,6 +329,14 @@ class MemoryStore(LockedInquiryWrites):
 
     def open_inquiries(self) -> list[Inquiry]:
         return self.load_many(s.id for s in self.summaries() if s.is_inquiry and s.open)
+
+    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+        with self._lock:
+            return [
+                self._inquiries[i]
+                for i in sorted(self._inquiries, key=int)
+                if may_owe_ping(self._inquiries[i], waiting_before, answered_before)
+            ]
 
     def all_inquiries(self) -> Iterator[Inquiry]:
         with self._lock:

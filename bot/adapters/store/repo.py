@@ -36,6 +36,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ from bot.adapters.store.outbox import TinyOutbox
 from bot.core.errors import StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
-from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, domain_of, summarize
+from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, domain_of, may_owe_ping, summarize
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +350,27 @@ class TinyStore(LockedInquiryWrites):
         """Every inquiry (not filtered mail) that is not won, lost or closed."""
         ids = [s.id for s in self.summaries() if s.is_inquiry and s.open]
         return self.load_many(ids)
+
+    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+        """Open inquiries whose summary times fit :func:`may_owe_ping`, loaded (from the hot set
+        when there) and then checked whole (the breach record lives in the document)."""
+        waiting, answered = waiting_before.timestamp(), answered_before.timestamp()
+        ids = [
+            s.id
+            for s in self.summaries()
+            if s.is_inquiry
+            and s.open
+            and (
+                s.sla_started_at <= waiting
+                if s.sla_started_at is not None
+                else s.answered_at is not None and s.answered_at <= answered
+            )
+        ]
+        return [
+            inq
+            for inq in sorted(self.load_many(ids), key=lambda i: int(i.id))
+            if may_owe_ping(inq, waiting_before, answered_before)
+        ]
 
     def all_inquiries(self) -> Iterator[Inquiry]:
         for n in range(self.shards):

@@ -30,7 +30,7 @@ from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
-from bot.desk.ports import AuditSink, RecordDecision, Summary, summarize
+from bot.desk.ports import AuditSink, RecordDecision, Summary, may_owe_ping, sla_settled, summarize
 
 if TYPE_CHECKING:
     from bot.desk.ports import Store
@@ -125,15 +125,16 @@ class PostgresStore:
         s = summarize(inq)
         conn.execute(
             "INSERT INTO inquiries (id, doc, status, lane, is_inquiry, is_open, owner, buyer_addr,"
-            " subject_key, subject, market, tier, created_at, sla_started_at, answered_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+            " subject_key, subject, market, tier, created_at, sla_started_at, answered_at, sla_settled,"
+            " updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
             " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, status = excluded.status,"
             " lane = excluded.lane, is_inquiry = excluded.is_inquiry, is_open = excluded.is_open,"
             " owner = excluded.owner, buyer_addr = excluded.buyer_addr,"
             " subject_key = excluded.subject_key, subject = excluded.subject, market = excluded.market,"
             " tier = excluded.tier, created_at = excluded.created_at,"
             " sla_started_at = excluded.sla_started_at, answered_at = excluded.answered_at,"
-            " updated_at = excluded.updated_at",
+            " sla_settled = excluded.sla_settled, updated_at = excluded.updated_at",
             (
                 inq_id,
                 jsonb(inquiry_to_doc(inq)),
@@ -150,6 +151,7 @@ class PostgresStore:
                 inq.created_at,
                 inq.sla_started_at,
                 inq.answered_at,
+                sla_settled(inq),
             ),
         )
         old_ids = {m.message_id for m in old.messages} if old is not None else set()
@@ -313,6 +315,28 @@ class PostgresStore:
                 "SELECT doc FROM inquiries WHERE is_open AND is_inquiry ORDER BY id"
             ).fetchall()
         return [inquiry_from_doc(dict(r[0])) for r in rows]
+
+    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+        """Two partial-index range scans (migration 0004). A row still marked unsettled whose
+        document shows the breach recorded (written before 0004) is left out and marked."""
+        with self.sessions.conn() as conn:
+            rows = conn.execute(
+                "SELECT doc FROM inquiries WHERE is_open AND is_inquiry AND ("
+                " (sla_started_at IS NOT NULL AND NOT sla_settled AND sla_started_at <= %s)"
+                " OR (sla_started_at IS NULL AND answered_at IS NOT NULL AND answered_at <= %s))"
+                " ORDER BY id",
+                (waiting_before, answered_before),
+            ).fetchall()
+            found = [inquiry_from_doc(dict(r[0])) for r in rows]
+            stale = [(int(i.id), i.sla_started_at) for i in found if sla_settled(i)]
+            if stale:  # only while the row is still in that cycle (a new buyer message restarts it)
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "UPDATE inquiries SET sla_settled = true"
+                        " WHERE id = %s AND sla_started_at = %s AND NOT sla_settled",
+                        stale,
+                    )
+        return [i for i in found if may_owe_ping(i, waiting_before, answered_before)]
 
     def all_inquiries(self) -> Iterator[Inquiry]:
         after = -1
