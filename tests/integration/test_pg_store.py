@@ -16,7 +16,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from bot.adapters.store.postgres.store import PostgresStore
+from bot.adapters.store.postgres.store import DUE_CANDIDATES, PostgresStore
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Event, Inquiry
 from tests.inquiries import T0, make_inquiry
@@ -321,3 +321,37 @@ def test_the_store_carries_on_after_the_server_restarts(postgres, pg_url: str) -
         store.close()
         if not postgres.running:
             postgres.start()
+
+
+def test_due_candidates_use_the_partial_indexes_and_heal_rows_from_before_0004(pg_url: str) -> None:
+    """A row written before migration 0004 has ``sla_settled`` false whatever its document says:
+    the tick's read still leaves a recorded breach out (the engine's rule), marks the row, and
+    from then on the index leaves it out. The read is an index scan, not a walk of open rows."""
+    start = T0 - timedelta(hours=10)
+    store = PostgresStore(pg_url)
+    try:
+        store.add(make_inquiry("1", sla_started_at=start, pings_sent=(f"sla:1:{start.isoformat()}:breach",)))
+        store.add(make_inquiry("2", sla_started_at=start))
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("UPDATE inquiries SET sla_settled = false")  # as 0004 leaves older rows
+
+            def settled() -> list[tuple[int, bool]]:
+                return [
+                    (int(r[0]), bool(r[1]))
+                    for r in conn.execute("SELECT id, sla_settled FROM inquiries ORDER BY id")
+                ]
+
+            assert settled() == [(1, False), (2, False)]
+            assert [i.id for i in store.due_candidates(T0, T0)] == ["2"]
+            assert settled() == [(1, True), (2, False)]
+            # a new buyer message starts a new cycle: the store writes the column again
+            store.update("1", lambda i: replace(i, sla_started_at=T0 - timedelta(hours=1)))
+            assert settled() == [(1, False), (2, False)]
+            assert [i.id for i in store.due_candidates(T0, T0)] == ["1", "2"]
+            conn.execute("ANALYZE inquiries")
+            conn.execute("SET enable_seqscan = off")
+            at = T0.isoformat()
+            plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {DUE_CANDIDATES}", (at, at)))
+            assert "inquiries_sla_due" in plan and "inquiries_followup_due" in plan, plan
+    finally:
+        store.close()

@@ -44,6 +44,17 @@ _SUMMARY_COLUMNS = (
 )
 
 
+#: The SLA tick's read (:meth:`PostgresStore.due_candidates`): one branch per partial index of
+#: migration 0004, each a range scan of exactly the rows its index holds.
+DUE_CANDIDATES = (
+    "SELECT id, doc FROM inquiries WHERE is_open AND is_inquiry AND sla_started_at IS NOT NULL"
+    " AND NOT sla_settled AND sla_started_at <= %s"
+    " UNION ALL SELECT id, doc FROM inquiries WHERE is_open AND is_inquiry AND sla_started_at IS NULL"
+    " AND answered_at IS NOT NULL AND answered_at <= %s"
+    " ORDER BY id"
+)
+
+
 def _ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
@@ -321,13 +332,10 @@ class PostgresStore:
         document shows the breach recorded (written before 0004) is left out and marked."""
         with self.sessions.conn() as conn:
             rows = conn.execute(
-                "SELECT doc FROM inquiries WHERE is_open AND is_inquiry AND ("
-                " (sla_started_at IS NOT NULL AND NOT sla_settled AND sla_started_at <= %s)"
-                " OR (sla_started_at IS NULL AND answered_at IS NOT NULL AND answered_at <= %s))"
-                " ORDER BY id",
+                DUE_CANDIDATES,
                 (waiting_before, answered_before),
             ).fetchall()
-            found = [inquiry_from_doc(dict(r[0])) for r in rows]
+            found = [inquiry_from_doc(dict(r[1])) for r in rows]
             stale = [(int(i.id), i.sla_started_at) for i in found if sla_settled(i)]
             if stale:  # only while the row is still in that cycle (a new buyer message restarts it)
                 with conn.cursor() as cur:
