@@ -33,7 +33,8 @@ def _rows(span: tuple[int, int, int, int]) -> Rows:
     from bench.bench_store import make_bench_inquiry
     from bot.adapters.store.codec import inquiry_to_doc
     from bot.adapters.store.postgres.jsonb import dumps
-    from bot.desk.ports import sla_settled, summarize
+    from bot.adapters.store.postgres.store import derived_columns
+    from bot.desk.ports import summarize
 
     start, stop, n, seed = span
     inqs: list[tuple[Any, ...]] = []
@@ -59,7 +60,7 @@ def _rows(span: tuple[int, int, int, int]) -> Rows:
                 inq.created_at,
                 inq.sla_started_at,
                 inq.answered_at,
-                sla_settled(inq),
+                *derived_columns(inq),
             )
         )
         msgs.extend((mid, i) for mid in dict.fromkeys(m.message_id for m in inq.messages))
@@ -74,7 +75,8 @@ def _spans(first: int, n: int, seed: int) -> Iterator[tuple[int, int, int, int]]
 
 _INQ_COPY = (
     "COPY inquiries (id, doc, status, lane, is_inquiry, is_open, owner, buyer_addr, subject_key,"
-    " subject, market, tier, created_at, sla_started_at, answered_at, sla_settled) FROM STDIN"
+    " subject, market, tier, created_at, sla_started_at, answered_at, sla_settled, fu_sent, fu_tier)"
+    " FROM STDIN"
 )
 
 

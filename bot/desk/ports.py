@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from bot.core.models import Event, Inquiry, Status
 from bot.core.prefs import MemberPrefs
 from bot.sla.engine import breach_key
+from bot.sla.followup import FollowupPolicy, followup_tier, last_reminder, sent_index
 
 # =========================================================================== values
 
@@ -96,20 +97,31 @@ def sla_settled(inq: Inquiry) -> bool:
     return key is not None and key in inq.pings_sent
 
 
-def may_owe_ping(inq: Inquiry, waiting_before: datetime, answered_before: datetime) -> bool:
+def followups_left(inq: Inquiry, policy: FollowupPolicy) -> bool:
+    """True unless the current follow-up cycle's last reminder is recorded in ``pings_sent``."""
+    last = last_reminder(followup_tier(inq, policy), policy)
+    return last is None or sent_index(inq) < last
+
+
+def may_owe_ping(
+    inq: Inquiry, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+) -> bool:
     """The rule of :meth:`InquiryRepo.due_candidates` for one inquiry (every backend answers it).
 
     An open inquiry (not filtered mail, not won/lost) is a candidate when a buyer message waits
     since ``waiting_before`` or earlier and that cycle's breach is not recorded yet, or when no
-    buyer message waits and our answer was at ``answered_before`` or earlier (a follow-up may
-    be due). Policy-free: the caller picks the two times, the SLA engine decides exactly.
+    buyer message waits, our answer was at ``answered_before`` or earlier and the cycle's last
+    follow-up reminder is not recorded yet. The caller picks the two times; the SLA engine
+    decides exactly which of the candidates owe a ping.
     """
     s = summarize(inq)
     if not (s.is_inquiry and s.open):
         return False
     if inq.sla_started_at is not None:
         return inq.sla_started_at <= waiting_before and not sla_settled(inq)
-    return inq.answered_at is not None and inq.answered_at <= answered_before
+    return (
+        inq.answered_at is not None and inq.answered_at <= answered_before and followups_left(inq, followup)
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +212,9 @@ class InquiryRepo(Protocol):
 
     def all_inquiries(self) -> Iterator[Inquiry]: ...
 
-    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+    def due_candidates(
+        self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+    ) -> list[Inquiry]:
         """The open inquiries that may owe an SLA or follow-up ping (:func:`may_owe_ping`), by
         id: the SLA tick's read. Every inquiry the rule selects is returned, never fewer (a
         backend may return more, the engine decides). Answered from an index or a hot set,

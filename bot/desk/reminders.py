@@ -3,10 +3,11 @@
 ``sla_tick(now)`` asks the store for the open inquiries that may owe a ping
 (:meth:`~bot.desk.ports.InquiryRepo.due_candidates`: a waiting buyer message older than the
 earliest rung of any market whose breach is not recorded yet, or our answer older than the
-shortest follow-up cadence), asks the pure engine which pings are due, owes each to the outbox
-(keyed, so it is delivered once) and then records the keys on the inquiry, also the ones
-a collapsed catch-up made unnecessary. Enqueue comes first: a crash in between leaves a
-key that the next tick enqueues again, which the outbox refuses as already known.
+shortest follow-up cadence while reminders are left), asks the pure engine which pings are
+due, owes each to the outbox (keyed, so it is delivered once) and then records the keys on
+the inquiry, also the ones a collapsed catch-up made unnecessary. Enqueue comes first: a
+crash in between leaves a key that the next tick enqueues again, which the outbox refuses as
+already known.
 
 ``digest_tick(now)`` sends each owner their digest once per local day in their own time
 zone, at the time they chose in the App Home (else ``DIGEST_TIME``), and the team digest once
@@ -87,7 +88,9 @@ class Reminders:
         now = now or self.clock()
         # Only what can be due: the store's pre-filter may return more, never less; the engine judges.
         inquiries = self.store.due_candidates(
-            now - earliest_event_offset(self.policy), now - earliest_followup_delay(self.policy.followup)
+            now - earliest_event_offset(self.policy),
+            now - earliest_followup_delay(self.policy.followup),
+            self.policy.followup,
         )
         result = due_pings(inquiries, now, self.policy)
         by_inquiry: dict[str, list[str]] = defaultdict(list)

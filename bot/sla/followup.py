@@ -91,8 +91,27 @@ def earliest_followup_delay(policy: FollowupPolicy) -> timedelta:
     return timedelta(days=min(policy.every_days[t] for t in Tier))
 
 
+def last_reminder(tier: Tier, policy: FollowupPolicy) -> int | None:
+    """The number of the last reminder a cycle of this tier can have (0: none at all), as
+    :func:`reminder_at` counts them; None when reminders never stop."""
+    if policy.stop_after_days is None:
+        return None
+    every, stop = policy.every_days[tier], timedelta(days=policy.stop_after_days)
+    n = math.floor(policy.stop_after_days / every)
+    while timedelta(days=every * (n + 1)) <= stop:
+        n += 1
+    while n > 0 and timedelta(days=every * n) > stop:
+        n -= 1
+    return n
+
+
+def cycle_tier(inq: Inquiry) -> Tier | None:
+    """The tier a follow-up cycle goes by before the policy's default for untiered ones."""
+    return inq.tier or inq.triage.tier
+
+
 def followup_tier(inq: Inquiry, policy: FollowupPolicy) -> Tier:
-    return inq.tier or inq.triage.tier or policy.untiered
+    return cycle_tier(inq) or policy.untiered
 
 
 def followup_active(inq: Inquiry) -> bool:

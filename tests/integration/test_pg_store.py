@@ -19,6 +19,7 @@ import pytest
 from bot.adapters.store.postgres.store import DUE_CANDIDATES, PostgresStore
 from bot.core.errors import NotFound, StoreError
 from bot.core.models import Event, Inquiry
+from bot.sla.followup import FollowupPolicy
 from tests.inquiries import T0, make_inquiry
 
 pytestmark = pytest.mark.postgres
@@ -333,7 +334,9 @@ def test_due_candidates_use_the_partial_indexes_and_heal_rows_from_before_0004(p
         store.add(make_inquiry("1", sla_started_at=start, pings_sent=(f"sla:1:{start.isoformat()}:breach",)))
         store.add(make_inquiry("2", sla_started_at=start))
         with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute("UPDATE inquiries SET sla_settled = false")  # as 0004 leaves older rows
+            conn.execute(
+                "UPDATE inquiries SET sla_settled = false, fu_sent = -1, fu_tier = NULL"
+            )  # as before 0004
 
             def settled() -> list[tuple[int, bool]]:
                 return [
@@ -342,16 +345,21 @@ def test_due_candidates_use_the_partial_indexes_and_heal_rows_from_before_0004(p
                 ]
 
             assert settled() == [(1, False), (2, False)]
-            assert [i.id for i in store.due_candidates(T0, T0)] == ["2"]
+            assert [i.id for i in store.due_candidates(T0, T0, FollowupPolicy())] == ["2"]
             assert settled() == [(1, True), (2, False)]
             # a new buyer message starts a new cycle: the store writes the column again
             store.update("1", lambda i: replace(i, sla_started_at=T0 - timedelta(hours=1)))
             assert settled() == [(1, False), (2, False)]
-            assert [i.id for i in store.due_candidates(T0, T0)] == ["1", "2"]
+            assert [i.id for i in store.due_candidates(T0, T0, FollowupPolicy())] == ["1", "2"]
+            conn.execute(  # a desk's history: mostly closed inquiries
+                "INSERT INTO inquiries (id, doc, status, lane, is_inquiry, is_open, created_at)"
+                " SELECT g, '{}', 'won', 'inquiry', true, false, now() FROM generate_series(100, 5000) g"
+            )
             conn.execute("ANALYZE inquiries")
-            conn.execute("SET enable_seqscan = off")
             at = T0.isoformat()
-            plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {DUE_CANDIDATES}", (at, at)))
+            plan = "\n".join(
+                str(r[0]) for r in conn.execute(f"EXPLAIN {DUE_CANDIDATES}", (at, at, "C", 90, 25, 3))
+            )
             assert "inquiries_sla_due" in plan and "inquiries_followup_due" in plan, plan
     finally:
         store.close()

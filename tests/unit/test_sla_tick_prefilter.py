@@ -57,7 +57,9 @@ POLICIES: dict[str, SlaPolicy] = {
 class EveryOpenInquiry(MemoryStore):
     """The reference: the tick's read is every open inquiry, as before the pre-filter."""
 
-    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+    def due_candidates(
+        self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+    ) -> list[Inquiry]:
         return self.open_inquiries()
 
 
@@ -163,7 +165,7 @@ def test_the_pre_filtered_tick_owes_exactly_the_pings_of_the_full_read(
             o.calls.clear()
         waiting_before = now - earliest_event_offset(policy)
         answered_before = now - earliest_followup_delay(policy.followup)
-        read = filtered.due_candidates(waiting_before, answered_before)
+        read = filtered.due_candidates(waiting_before, answered_before, policy.followup)
         full = filtered.open_inquiries()
         assert due_pings(read, now, policy) == due_pings(sorted(full, key=lambda i: int(i.id)), now, policy)
         read_sizes.append((len(read), len(full)))

@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Event, Inquiry, MessageRecord, Status
+from bot.core.models import Event, Inquiry, MessageRecord, Status, Tier
 from bot.core.prefs import MemberPrefs
 from bot.desk import ports
 from bot.desk.ports import Store
+from bot.sla.followup import FollowupPolicy
 from tests.inquiries import make_inquiry, make_triage
 from tests.store_backends import LOCAL_BACKENDS
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+FU = FollowupPolicy()  # tier A: a reminder a day for 90 days
 
 
 class RecordingAudit:
@@ -170,15 +172,21 @@ def test_due_candidates_are_what_may_owe_an_sla_or_follow_up_ping(store: Store) 
     store.add(make_inquiry("9", sla_started_at=start, snoozed_until=NOW + hour, owner="U1"))
     old_cycle = "sla:10:2020-01-01T00:00:00+00:00:breach"
     store.add(make_inquiry("10", sla_started_at=start, pings_sent=(old_cycle,)))
+    answered = NOW - 30 * hour  # tier C: reminders on days 30, 60 and 90, then none
+    for inq_id, last in (("11", 3), ("12", 2)):
+        cycle = f"fu:{inq_id}:{answered.isoformat()}:{last}"
+        store.add(
+            make_inquiry(inq_id, sla_started_at=None, answered_at=answered, tier=Tier.C, pings_sent=(cycle,))
+        )
     waiting_before, answered_before = NOW - 4 * hour, NOW - 24 * hour
 
     def ids() -> list[str]:
-        return [i.id for i in store.due_candidates(waiting_before, answered_before)]
+        return [i.id for i in store.due_candidates(waiting_before, answered_before, FU)]
 
-    assert ids() == ["1", "4", "9", "10"]  # 10's breach is an old cycle's
-    assert store.due_candidates(waiting_before, answered_before)[0] == store.require("1")
+    assert ids() == ["1", "4", "9", "10", "12"]  # 10's breach is an old cycle's; 11 had its last
+    assert store.due_candidates(waiting_before, answered_before, FU)[0] == store.require("1")
     assert ids() == sorted(
-        (i.id for i in store.open_inquiries() if ports.may_owe_ping(i, waiting_before, answered_before)),
+        (i.id for i in store.open_inquiries() if ports.may_owe_ping(i, waiting_before, answered_before, FU)),
         key=int,
     )
     store.update("1", lambda i: replace(i, pings_sent=(f"sla:1:{start.isoformat()}:breach",)))
@@ -186,8 +194,8 @@ def test_due_candidates_are_what_may_owe_an_sla_or_follow_up_ping(store: Store) 
     store.update("3", lambda i: replace(i, sla_started_at=NOW - 4 * hour))  # a new buyer message
     store.update("4", lambda i: replace(i, status=Status.LOST))
     store.update("5", lambda i: replace(i, answered_at=NOW - 25 * hour))
-    assert ids() == ["2", "3", "5", "9", "10"]
-    assert store.due_candidates(NOW - 9 * hour, NOW - 99 * hour) == []
+    assert ids() == ["2", "3", "5", "9", "10", "12"]
+    assert store.due_candidates(NOW - 9 * hour, NOW - 99 * hour, FU) == []
 
 
 def test_rebuild_index_forgets_replaced_message_ids(store: Store) -> None:

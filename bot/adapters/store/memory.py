@@ -34,6 +34,7 @@ from bot.desk.ports import (
     status_allows,
     summarize,
 )
+from bot.sla.followup import FollowupPolicy
 
 
 class _Tables:
@@ -330,12 +331,14 @@ class MemoryStore(LockedInquiryWrites):
     def open_inquiries(self) -> list[Inquiry]:
         return self.load_many(s.id for s in self.summaries() if s.is_inquiry and s.open)
 
-    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+    def due_candidates(
+        self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+    ) -> list[Inquiry]:
         with self._lock:
             return [
                 self._inquiries[i]
                 for i in sorted(self._inquiries, key=int)
-                if may_owe_ping(self._inquiries[i], waiting_before, answered_before)
+                if may_owe_ping(self._inquiries[i], waiting_before, answered_before, followup)
             ]
 
     def all_inquiries(self) -> Iterator[Inquiry]:

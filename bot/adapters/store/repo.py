@@ -53,6 +53,7 @@ from bot.core.errors import StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
 from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, domain_of, may_owe_ping, summarize
+from bot.sla.followup import FollowupPolicy
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +352,9 @@ class TinyStore(LockedInquiryWrites):
         ids = [s.id for s in self.summaries() if s.is_inquiry and s.open]
         return self.load_many(ids)
 
-    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
+    def due_candidates(
+        self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+    ) -> list[Inquiry]:
         """Open inquiries whose summary times fit :func:`may_owe_ping`, loaded (from the hot set
         when there) and then checked whole (the breach record lives in the document)."""
         waiting, answered = waiting_before.timestamp(), answered_before.timestamp()
@@ -369,7 +372,7 @@ class TinyStore(LockedInquiryWrites):
         return [
             inq
             for inq in sorted(self.load_many(ids), key=lambda i: int(i.id))
-            if may_owe_ping(inq, waiting_before, answered_before)
+            if may_owe_ping(inq, waiting_before, answered_before, followup)
         ]
 
     def all_inquiries(self) -> Iterator[Inquiry]:

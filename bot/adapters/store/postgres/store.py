@@ -28,9 +28,10 @@ from bot.adapters.store.postgres.pool import WAIT_S, open_pool
 from bot.adapters.store.postgres.records import delete_record, outbox_values, record_rows, replace_record
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Inquiry
+from bot.core.models import Inquiry, Tier
 from bot.core.prefs import MemberPrefs
 from bot.desk.ports import AuditSink, RecordDecision, Summary, may_owe_ping, sla_settled, summarize
+from bot.sla.followup import FollowupPolicy, cycle_tier, last_reminder, sent_index
 
 if TYPE_CHECKING:
     from bot.desk.ports import Store
@@ -45,14 +46,25 @@ _SUMMARY_COLUMNS = (
 
 
 #: The SLA tick's read (:meth:`PostgresStore.due_candidates`): one branch per partial index of
-#: migration 0004, each a range scan of exactly the rows its index holds.
+#: migration 0004, each a range scan of exactly the rows its index holds. Parameters: the two
+#: times, the untiered default, then the last reminder of tiers A, B and C.
 DUE_CANDIDATES = (
-    "SELECT id, doc FROM inquiries WHERE is_open AND is_inquiry AND sla_started_at IS NOT NULL"
+    "SELECT id, doc, sla_settled, fu_sent, fu_tier FROM inquiries"
+    " WHERE is_open AND is_inquiry AND sla_started_at IS NOT NULL"
     " AND NOT sla_settled AND sla_started_at <= %s"
-    " UNION ALL SELECT id, doc FROM inquiries WHERE is_open AND is_inquiry AND sla_started_at IS NULL"
+    " UNION ALL SELECT id, doc, sla_settled, fu_sent, fu_tier FROM inquiries"
+    " WHERE is_open AND is_inquiry AND sla_started_at IS NULL"
     " AND answered_at IS NOT NULL AND answered_at <= %s"
+    " AND fu_sent < CASE coalesce(fu_tier, %s) WHEN 'A' THEN %s WHEN 'B' THEN %s ELSE %s END"
     " ORDER BY id"
 )
+_NO_END = 2**31 - 1  # reminders that never stop: every fu_sent is below it
+
+
+def derived_columns(inq: Inquiry) -> tuple[bool, int, str | None]:
+    """The columns of migration 0004 (sla_settled, fu_sent, fu_tier) for this inquiry."""
+    tier = cycle_tier(inq)
+    return sla_settled(inq), sent_index(inq), tier.value if tier else None
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -137,15 +149,17 @@ class PostgresStore:
         conn.execute(
             "INSERT INTO inquiries (id, doc, status, lane, is_inquiry, is_open, owner, buyer_addr,"
             " subject_key, subject, market, tier, created_at, sla_started_at, answered_at, sla_settled,"
-            " updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+            " fu_sent, fu_tier, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " clock_timestamp())"
             " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, status = excluded.status,"
             " lane = excluded.lane, is_inquiry = excluded.is_inquiry, is_open = excluded.is_open,"
             " owner = excluded.owner, buyer_addr = excluded.buyer_addr,"
             " subject_key = excluded.subject_key, subject = excluded.subject, market = excluded.market,"
             " tier = excluded.tier, created_at = excluded.created_at,"
             " sla_started_at = excluded.sla_started_at, answered_at = excluded.answered_at,"
-            " sla_settled = excluded.sla_settled, updated_at = excluded.updated_at",
+            " sla_settled = excluded.sla_settled, fu_sent = excluded.fu_sent, fu_tier = excluded.fu_tier,"
+            " updated_at = excluded.updated_at",
             (
                 inq_id,
                 jsonb(inquiry_to_doc(inq)),
@@ -162,7 +176,7 @@ class PostgresStore:
                 inq.created_at,
                 inq.sla_started_at,
                 inq.answered_at,
-                sla_settled(inq),
+                *derived_columns(inq),
             ),
         )
         old_ids = {m.message_id for m in old.messages} if old is not None else set()
@@ -327,24 +341,34 @@ class PostgresStore:
             ).fetchall()
         return [inquiry_from_doc(dict(r[0])) for r in rows]
 
-    def due_candidates(self, waiting_before: datetime, answered_before: datetime) -> list[Inquiry]:
-        """Two partial-index range scans (migration 0004). A row still marked unsettled whose
-        document shows the breach recorded (written before 0004) is left out and marked."""
+    def due_candidates(
+        self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
+    ) -> list[Inquiry]:
+        """Two partial-index range scans (migration 0004). A row whose derived columns are
+        behind its document (written before 0004) is judged by the document and its columns
+        are brought up to date, so the next read leaves it out when it owes nothing."""
+        last = {t: last_reminder(t, followup) for t in Tier}
+        limits = [_NO_END if last[t] is None else last[t] for t in (Tier.A, Tier.B, Tier.C)]
         with self.sessions.conn() as conn:
             rows = conn.execute(
-                DUE_CANDIDATES,
-                (waiting_before, answered_before),
+                DUE_CANDIDATES, (waiting_before, answered_before, followup.untiered.value, *limits)
             ).fetchall()
-            found = [inquiry_from_doc(dict(r[1])) for r in rows]
-            stale = [(int(i.id), i.sla_started_at) for i in found if sla_settled(i)]
-            if stale:  # only while the row is still in that cycle (a new buyer message restarts it)
+            found: list[Inquiry] = []
+            stale: list[tuple[Any, ...]] = []
+            for r in rows:
+                inq = inquiry_from_doc(dict(r[1]))
+                found.append(inq)
+                derived = derived_columns(inq)
+                if derived != (bool(r[2]), int(r[3]), r[4]):
+                    stale.append((*derived, int(r[0]), inq.sla_started_at, inq.answered_at))
+            if stale:  # only while the row is still in that cycle (a new message starts another)
                 with conn.cursor() as cur:
                     cur.executemany(
-                        "UPDATE inquiries SET sla_settled = true"
-                        " WHERE id = %s AND sla_started_at = %s AND NOT sla_settled",
+                        "UPDATE inquiries SET sla_settled = %s, fu_sent = %s, fu_tier = %s WHERE id = %s"
+                        " AND sla_started_at IS NOT DISTINCT FROM %s AND answered_at IS NOT DISTINCT FROM %s",
                         stale,
                     )
-        return [i for i in found if may_owe_ping(i, waiting_before, answered_before)]
+        return [i for i in found if may_owe_ping(i, waiting_before, answered_before, followup)]
 
     def all_inquiries(self) -> Iterator[Inquiry]:
         after = -1
