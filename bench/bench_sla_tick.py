@@ -43,6 +43,7 @@ def main() -> int:
     from bench.bench_store import BASE_TIME
     from bench.pg_seed import copy_seed
     from bot.app.store import open_postgres
+    from bot.core.models import Inquiry
     from bot.desk.outbox import Outbox
     from bot.desk.reminders import Reminders
     from bot.sla.engine import SlaPolicy, due_pings, earliest_event_offset
@@ -57,7 +58,7 @@ def main() -> int:
     policy = SlaPolicy()
     now = BASE_TIME + timedelta(minutes=1)
 
-    def read_after() -> list[object]:
+    def read_after() -> list[Inquiry]:
         return list(
             store.due_candidates(
                 now - earliest_event_offset(policy),
@@ -69,12 +70,12 @@ def main() -> int:
     full, full_s, full_mb = _measure(store.open_inquiries)
     before = due_pings(full, now, policy)
     first, first_s, first_mb = _measure(read_after)
-    assert due_pings(first, now, policy) == before, "the pre-filter lost a ping"  # type: ignore[arg-type]
+    assert due_pings(first, now, policy) == before, "the pre-filter lost a ping"
     reminders = Reminders(store, Outbox(store), policy, lambda: now)
     owed, tick1_s, _ = _measure(lambda: reminders.sla_tick(now))
     steady, steady_s, steady_mb = _measure(read_after)
     full2 = store.open_inquiries()
-    assert due_pings(steady, now, policy) == due_pings(full2, now, policy)  # type: ignore[arg-type]
+    assert due_pings(steady, now, policy) == due_pings(full2, now, policy)
     owed2, tick2_s, tick2_mb = _measure(lambda: reminders.sla_tick(now))
     store.close()
     print(f"SLA tick read at {args.n:,} stored on PostgreSQL ({len(full):,} open)")
