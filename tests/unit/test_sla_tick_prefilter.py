@@ -141,9 +141,18 @@ def _change(rng: random.Random, inq: Inquiry, now: datetime) -> Inquiry:
 def test_the_pre_filtered_tick_owes_exactly_the_pings_of_the_full_read(
     tmp_path: Path, backend: str, policy_name: str
 ) -> None:
+    filtered = LOCAL_BACKENDS[backend](tmp_path, None)
+    try:
+        side_by_side(filtered, policy_name, f"{backend}/{policy_name}", rounds=200)
+    finally:
+        filtered.close()
+
+
+def side_by_side(filtered: Store, policy_name: str, seed: str, rounds: int) -> None:
+    """Tick ``filtered`` and the reference side by side (also run on PostgreSQL, from
+    tests/integration/test_pg_sla_tick_prefilter.py)."""
     policy = POLICIES[policy_name]
-    rng = random.Random(f"{backend}/{policy_name}")
-    filtered: Store = LOCAL_BACKENDS[backend](tmp_path, None)
+    rng = random.Random(seed)
     reference: Store = EveryOpenInquiry()
     desk = _desk(rng, 120)
     for store in (filtered, reference):
@@ -159,7 +168,7 @@ def test_the_pre_filtered_tick_owes_exactly_the_pings_of_the_full_read(
     read_sizes: list[tuple[int, int]] = []
     total = 0
     steps = [7, 23, 61, 180, 1, 400]
-    for n in range(200):  # about 10 days of irregular ticks
+    for n in range(rounds):  # 200: about 10 days of irregular ticks
         now = T0 + timedelta(minutes=sum(steps[k % len(steps)] for k in range(n)))
         for o in outboxes:
             o.calls.clear()
@@ -184,9 +193,9 @@ def test_the_pre_filtered_tick_owes_exactly_the_pings_of_the_full_read(
         }
         assert moved <= updated[0], f"tick {n} at {now}"
         for inq_id in {str(rng.randrange(1, 121)) for _ in range(4)}:
-            seed = rng.random()
+            change = rng.random()
             for store in (filtered, reference):
-                store.update(inq_id, lambda i, seed=seed, at=now: _change(random.Random(seed), i, at))  # type: ignore[misc]
+                store.update(inq_id, lambda i, c=change, at=now: _change(random.Random(c), i, at))  # type: ignore[misc]
     for inq in reference.all_inquiries():
         assert filtered.require(inq.id).pings_sent == inq.pings_sent
     assert total > 100  # the desk owed plenty: warnings, breaches and follow-ups
@@ -196,4 +205,3 @@ def test_the_pre_filtered_tick_owes_exactly_the_pings_of_the_full_read(
     assert {"sla", "fu"} <= kinds
     # and the read is smaller than every open inquiry once breaches are recorded
     assert sum(r for r, _ in read_sizes[-50:]) < sum(f for _, f in read_sizes[-50:])
-    filtered.close()
