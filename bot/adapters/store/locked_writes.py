@@ -1,8 +1,10 @@
-"""Read-modify-write of an inquiry under one process lock, shared by the in-process stores.
+"""Read-modify-write of an inquiry under one process lock, and the in-memory look-ups, shared by
+the in-process stores.
 
-The TinyDB store and the memory twin keep inquiries behind a re-entrant lock and differ only in
-how one inquiry is written (``_write``); :class:`LockedInquiryWrites` gives both the same
-``require``/``update``/``set_fields`` and the audit hand-off, so the contract holds the same way.
+The TinyDB store and the memory twin keep inquiries behind a re-entrant lock and the same
+in-memory indexes (thread, buyer, summaries) and differ in how one inquiry is read and written
+(``get``, ``_write``); :class:`LockedInquiryWrites` gives both the same ``require``/``update``/
+``set_fields``, the audit hand-off and the index look-ups, so the contract holds the same way.
 (PostgreSQL does the same with a row lock in the database, see ``postgres/store.py``.)
 """
 
@@ -15,14 +17,17 @@ from typing import Any
 
 from bot.core.errors import NotFound
 from bot.core.models import Event, Inquiry
-from bot.desk.ports import AuditSink
+from bot.desk.ports import AuditSink, Summary, domain_of
 
 
 class LockedInquiryWrites:
-    """Mixin: needs ``_lock``, ``audit``, ``get(inq_id)`` and ``_write(inq)`` on the class."""
+    """Mixin: needs ``_lock``, ``audit``, the three indexes, ``get(inq_id)`` and ``_write(inq)``."""
 
     _lock: threading.RLock
     audit: AuditSink | None
+    _by_thread: dict[tuple[str, str], str]
+    _by_buyer: dict[str, str]
+    _summaries: dict[str, Summary]
 
     def get(self, inq_id: str) -> Inquiry | None:
         raise NotImplementedError
@@ -56,3 +61,24 @@ class LockedInquiryWrites:
 
     def set_fields(self, inq_id: str, **fields: Any) -> Inquiry:
         return self.update(inq_id, lambda inq: replace(inq, **fields))
+
+    def find_thread(self, buyer_addr: str, subject_key: str) -> str | None:
+        with self._lock:
+            return self._by_thread.get((buyer_addr, subject_key))
+
+    def latest_of_buyer(self, buyer_addr: str) -> str | None:
+        """The newest inquiry (not filtered mail) from this buyer, if any."""
+        with self._lock:
+            return self._by_buyer.get(buyer_addr)
+
+    def summaries(self) -> list[Summary]:
+        with self._lock:
+            return list(self._summaries.values())
+
+    def buyer_domains(self) -> set[str]:
+        with self._lock:
+            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._summaries)

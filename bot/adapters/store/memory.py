@@ -29,7 +29,6 @@ from bot.desk.ports import (
     RecordDecision,
     Store,
     Summary,
-    domain_of,
     may_owe_ping,
     status_allows,
     summarize,
@@ -303,26 +302,6 @@ class MemoryStore(LockedInquiryWrites):
     def find_by_message_id(self, message_id: str) -> str | None:
         with self._lock:
             return self._by_message.get(message_id)
-
-    def find_thread(self, buyer_addr: str, subject_key: str) -> str | None:
-        with self._lock:
-            return self._by_thread.get((buyer_addr, subject_key))
-
-    def latest_of_buyer(self, buyer_addr: str) -> str | None:
-        with self._lock:
-            return self._by_buyer.get(buyer_addr)
-
-    def summaries(self) -> list[Summary]:
-        with self._lock:
-            return list(self._summaries.values())
-
-    def buyer_domains(self) -> set[str]:
-        with self._lock:
-            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._summaries)
 
     def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
         with self._lock:

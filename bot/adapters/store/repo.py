@@ -52,7 +52,7 @@ from bot.adapters.store.outbox import TinyOutbox
 from bot.core.errors import StoreError
 from bot.core.models import Inquiry
 from bot.core.prefs import MemberPrefs
-from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, domain_of, may_owe_ping, summarize
+from bot.desk.ports import AuditSink, RecordDecision, Store, Summary, may_owe_ping, summarize
 from bot.sla.followup import FollowupPolicy
 
 log = logging.getLogger(__name__)
@@ -316,27 +316,6 @@ class TinyStore(LockedInquiryWrites):
             if inq_id is not None and self.get(inq_id) is None:
                 return None  # index pointed at a write that never reached its shard
             return inq_id
-
-    def find_thread(self, buyer_addr: str, subject_key: str) -> str | None:
-        with self._lock:
-            return self._by_thread.get((buyer_addr, subject_key))
-
-    def latest_of_buyer(self, buyer_addr: str) -> str | None:
-        """The newest inquiry (not filtered mail) from this buyer, if any."""
-        with self._lock:
-            return self._by_buyer.get(buyer_addr)
-
-    def summaries(self) -> list[Summary]:
-        with self._lock:
-            return list(self._summaries.values())
-
-    def buyer_domains(self) -> set[str]:
-        with self._lock:
-            return {d for d in (domain_of(a) for a in self._by_buyer) if d}
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._summaries)
 
     def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
         out = []
