@@ -28,6 +28,7 @@ class LockedInquiryWrites:
     _by_thread: dict[tuple[str, str], str]
     _by_buyer: dict[str, str]
     _summaries: dict[str, Summary]
+    _next_id: int
 
     def get(self, inq_id: str) -> Inquiry | None:
         raise NotImplementedError
@@ -40,6 +41,18 @@ class LockedInquiryWrites:
         if self.audit is not None:
             for e in events:
                 self.audit.record(inq_id, e)
+
+    def next_id(self) -> str:
+        with self._lock:
+            value = str(self._next_id)
+            self._next_id += 1
+            return value
+
+    def add(self, inq: Inquiry) -> Inquiry:
+        with self._lock:
+            self._write(inq)
+            self._audit(inq.id, inq.events)
+            return inq
 
     def require(self, inq_id: str) -> Inquiry:
         inq = self.get(inq_id)

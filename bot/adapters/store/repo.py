@@ -284,17 +284,6 @@ class TinyStore(LockedInquiryWrites):
         self._append_index(inq)
 
     # ------------------------------------------------------------- inquiries
-    def next_id(self) -> str:
-        with self._lock:
-            value = str(self._next_id)
-            self._next_id += 1
-            return value
-
-    def add(self, inq: Inquiry) -> Inquiry:
-        with self._lock:
-            self._write(inq)
-            self._audit(inq.id, inq.events)
-            return inq
 
     def get(self, inq_id: str) -> Inquiry | None:
         if not inq_id.isdigit():
