@@ -26,15 +26,35 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_TMP, Row, machine_line, make_unique, print_table, rss_mb
+from bench.common import BENCH_TMP, CpuAccount, Row, machine_line, make_unique, print_table, rss_mb
 
 TARGET_TWO = 300.0
 FOLDERS = ("INBOX", "Brand2", "Brand3", "Brand4")
+
+
+def profiled(run: Callable[[threading.Event], None]) -> Callable[[threading.Event], None]:
+    """With ``BENCH_PROFILE=<file>``, the watcher thread runs under cProfile (CPU time, so waits
+    for the database and the pool do not count) and the stats go to ``<file>.<pid>``."""
+    target = os.environ.get("BENCH_PROFILE")
+    if not target:
+        return run
+
+    def wrapped(stop: threading.Event) -> None:
+        import cProfile
+
+        prof = cProfile.Profile(time.thread_time)
+        try:
+            prof.runcall(run, stop)
+        finally:
+            prof.dump_stats(f"{target}.{os.getpid()}")
+
+    return wrapped
 
 
 def worker(spec: dict[str, str]) -> dict[str, float]:
@@ -57,6 +77,8 @@ def worker(spec: dict[str, str]) -> dict[str, float]:
         }
     )
     desk = build(config, token_verification=False, min_interval=1.0)
+    if desk.ingestor.prework is not None:  # as bot.app.wiring.run does before the watchers start
+        desk.ingestor.prework.start()
     sink = CountingSink(desk.store, desk.ingestor)
     watcher = MailboxWatcher(
         ImapSettings(
@@ -72,7 +94,7 @@ def worker(spec: dict[str, str]) -> dict[str, float]:
     )
     stop, stop_worker = threading.Event(), threading.Event()
     threads = [
-        threading.Thread(target=watcher.run, args=(stop,), daemon=True),
+        threading.Thread(target=profiled(watcher.run), args=(stop,), daemon=True),
         threading.Thread(target=desk.worker.run, args=(stop_worker,), daemon=True),
     ]
     # Start together: the parent writes the wall time to start at.
@@ -92,6 +114,26 @@ def worker(spec: dict[str, str]) -> dict[str, float]:
     return out
 
 
+def spy_prefix(folder: str) -> list[str]:
+    """With ``BENCH_PYSPY=<prefix>``, each instance runs under py-spy (sampling, its process pool
+    included) and writes collapsed stacks to ``<prefix>.<folder>.txt`` (flamegraph input)."""
+    prefix = os.environ.get("BENCH_PYSPY")
+    if not prefix:
+        return []
+    return [
+        "py-spy",
+        "record",
+        "--subprocesses",
+        "--format",
+        "raw",
+        "-r",
+        "200",
+        "-o",
+        f"{prefix}.{folder}.txt",
+        "--",
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--mails", type=int, default=3000, help="messages per folder (per instance)")
@@ -104,15 +146,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.worker:
         spec = json.loads(args.worker)
-        if os.environ.get("BENCH_PROFILE"):  # where the instance's time goes (cProfile, top 25)
-            import cProfile
-            import pstats
-
-            prof = cProfile.Profile()
-            result = prof.runcall(worker, spec)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
-        else:
-            result = worker(spec)
+        result = worker(spec)
         print(json.dumps(result), flush=True)
         return 0
 
@@ -179,11 +213,22 @@ def main() -> int:
             }
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, __file__, "--worker", json.dumps(spec)],
+                    [
+                        *spy_prefix(folder),
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        json.dumps(spec),
+                    ],
                     stdout=subprocess.PIPE,
                     text=True,
                 )
             )
+        time.sleep(max(0.0, start_at - time.time()))
+        roots = [root / "dovecot" / "run" / "master.pid"]
+        if pg is not None:
+            roots.append(pg.data / "postmaster.pid")
+        cpu = CpuAccount(roots=tuple(roots)).start()
         results = []
         for p in procs:
             out, _ = p.communicate(timeout=3600)
@@ -192,6 +237,10 @@ def main() -> int:
         last = max(r["last"] for r in results)
         stored = sum(r["stored"] for r in results)
         rate = stored / (last - first)
+        spent = cpu.stop()
+        if os.environ.get("BENCH_CPU_PIDS"):
+            for pid, kind, secs in cpu.per_pid()[:12]:
+                print(f"  pid {pid} {kind}: {secs:.2f} s CPU", file=sys.stderr)
         rows = [
             Row("instances (one folder each)", str(args.instances)),
             Row("messages stored", f"{stored:,.0f} in {last - first:.1f} s"),
@@ -207,6 +256,11 @@ def main() -> int:
                 f"{rate:.0f} msg/s",
                 f">= {TARGET_TWO:g}/s with two" if args.instances == 2 else "",
                 rate >= TARGET_TWO if args.instances == 2 else None,
+            ),
+            Row(
+                "CPU per stored mail (all processes, whole run)",
+                f"{sum(spent.values()) / stored * 1000:.1f} ms: "
+                + ", ".join(f"{k} {v / stored * 1000:.1f}" for k, v in sorted(spent.items())),
             ),
         ]
         store = "TinyDB" if url == "tinydb" else "PostgreSQL"

@@ -6,6 +6,7 @@ figure, value, target and whether the target was met on this run.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
@@ -207,3 +208,101 @@ def sample_profile() -> Any:
     from bot.triage.profile import load_profile
 
     return load_profile(BUNDLED_PROMPTS_DIR)
+
+
+# -------------------------------------------------------------------- CPU by process kind
+class CpuAccount:
+    """CPU seconds (user + system) spent by the descendants of this process, by kind.
+
+    Samples ``/proc/<pid>/stat`` of every descendant every ``period`` seconds in a thread and
+    keeps each pid's first and last figure, so processes that start or exit between samples
+    are counted up to their last sample. Kinds come from the process name: ``postgres``,
+    ``dovecot`` (imap, auth, …) and ``python`` (the bench's bot instances and their pools);
+    this process itself is ``bench`` (the fake Slack and the sampling). Linux only; elsewhere
+    every figure is 0."""
+
+    def __init__(self, period: float = 1.0, roots: tuple[Path, ...] = ()) -> None:
+        """``roots``: pid files (``postmaster.pid``, Dovecot's ``master.pid``) of daemons the
+        bench started; they left this process's tree when they daemonised."""
+        import threading
+
+        self.roots = roots
+
+        self.period = period
+        self._first: dict[int, tuple[str, float]] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    @staticmethod
+    def _stat(pid: int) -> tuple[str, int, float] | None:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        return name, int(fields[1]), float(int(fields[11]) + int(fields[12]))
+
+    def _descendants(self) -> dict[int, tuple[str, float]]:
+        me = os.getpid()
+        tops = {me}
+        for pid_file in self.roots:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                tops.add(int(pid_file.read_text().split()[0]))
+        stats: dict[int, tuple[str, int, float]] = {}
+        for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+            if entry.name.isdigit():
+                got = self._stat(int(entry.name))
+                if got is not None:
+                    stats[int(entry.name)] = got
+        out: dict[int, tuple[str, float]] = {}
+        for pid, (name, _, ticks) in stats.items():
+            p, seen = pid, 0
+            while p in stats and p not in tops and seen < 64:
+                p, seen = stats[p][1], seen + 1
+            if p in tops and pid != me:
+                out[pid] = (name, ticks / self._tick)
+        own = self._stat(me)
+        if own is not None:
+            out[me] = ("bench", own[2] / self._tick)
+        return out
+
+    @staticmethod
+    def _kind(name: str) -> str:
+        if name == "bench":
+            return "bench"
+        if name.startswith("postgres") or name.startswith("postmaster"):
+            return "postgres"
+        if name.startswith("python"):
+            return "python"
+        return "dovecot"
+
+    def sample(self) -> None:
+        for pid, (name, secs) in self._descendants().items():
+            self._first.setdefault(pid, (self._kind(name), secs))
+            self._last[pid] = secs
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self.sample()
+
+    def start(self) -> CpuAccount:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def per_pid(self) -> list[tuple[int, str, float]]:
+        """Each counted process: pid, kind and CPU seconds, the busiest first."""
+        rows = [(pid, kind, self._last[pid] - first) for pid, (kind, first) in self._first.items()]
+        return sorted(rows, key=lambda r: -r[2])
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        totals: dict[str, float] = {}
+        for pid, (kind, first) in self._first.items():
+            totals[kind] = totals.get(kind, 0.0) + self._last[pid] - first
+        return totals

@@ -413,6 +413,10 @@ def run_app(config: Config) -> int:  # pragma: no cover - exercised by the end-t
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     threads = [threading.Thread(target=desk.worker.run, args=(stop,), name="delivery", daemon=True)]
+    if desk.ingestor.prework is not None and config.imap is not None:
+        # The mail workers warm up (imports, language profiles) while the watchers log in, so
+        # the first mail (or a start-up backlog) does not wait seconds for them.
+        desk.ingestor.prework.start()
 
     on_revoked = revoked_notice(desk.outbox, config.team_language, utcnow)
 

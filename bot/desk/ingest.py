@@ -50,6 +50,8 @@ from bot.trust import authentication_results
 log = logging.getLogger(__name__)
 
 MAX_STORED_TEXT = 8000
+#: Senders whose thread hints one fetch batch keeps (a batch is 25 mails; a bound all the same).
+MEMO_MAX = 1000
 
 
 class Fetched(Protocol):
@@ -97,6 +99,11 @@ class Ingestor:
         self.trust = trust
         self.prework = prework
         self.learning = Learning(store, config.own_domains)
+        # Each sender's thread hints, asked once per fetch batch instead of twice per mail: the
+        # batch being prepared and the one being delivered (the watcher works one batch ahead).
+        # Dropped when this ingestor stores an inquiry of that sender (see _hints_for).
+        self._hint_memo: dict[str, ThreadHints] = {}
+        self._hint_memo_before: dict[str, ThreadHints] = {}
         if trust is not None:
             # From an index (not every inquiry): start-up stays fast at a million inquiries.
             trust.learn_domains(store.buyer_domains())
@@ -104,6 +111,7 @@ class Ingestor:
     # ----------------------------------------------------------------- entry
     def prepare(self, raws: Sequence[bytes]) -> None:
         """A batch is about to be delivered: parse and triage it on the other cores."""
+        self._hint_memo_before, self._hint_memo = self._hint_memo, {}
         if self.prework is not None and len(raws) >= MIN_BATCH:
             self.prework.submit([(raw, self._hints_for(sender_of(raw))) for raw in raws])
 
@@ -159,7 +167,7 @@ class Ingestor:
         return self.prework.outcome(raw, None)[0].email
 
     def _keep_raw(self, email: ParsedEmail, raw: bytes) -> None:
-        if self.keep_raw and not self.store.has_raw(email.content_hash):
+        if self.keep_raw:  # a copy kept already stays as it is (one statement, not two)
             self.store.save_raw(email.content_hash, raw)
 
     # ---------------------------------------------------------------- inbound
@@ -288,6 +296,7 @@ class Ingestor:
             )
 
         inq = self.store.update(inq_id, change)
+        self._forget_hints(inq.buyer_addr)
         now = self.clock()
         if inq.triage.lane is not Lane.FILTERED and not asleep:  # into the card's (or review card's) thread
             self.outbox.enqueue(
@@ -349,6 +358,7 @@ class Ingestor:
         if verdict.is_inquiry:
             inq = routed(inq, self.router, now)
         self.store.add(inq)
+        self._forget_hints(inq.buyer_addr)
         if verdict.is_inquiry and backlog is not None:
             log.info("inquiry %s stored into backlog %s (no card yet)", inq.id, backlog)
             return IngestResult("new", inq.id, email.message_id)
@@ -396,16 +406,33 @@ class Ingestor:
             )
         return with_signals(verdict, signals, self.config.thresholds)
 
+    def _forget_hints(self, sender: str) -> None:
+        self._hint_memo.pop(sender, None)
+        self._hint_memo_before.pop(sender, None)
+
     def _hints(self, email: ParsedEmail) -> ThreadHints:
         return self._hints_for(email.from_addr)
 
     def _hints_for(self, sender: str) -> ThreadHints:
-        # Earlier inquiries from the same buyer tell us their language and country.
-        latest = self.store.latest_of_buyer(sender) if sender else None
-        earlier = self.store.get(latest) if latest else None
-        if earlier is not None:
-            return ThreadHints(language=earlier.triage.language, country=earlier.triage.country)
-        return ThreadHints()
+        """Earlier inquiries from the same buyer tell us their language and country. With a
+        worker pool (the watcher's batches) the answer is kept for two batches or until this
+        ingestor stores an inquiry of ``sender``; a change made elsewhere meanwhile (a click)
+        is seen two batches later at most."""
+        memo = self._hint_memo if self.prework is not None else None
+        if memo is not None:
+            known = memo.get(sender) or self._hint_memo_before.get(sender)
+            if known is not None:
+                memo[sender] = known
+                return known
+        earlier = self.store.latest_inquiry_of_buyer(sender) if sender else None
+        hints = (
+            ThreadHints(language=earlier.triage.language, country=earlier.triage.country)
+            if earlier is not None
+            else ThreadHints()
+        )
+        if memo is not None and len(memo) < MEMO_MAX:
+            memo[sender] = hints
+        return hints
 
     # -------------------------------------------------------------- outbound
     def record_sent(

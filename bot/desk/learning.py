@@ -62,8 +62,7 @@ class Learning:
 
     def earlier_inquiry(self, addr: str) -> str | None:
         """An earlier inquiry-lane mail of this sender nobody called not an inquiry."""
-        latest = self.store.latest_of_buyer(addr)
-        inq = self.store.get(latest) if latest else None
+        inq = self.store.latest_inquiry_of_buyer(addr)
         if inq is None or not inq.triage.is_inquiry or inq.status is Status.NOT_INQUIRY:
             return None
         return inq.id

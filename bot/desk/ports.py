@@ -192,6 +192,10 @@ class InquiryRepo(Protocol):
         """The newest inquiry (not filtered mail) from this buyer, if any."""
         ...
 
+    def latest_inquiry_of_buyer(self, buyer_addr: str) -> Inquiry | None:
+        """``get(latest_of_buyer(buyer_addr))`` in one look-up (the ingest asks it per mail)."""
+        ...
+
     def summaries(self) -> list[Summary]: ...
 
     def buyer_domains(self) -> set[str]:
@@ -353,7 +357,9 @@ class MetaRepo(Protocol):
 class RawMail(Protocol):
     """The raw bytes of received messages, by content hash (sha256 hex of the bytes)."""
 
-    def save_raw(self, content_hash: str, raw: bytes) -> None: ...
+    def save_raw(self, content_hash: str, raw: bytes) -> None:
+        """Keep ``raw`` under its hash; a hash kept already changes nothing (content-addressed)."""
+        ...
 
     def load_raw(self, content_hash: str) -> bytes | None: ...
 

@@ -16,8 +16,10 @@ domains are never compared, and labels shorter than ``MIN_LABEL`` only match by 
 from __future__ import annotations
 
 import contextlib
+import functools
 import unicodedata
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
@@ -81,29 +83,56 @@ def _max_edits(length: int) -> int:
     return 2 if length >= 10 else 1
 
 
+class _Known(NamedTuple):
+    """A known domain taken apart once (decoding and the public-suffix look-up are most of a
+    comparison's cost, and the same known domains come back with every mail)."""
+
+    decoded: str
+    reg: str
+    label: str
+    suffix: str
+    skel_label: str
+    skel_suffix: str
+    free: bool
+
+
+@functools.lru_cache(maxsize=65536)
+def _known(domain: str) -> _Known:
+    decoded = decode_domain(domain)
+    label, suffix = split_registrable(decoded)
+    return _Known(
+        decoded,
+        registrable_domain(decoded),
+        label,
+        suffix,
+        skeleton(label),
+        skeleton(suffix),
+        is_free_mail(decoded),
+    )
+
+
 def lookalike_of(domain: str, known: Iterable[str], min_label: int = MIN_LABEL) -> tuple[str, str] | None:
     """The known domain that ``domain`` imitates and how (``edit``, ``homoglyph``, ``tld``), or None."""
     decoded = decode_domain(domain)
     if not decoded or "." not in decoded:
         return None
-    known_decoded = sorted({decode_domain(k) for k in known if k and "." in k})
-    known_regs = {registrable_domain(k) for k in known_decoded}
+    prepared = sorted((_known(k) for k in {k for k in known if k and "." in k}), key=lambda p: p.decoded)
     reg = registrable_domain(decoded)
-    if decoded in known_decoded or reg in known_regs:
+    if any(decoded == p.decoded or reg == p.reg for p in prepared):
         return None
     if is_free_mail(decoded) and decoded.isascii():
         return None
     label, suffix = split_registrable(decoded)
     skel_label, skel_suffix = skeleton(label), skeleton(suffix)
     non_ascii = not decoded.isascii()
-    for k in known_decoded:
-        if is_free_mail(k):
+    for p in prepared:
+        if p.free:
             continue
-        k_label, k_suffix = split_registrable(k)
+        k, k_label, k_suffix = p.decoded, p.label, p.suffix
         k_reg = f"{k_label}.{k_suffix}"
         if not k_label:
             continue
-        if non_ascii and skel_label == skeleton(k_label) and skel_suffix == skeleton(k_suffix):
+        if non_ascii and skel_label == p.skel_label and skel_suffix == p.skel_suffix:
             return k, "homoglyph"
         if len(k_label) < min_label:
             continue

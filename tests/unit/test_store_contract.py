@@ -121,6 +121,9 @@ def test_look_ups_by_message_id_thread_and_buyer(store: Store) -> None:
     assert store.find_thread("bob@x.de", "led panels 600x600") is None
     assert store.latest_of_buyer("anna@licht.de") == "2"  # filtered mail is not an inquiry
     assert store.latest_of_buyer("nobody@x.de") is None
+    assert store.latest_inquiry_of_buyer("anna@licht.de") == store.get("2")
+    assert store.latest_inquiry_of_buyer("nobody@x.de") is None
+    assert store.latest_inquiry_of_buyer("") is None
     store.set_fields("2", subject_key="renamed")  # the old thread key stops resolving to it
     assert store.find_thread("anna@licht.de", "other subject") is None
     assert store.find_thread("anna@licht.de", "renamed") == "2"
@@ -206,6 +209,8 @@ def test_rebuild_index_forgets_replaced_message_ids(store: Store) -> None:
     assert store.find_by_message_id("<erased@x>") == "1"
     assert [s.id for s in store.summaries()] == ["1"]
     assert store.latest_of_buyer("anna@licht.de") == "1"
+    latest = store.latest_inquiry_of_buyer("anna@licht.de")
+    assert latest is not None and latest.messages[0].message_id == "<erased@x>"
 
 
 # ------------------------------------------------------------------------- outbox
@@ -398,6 +403,8 @@ def test_raw_mail(store: Store) -> None:
     store.save_raw(h2, b"From: b\r\n\r\nsecond")
     store.save_raw(h1, b"From: a\r\n\r\nfirst")
     assert store.has_raw(h1)
+    assert store.load_raw(h1) == b"From: a\r\n\r\nfirst"
+    store.save_raw(h1, b"From: a\r\n\r\nfirst")  # the same mail again: nothing changes
     assert store.load_raw(h1) == b"From: a\r\n\r\nfirst"
     assert store.raw_hashes() == [h1, h2]
     assert store.raw_label(h1) == f"mail/ab/{h1}.eml"

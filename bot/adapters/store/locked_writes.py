@@ -84,6 +84,10 @@ class LockedInquiryWrites:
         with self._lock:
             return self._by_buyer.get(buyer_addr)
 
+    def latest_inquiry_of_buyer(self, buyer_addr: str) -> Inquiry | None:
+        latest = self.latest_of_buyer(buyer_addr)
+        return self.get(latest) if latest else None
+
     def summaries(self) -> list[Summary]:
         with self._lock:
             return list(self._summaries.values())

@@ -423,7 +423,7 @@ class MemoryStore(LockedInquiryWrites):
 
     def save_raw(self, content_hash: str, raw: bytes) -> None:
         with self._lock:
-            self._raw[self._check(content_hash)] = bytes(raw)
+            self._raw.setdefault(self._check(content_hash), bytes(raw))
 
     def load_raw(self, content_hash: str) -> bytes | None:
         with self._lock:

@@ -501,6 +501,8 @@ class TinyStore(LockedInquiryWrites):
 
     def save_raw(self, content_hash: str, raw: bytes) -> None:
         path = self._raw_path(content_hash)
+        if path.exists():  # content-addressed: the copy kept is these bytes
+            return
         if path.parent not in self._raw_dirs:
             private_dir(path.parent)
             self._raw_dirs.add(path.parent)

@@ -32,6 +32,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bot.adapters.store.postgres.pool import note_used
 from bot.core.errors import StoreError
 
 #: The advisory lock of the store's transactions ("inqdesk\x02" as a number).
@@ -61,6 +62,7 @@ class Sessions:
         try:
             with self.pool.connection() as conn:
                 yield conn
+                note_used(conn)
         except (psycopg.OperationalError, PoolTimeout) as e:
             raise StoreError(f"PostgreSQL store unavailable: {e}") from e
 
@@ -71,16 +73,22 @@ class Sessions:
             yield bound  # joins the outer transaction (which holds the store lock already)
             return
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-                conn.execute(f"SELECT {lock}(%s)", (STORE_LOCK,))
-                if getattr(self._local, "relaxed", 0):
-                    conn.execute("SET LOCAL synchronous_commit = off")
-                self._local.conn = conn
-                try:
-                    yield conn
-                finally:
-                    self._local.conn = None
+            with self.pool.connection() as conn:
+                with conn.transaction():
+                    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+                    if getattr(self._local, "relaxed", 0):  # one round trip for both
+                        conn.execute(
+                            f"SELECT {lock}(%s), set_config('synchronous_commit', 'off', true)",
+                            (STORE_LOCK,),
+                        )
+                    else:
+                        conn.execute(f"SELECT {lock}(%s)", (STORE_LOCK,))
+                    self._local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._local.conn = None
+                note_used(conn)
         except (psycopg.OperationalError, PoolTimeout) as e:
             raise StoreError(f"PostgreSQL store unavailable: {e}") from e
 

@@ -113,6 +113,7 @@ class PostgresStore:
         self.audit = audit
         self._outbox = PgOutbox(self.sessions)
         self._drafts = PgDrafts(self.sessions)
+        self._issued = 0  # the highest id next_id() returned (add() skips setval up to it)
 
     # ------------------------------------------------------------ the store
     @property
@@ -139,14 +140,18 @@ class PostgresStore:
         with self.sessions.conn() as conn:
             row = conn.execute("SELECT nextval('inquiry_ids')").fetchone()
         assert row is not None
+        # The sequence is at or past every id it handed out: add() need not move it for those.
+        self._issued = max(self._issued, int(row[0]))
         return str(row[0])
 
-    def _write(self, conn: Conn, inq: Inquiry, old: Inquiry | None) -> None:
+    def _write(self, conn: Conn, inq: Inquiry, old: Inquiry | None) -> bool:
+        """Upsert ``inq`` (its row, new message ids, new events and their audit entries); True
+        when the row was new."""
         inq_id = _int_id(inq.id)
         if inq_id is None:
             raise StoreError(f"inquiry id {inq.id!r} is not a number")
         s = summarize(inq)
-        conn.execute(
+        inserted = conn.execute(
             "INSERT INTO inquiries (id, doc, status, lane, is_inquiry, is_open, owner, buyer_addr,"
             " subject_key, subject, market, tier, created_at, sla_started_at, answered_at, sla_settled,"
             " fu_sent, fu_tier, updated_at)"
@@ -159,7 +164,8 @@ class PostgresStore:
             " tier = excluded.tier, created_at = excluded.created_at,"
             " sla_started_at = excluded.sla_started_at, answered_at = excluded.answered_at,"
             " sla_settled = excluded.sla_settled, fu_sent = excluded.fu_sent, fu_tier = excluded.fu_tier,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at"
+            " RETURNING (xmax = 0)",  # no row was replaced: an insert
             (
                 inq_id,
                 jsonb(inquiry_to_doc(inq)),
@@ -178,7 +184,7 @@ class PostgresStore:
                 inq.answered_at,
                 *derived_columns(inq),
             ),
-        )
+        ).fetchone()
         old_ids = {m.message_id for m in old.messages} if old is not None else set()
         new_ids = [safe_text(m.message_id) for m in inq.messages if m.message_id not in old_ids]
         if new_ids:
@@ -205,12 +211,11 @@ class PostgresStore:
             if self.audit is not None:
                 for e in inq.events[first_new:]:
                     self.audit.record(inq.id, e)
+        return bool(inserted and inserted[0])
 
     def add(self, inq: Inquiry) -> Inquiry:
         with self.sessions.atomic() as conn:
-            old = self._get(conn, inq.id, lock=True)
-            self._write(conn, inq, None)
-            if old is not None:  # replaced: its message ids that went must stop resolving
+            if not self._write(conn, inq, None):  # replaced: its message ids that went must stop resolving
                 conn.execute(
                     "DELETE FROM inquiry_messages WHERE inquiry_id = %s AND NOT message_id = ANY(%s)",
                     (int(inq.id), [m.message_id for m in inq.messages]),
@@ -218,10 +223,11 @@ class PostgresStore:
                 conn.execute(
                     "DELETE FROM events WHERE inquiry_id = %s AND n >= %s", (int(inq.id), len(inq.events))
                 )
-            conn.execute(
-                "SELECT setval('inquiry_ids', greatest(%s, (SELECT last_value FROM inquiry_ids)))",
-                (int(inq.id),),
-            )
+            if int(inq.id) > self._issued:  # an id from elsewhere (a copy): the sequence passes it
+                conn.execute(
+                    "SELECT setval('inquiry_ids', greatest(%s, (SELECT last_value FROM inquiry_ids)))",
+                    (int(inq.id),),
+                )
         return inq
 
     def _get(self, conn: Conn, inq_id: str, *, lock: bool = False) -> Inquiry | None:
@@ -289,6 +295,16 @@ class PostgresStore:
             "SELECT id FROM inquiries WHERE buyer_addr = %s AND is_inquiry ORDER BY id DESC LIMIT 1",
             (buyer_addr,),
         )
+
+    def latest_inquiry_of_buyer(self, buyer_addr: str) -> Inquiry | None:
+        if not buyer_addr:
+            return None
+        with self.sessions.conn() as conn:
+            row = conn.execute(
+                "SELECT doc FROM inquiries WHERE buyer_addr = %s AND is_inquiry ORDER BY id DESC LIMIT 1",
+                (buyer_addr,),
+            ).fetchone()
+        return inquiry_from_doc(dict(row[0])) if row else None
 
     def summaries(self) -> list[Summary]:
         with self.sessions.conn() as conn:
@@ -512,9 +528,8 @@ class PostgresStore:
 
     def save_raw(self, content_hash: str, raw: bytes) -> None:
         with self.sessions.atomic() as conn:
-            conn.execute(
-                "INSERT INTO raw_mail (sha256, raw) VALUES (%s, %s)"
-                " ON CONFLICT (sha256) DO UPDATE SET raw = excluded.raw",
+            conn.execute(  # content-addressed: a copy kept already is the same bytes
+                "INSERT INTO raw_mail (sha256, raw) VALUES (%s, %s) ON CONFLICT (sha256) DO NOTHING",
                 (self._hash(content_hash), raw),
             )
 
