@@ -94,6 +94,7 @@ def test_two_socket_mode_instances_share_the_clicks_and_survive_a_kill(
         link_a, link_b = socket_mode.wait_open(2)
         assert (link_a.number, link_b.number) == (1, 2) and link_a.ticket != link_b.ticket
         assert len(slack_server.calls("apps.connections.open")) == 2
+        _wait(lambda: CONNECTED in a.logs() and CONNECTED in b.logs(), 30, "both to log the connection", bots)
         assert a.logs().count(CONNECTED) == 1 and b.logs().count(CONNECTED) == 1
         _wait(lambda: cards(slack_server), 60, "the card", bots)
         (card,) = cards(slack_server)
