@@ -13,6 +13,11 @@ or a slash command is not retried (the member sees an error in Slack): those lan
 ``undelivered``. Faults: :meth:`drop` closes the live connection from the
 server side; :meth:`refresh` sends a ``disconnect`` envelope (``refresh_requested``).
 
+Several connections at once (several bot instances, each with its own): like Slack, the server
+spreads envelopes over the open connections, round robin, and never sends to a closed one nor to
+one it asked to refresh while another is open. Each envelope records the connection it went on
+(``Link.sent``) and the connection its ack came back on (``acked_on``).
+
 Use the ``socket_mode`` fixture (it also attaches itself to the ``slack_server`` fixture)::
 
     env_id = socket_mode.send_interactive(payload)
@@ -51,6 +56,7 @@ class Link:
     closed_by: str = ""  # "server" | "client" | ""
     outgoing: queue.Queue[dict[str, Any] | None] = field(default_factory=queue.Queue)
     sent: list[str] = field(default_factory=list)  # envelope ids sent on this link
+    refreshing: bool = False  # asked to refresh: new envelopes go to another open link if any
 
     @property
     def open(self) -> bool:
@@ -70,11 +76,13 @@ class FakeSocketMode:
         self.links: list[Link] = []
         self.refused: list[str] = []  # tickets refused (unknown or used twice)
         self.acks: dict[str, dict[str, Any]] = {}  # envelope id -> the ack the bot sent
+        self.acked_on: dict[str, int] = {}  # envelope id -> number of the link its (first) ack came on
         self.duplicate_acks: list[str] = []  # envelope ids acked more than once
         self.unparsed: list[str] = []  # anything the bot sent that is not JSON with an envelope_id
         self._envelopes: dict[str, dict[str, Any]] = {}  # envelope id -> last envelope sent
         self._pending: list[str] = []  # events not acked, connection gone: resend on the next link
         self.undelivered: list[str] = []  # clicks and commands that found no connection (lost)
+        self._turn = itertools.count()  # round robin over the open links
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -117,6 +125,30 @@ class FakeSocketMode:
         with self._lock:
             return next((link for link in reversed(self.links) if link.open), None)
 
+    def open_links(self) -> list[Link]:
+        with self._lock:
+            return [link for link in self.links if link.open]
+
+    def wait_open(self, count: int, timeout: float = 15.0) -> list[Link]:
+        """Wait until exactly ``count`` connections are open at once; return them, oldest first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            links = self.open_links()
+            if len(links) == count:
+                return links
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{len(links)} open connections, not {count}, after {timeout}s")
+            time.sleep(0.01)
+
+    def _route(self) -> Link | None:
+        """The open link the next envelope goes on (caller holds the lock): round robin over the
+        open links, leaving out one asked to refresh while another is open."""
+        links = [link for link in self.links if link.open]
+        steady = [link for link in links if not link.refreshing]
+        if steady:
+            return steady[next(self._turn) % len(steady)]
+        return links[-1] if links else None
+
     def wait_links(self, count: int, timeout: float = 15.0) -> Link:
         """Wait until ``count`` connections have been opened and the last is live; return it."""
         deadline = time.monotonic() + timeout
@@ -130,7 +162,8 @@ class FakeSocketMode:
             time.sleep(0.01)
 
     def send(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False) -> str:
-        """Send one envelope on the live connection (or the next one); return its id."""
+        """Send one envelope on an open connection (round robin; with none, the next one or
+        nowhere, as Slack does); return its id."""
         envelope_id = str(uuid.uuid4())
         envelope = {
             "envelope_id": envelope_id,
@@ -142,7 +175,7 @@ class FakeSocketMode:
         }
         with self._lock:
             self._envelopes[envelope_id] = envelope
-            link = next((x for x in reversed(self.links) if x.open), None)
+            link = self._route()
             if link is None:
                 (self._pending if kind == "events_api" else self.undelivered).append(envelope_id)
                 return envelope_id
@@ -192,6 +225,8 @@ class FakeSocketMode:
         """Send ``disconnect`` (``refresh_requested``): Slack asks the app to open a new connection."""
         link = self.live()
         assert link is not None, "no live connection to refresh"
+        with self._lock:
+            link.refreshing = True
         link.outgoing.put(
             {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake-slack"}}
         )
@@ -205,6 +240,11 @@ class FakeSocketMode:
     def times_sent(self, envelope_id: str) -> int:
         with self._lock:
             return sum(link.sent.count(envelope_id) for link in self.links)
+
+    def sent_on(self, envelope_id: str) -> list[int]:
+        """The numbers of the links an envelope was sent on (more than one if it was resent)."""
+        with self._lock:
+            return [link.number for link in self.links for e in link.sent if e == envelope_id]
 
     # -- the server's side -----------------------------------------------------------------------
 
@@ -226,12 +266,13 @@ class FakeSocketMode:
             link = Link(len(self.links) + 1, ticket, time.monotonic())
             self.links.append(link)
             resend, self._pending = self._pending, []
+            connections = sum(x.open for x in self.links)
         try:
             ws.send(
                 json.dumps(
                     {
                         "type": "hello",
-                        "num_connections": 1,
+                        "num_connections": connections,
                         "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
                         "connection_info": {"app_id": "A1"},
                     }
@@ -254,7 +295,7 @@ class FakeSocketMode:
                 lost = list(dict.fromkeys(unacked + unsent))
                 again = [e for e in lost if self._envelopes[e]["type"] == "events_api"]
                 self.undelivered.extend(e for e in lost if e not in again)
-                other = next((x for x in reversed(self.links) if x.open), None)
+                other = self._route()
                 if other is None:
                     self._pending.extend(again)
             if other is not None:  # Slack retries on the app's other connection
@@ -287,9 +328,9 @@ class FakeSocketMode:
                 continue
             except ConnectionClosed:
                 return
-            self._record(message if isinstance(message, str) else message.decode())
+            self._record(message if isinstance(message, str) else message.decode(), link)
 
-    def _record(self, message: str) -> None:
+    def _record(self, message: str, link: Link) -> None:
         try:
             data = json.loads(message)
         except ValueError:
@@ -304,6 +345,7 @@ class FakeSocketMode:
                 self.duplicate_acks.append(envelope_id)
             else:
                 self.acks[envelope_id] = data
+                self.acked_on[envelope_id] = link.number
 
 
 @pytest.fixture
