@@ -6,7 +6,9 @@ uniqueness). :meth:`PgOutbox.due` *claims* what it returns: due rows are taken w
 another instance asking at the same moment gets other rows, and nobody else sees a claimed row
 until the lease runs out (its instance died mid-delivery) or it is retried, done or dead.
 The instance that holds a lease still sees its rows as due (the desk may ask again before it
-finishes), exactly like the single-process backends.
+finishes), exactly like the single-process backends. :meth:`PgOutbox.renew` extends the leases
+this instance still holds (the delivery worker's heartbeat, :mod:`bot.desk.leases`), so a
+delivery slower than the lease keeps its rows.
 
 Finishing needs the claim: :meth:`PgOutbox.done`, :meth:`PgOutbox.retry` and
 :meth:`PgOutbox.give_up` act only on a row this instance leased, or one nobody holds (never
