@@ -1,7 +1,7 @@
 """Outbox lease renewal on a real PostgreSQL with two delivery workers (issue #15).
 
 Two store instances (distinct lease holders) on one database, each with the desk's delivery
-worker posting to the loopback fake Slack, and a short lease (0.6 s) so a Slack call "slower than
+worker posting to the loopback fake Slack, and a short lease (1.5 s) so a Slack call "slower than
 the lease" is a held request, not a 30 s sleep. While the first worker's post hangs, it renews
 its lease and the second never gets the item: one post. When the first dies mid-delivery
 (SIGKILLed: it stops renewing), the second takes the item over once the last lease ran out and
@@ -31,7 +31,7 @@ from tests.paths import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-LEASE_S = 0.6
+LEASE_S = 1.5  # short for a test, long enough that a busy machine does not starve the heartbeat
 KEY = "digest:2026-11-28"
 DEADLINE_S = 15.0
 
