@@ -12,7 +12,9 @@ crash finds it done. Kinds owned by other modules (drafting jobs: ``draft_placeh
 Several instances on one store (PostgreSQL): each worker takes due items with the store's claim
 (``due()`` leases them to this instance, so no other instance delivers them until the lease
 ends — a crashed instance's items are taken by another then), and ``pace`` (the coordination's
-shared slot per channel) spaces the posts of every instance together.
+shared slot per channel) spaces the posts of every instance together. While a claimed batch is
+delivered its leases are renewed (:class:`bot.desk.leases.LeaseKeeper`); an item whose lease went
+to another instance is skipped, before its delivery or right before its post, and logged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.core.errors import ChatError, TemporaryChatError
 from bot.core.models import Event, Inquiry, Lane
 from bot.desk.backlog import card_posted, unposted_followups
 from bot.desk.erase_posts import erase_posts
+from bot.desk.leases import LeaseKeeper, LeaseLost
 from bot.desk.outbox import Outbox, OutboxItem
 from bot.desk.ports import Blocks, Chat, Store
 
@@ -84,6 +87,8 @@ class DeliveryWorker:
         self.kinds = dict(kinds or {})  # outbox kinds owned by other modules (drafting, backlog)
         self.shared_pace = pace  # seconds to wait for the channel's next slot, across instances
         self.claim_limit = claim_limit
+        self._lease: LeaseKeeper | None = None  # the claimed batch being delivered (run_once)
+        self._current: str | None = None  # the key of the item being delivered
 
     # ----------------------------------------------------------------- loop
     def run(self, stop: threading.Event) -> None:
@@ -101,13 +106,36 @@ class DeliveryWorker:
             self.wake.clear()
 
     def run_once(self, limit: int = 20) -> int:
-        """Deliver what is due now; return how many items were handled."""
+        """Deliver what is due now; return how many items were handled (skipped ones not counted:
+        another instance holds them)."""
+        items = self.outbox.due(self.clock(), limit)
+        if not items:
+            return 0
         done = 0
-        for item in self.outbox.due(self.clock(), limit):
-            self.deliver(item)
-            done += 1
-            if item.low:  # one backlog card at a time: a new mail's card may be due now
-                break
+        with LeaseKeeper(self.outbox.renew, self.outbox.lease_s, [i.key for i in items]) as lease:
+            self._lease = lease
+            try:
+                for item in items:
+                    if not lease.renew([item.key]):
+                        log.warning("delivery %s skipped: its lease went to another instance", item.key)
+                        continue
+                    self._current = item.key
+                    try:
+                        self.deliver(item)
+                    except LeaseLost:
+                        log.warning(
+                            "delivery %s stopped before its post: its lease went to another instance",
+                            item.key,
+                        )
+                        continue
+                    finally:
+                        self._current = None
+                        lease.release(item.key)
+                    done += 1
+                    if item.low:  # one backlog card at a time: a new mail's card may be due now
+                        break
+            finally:
+                self._lease = None
         return done
 
     def deliver(self, item: OutboxItem) -> None:
@@ -136,6 +164,12 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------- kinds
     def _pace(self, channel: str) -> None:
+        """Wait for the channel's next slot; then make sure the item is still ours to post."""
+        self._wait_slot(channel)
+        if self._lease is not None and self._current is not None and not self._lease.holds(self._current):
+            raise LeaseLost(self._current)
+
+    def _wait_slot(self, channel: str) -> None:
         if self.shared_pace is not None:
             try:
                 wait = self.shared_pace(channel, self.min_interval)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,15 @@ class Outbox:
 
     def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         return self.store.outbox.due(now, limit)
+
+    def renew(self, keys: Sequence[str]) -> set[str]:
+        """Extend the leases of claimed ``keys`` this instance still holds; returns those keys."""
+        return self.store.outbox.renew(keys)
+
+    @property
+    def lease_s(self) -> float:
+        """Seconds a claim (:meth:`due`) or a renewal holds an item."""
+        return self.store.outbox.lease_s
 
     def next_due_at(self) -> float | None:
         return self.store.outbox.next_due_at()

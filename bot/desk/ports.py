@@ -143,6 +143,9 @@ class OutboxItem:
 DONE_TTL = timedelta(days=14)
 #: … and forgotten past it only once a backend holds this many.
 DONE_KEEP = 20000
+#: How long an outbox item claimed by :meth:`OutboxRepo.due` stays hidden from other instances
+#: unless its holder renews the lease (:meth:`OutboxRepo.renew`).
+LEASE_S = 30.0
 
 #: A store record decision for :meth:`Records.rewrite_records`: ``None`` removes the
 #: record, the same dict keeps it, a different dict replaces it.
@@ -253,8 +256,18 @@ class OutboxRepo(Protocol):
         becomes normal (and the call still returns False)."""
         ...
 
+    #: Seconds a claim (:meth:`due`) or a renewal (:meth:`renew`) holds an item.
+    lease_s: float
+
     def due(self, cutoff: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending items due at ``cutoff``: normal before low, then by due time."""
+        """Pending items due at ``cutoff``: normal before low, then by due time. Claims them for
+        this instance (held until done, retried, dead, or ``lease_s`` without a renewal)."""
+        ...
+
+    def renew(self, keys: Sequence[str]) -> set[str]:
+        """Extend the lease of ``keys`` this instance still holds (claimed by :meth:`due`, still
+        pending, not retried or taken by another instance since) to ``lease_s`` from now; returns
+        those keys. A key not returned must not be delivered by this instance."""
         ...
 
     def next_due_at(self) -> float | None:

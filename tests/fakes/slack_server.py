@@ -3,7 +3,8 @@
 Modelled on bolt-python's ``tests/mock_web_api_server``: a stdlib ``ThreadingHTTPServer`` on
 ``127.0.0.1:0`` in a daemon thread. Every request to ``/api/<method>`` (POST form or JSON, or GET
 query) is recorded as a :class:`Call` and answered the way Slack would. Faults can be injected
-(429 with ``Retry-After``, 5xx outages, ``{"ok": false}`` per method).
+(429 with ``Retry-After``, 5xx outages, ``{"ok": false}`` per method), and requests can be held
+unanswered (a slow Slack: ``hold()``, ``held()``, ``release()``).
 
 Use the ``slack_server`` fixture::
 
@@ -63,6 +64,19 @@ class Call:
         return list(blocks) if isinstance(blocks, list) else []
 
 
+#: A held request is answered after this long at the latest (a forgotten hold must not hang a test).
+HOLD_LIMIT_S = 60.0
+
+
+@dataclass
+class _Gate:
+    """Where held requests wait; ``drop`` is decided when the gate opens."""
+
+    opened: threading.Event = field(default_factory=threading.Event)
+    drop: bool = False
+    waiting: int = 0
+
+
 @dataclass
 class _Fault:
     status: int
@@ -98,6 +112,8 @@ class FakeSlack:
         self.scopes = GRANTED_SCOPES  # the bot token's scopes, answered in ``x-oauth-scopes``
         # Socket Mode: apps.connections.open answers with socket_url() (see tests/fakes/socket_server.py).
         self.socket_url: Callable[[], str] | None = None
+        self._holds: dict[str, int] = {}  # method -> how many of its next requests to hold
+        self._gate = _Gate()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -127,6 +143,7 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self.release(drop=True)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -167,6 +184,25 @@ class FakeSlack:
         """Answer ``{"ok": false, "error": error}`` to every call of ``method`` until ``reset()``."""
         with self._lock:
             self._method_errors[method] = error
+
+    def hold(self, method: str, count: int = 1) -> None:
+        """Keep the next ``count`` requests of ``method`` waiting, unanswered and not yet processed,
+        until :meth:`release`: a Slack call that takes as long as the test wants."""
+        with self._lock:
+            self._holds[method] = self._holds.get(method, 0) + count
+
+    def held(self) -> int:
+        """How many requests are waiting in a hold now."""
+        with self._lock:
+            return self._gate.waiting
+
+    def release(self, *, drop: bool = False) -> None:
+        """Let the held requests go on: processed and answered as usual, or with ``drop`` closed
+        unprocessed and unanswered (a call that never reached Slack). Later holds wait anew."""
+        with self._lock:
+            gate, self._gate = self._gate, _Gate()
+            gate.drop = drop
+        gate.opened.set()
 
     def reset(self) -> None:
         """Forget calls, faults, failures, messages and uploads (time zones too)."""
@@ -242,6 +278,9 @@ class FakeSlack:
 
         method = parsed.path[len("/api/") :]
         params = _parse_params(raw, headers.get("content-type", ""), parsed.query)
+        if not self._pass_hold(method):
+            req.close_connection = True  # dropped: no answer, the connection closes
+            return
         now = time.monotonic()
 
         with self._lock:
@@ -260,6 +299,19 @@ class FakeSlack:
         token = headers.get("authorization", "").removeprefix("Bearer ") or str(params.get("token", ""))
         extra = {"x-oauth-scopes": self.scopes} if token.startswith("xoxb-") else {}
         self._send(req, 200, json.dumps(response).encode(), extra_headers=extra)
+
+    def _pass_hold(self, method: str) -> bool:
+        """Wait here while ``method`` is held; False when the held request is dropped."""
+        with self._lock:
+            if self._holds.get(method, 0) <= 0:
+                return True
+            self._holds[method] -= 1
+            gate = self._gate
+            gate.waiting += 1
+        gate.opened.wait(HOLD_LIMIT_S)
+        with self._lock:
+            gate.waiting -= 1
+            return not gate.drop
 
     def _record(
         self,

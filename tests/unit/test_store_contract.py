@@ -299,6 +299,44 @@ def test_outbox_survives_reload(store: Store) -> None:
     assert not box.add("b", "card", "2", {}, NOW)
 
 
+def test_outbox_renew_extends_only_what_this_instance_holds(store: Store) -> None:
+    """A claim (due) is held until done, retried or dead; renew says which keys are still held."""
+    box = store.outbox
+    assert box.lease_s > 0
+    for key in ("a", "b", "c", "d"):
+        box.add(key, "note", None, {}, NOW)
+    box.add("later", "note", None, {}, NOW + timedelta(minutes=5))
+    assert box.renew(["a", "b"]) == set()  # pending but not claimed: nobody holds them
+    assert sorted(i.key for i in box.due(NOW)) == ["a", "b", "c", "d"]  # equal due times: any order
+    assert box.renew(["a", "b", "c", "d", "later", "unknown"]) == {"a", "b", "c", "d"}
+    assert box.renew([]) == set()
+    assert box.renew(["d"]) == {"d"}  # renewed again and again while it is held
+    box.done("a", NOW)
+    box.retry("b", NOW, "slack down")  # due again, nobody's until claimed again
+    box.give_up("c", NOW, "gone")
+    assert box.renew(["a", "b", "c", "d"]) == {"d"}
+    assert sorted((i.key, i.attempts) for i in box.due(NOW)) == [("b", 1), ("d", 0)]  # d: its holder's
+    assert box.renew(["b", "d"]) == {"b", "d"}
+    box.reload()  # claims are this instance's, not a cache of storage
+    assert box.renew(["b", "d"]) == {"b", "d"}
+    assert box.add("a", "note", None, {}, NOW, once=False)  # owed again as a refresh: a new item …
+    assert box.renew(["a", "b", "d"]) == {"b", "d"}  # … that nobody claimed yet
+    assert box.pending_count() == 4
+
+
+def test_outbox_renew_drops_an_item_removed_and_owed_again(store: Store) -> None:
+    """An erased item is nobody's; the same key owed again afterwards is a new, unclaimed item."""
+    store.outbox.add("note:1", "note", "1", {}, NOW)
+    store.outbox.add("note:2", "note", "2", {}, NOW)
+    assert [i.key for i in store.outbox.due(NOW)] == ["note:1", "note:2"]
+    assert store.rewrite_records(lambda _t, r: None if r.get("inquiry_id") == "1" else r) == (1, 0)
+    assert store.outbox.renew(["note:1", "note:2"]) == {"note:2"}
+    assert store.outbox.add("note:1", "note", "1", {}, NOW)
+    assert store.outbox.renew(["note:1"]) == set()
+    assert {i.key for i in store.outbox.due(NOW)} == {"note:1", "note:2"}
+    assert store.outbox.renew(["note:1", "note:2"]) == {"note:1", "note:2"}
+
+
 # ------------------------------------------------------------------------- drafts
 def test_draft_update_if_acts_only_on_the_status_asked_for(store: Store) -> None:
     drafts = store.drafts

@@ -60,11 +60,16 @@ class _Tables:
 
 
 class MemoryOutbox:
-    """:class:`bot.desk.ports.OutboxRepo` over the twin's ``outbox`` tables."""
+    """:class:`bot.desk.ports.OutboxRepo` over the twin's ``outbox`` tables.
+
+    One process is the only instance: a claim (:meth:`due`) holds until the item is done,
+    retried or dead, and never runs out (``lease_s`` is kept for the port's sake)."""
 
     def __init__(self, tables: _Tables, lock: threading.RLock) -> None:
         self._t = tables
         self._lock = lock
+        self.lease_s = ports.LEASE_S
+        self._claimed: set[str] = set()  # keys handed out by due() and not finished since
 
     def _pending_id(self, key: str) -> int | None:
         found = self._t.find("outbox", "key", key)
@@ -96,6 +101,7 @@ class MemoryOutbox:
                 return False
             if once and key in self._done_keys():
                 return False
+            self._claimed.discard(key)  # a claim of an item removed since (erasure) is not this one's
             self._t.insert(
                 "outbox",
                 {
@@ -122,6 +128,7 @@ class MemoryOutbox:
                 if float(d["not_before"]) <= at
             )[:limit]
             docs = [copy.deepcopy(self._t.table("outbox")[doc_id]) for _, _, doc_id in chosen]
+            self._claimed.update(str(d["key"]) for d in docs)
         return [
             OutboxItem(
                 key=d["key"],
@@ -137,12 +144,19 @@ class MemoryOutbox:
             for d in docs
         ]
 
+    def renew(self, keys: Sequence[str]) -> set[str]:
+        with self._lock:
+            pending = {str(d["key"]) for d in self._t.table("outbox").values()}
+            self._claimed &= pending  # an item removed since (erasure) is nobody's
+            return {k for k in keys if k in self._claimed}
+
     def next_due_at(self) -> float | None:
         with self._lock:
             return min((float(d["not_before"]) for d in self._t.table("outbox").values()), default=None)
 
     def done(self, key: str, now: datetime) -> None:
         with self._lock:
+            self._claimed.discard(key)
             doc_id = self._pending_id(key)
             if doc_id is None:
                 return
@@ -163,6 +177,7 @@ class MemoryOutbox:
 
     def retry(self, key: str, at: datetime, error: str) -> None:
         with self._lock:
+            self._claimed.discard(key)
             doc_id = self._pending_id(key)
             if doc_id is None:
                 return
@@ -177,6 +192,7 @@ class MemoryOutbox:
 
     def give_up(self, key: str, now: datetime, error: str) -> None:
         with self._lock:
+            self._claimed.discard(key)
             doc_id = self._pending_id(key)
             if doc_id is None:
                 return

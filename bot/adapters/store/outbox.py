@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,12 +54,18 @@ def _item(d: dict[str, Any]) -> OutboxItem:
 
 
 class TinyOutbox:
-    """:class:`bot.desk.ports.OutboxRepo` over the store's ``outbox-NN`` databases."""
+    """:class:`bot.desk.ports.OutboxRepo` over the store's ``outbox-NN`` databases.
+
+    One process owns the files (``DATA_DIR/instance.lock``), so a claim (:meth:`due`) holds until
+    the item is done, retried or dead, and never runs out; claims are this instance's state, not
+    stored, and outlive :meth:`reload`."""
 
     def __init__(self, database: Callable[[str], TinyDB], lock: threading.RLock) -> None:
         self._database = database
         self._lock = lock
         self._cached: _Index | None = None
+        self.lease_s = ports.LEASE_S
+        self._claimed: set[str] = set()  # keys handed out by due() and not finished since
 
     def _db(self, shard: int) -> TinyDB:
         return self._database(shard_name(shard))
@@ -102,6 +108,7 @@ class TinyOutbox:
                 self._update(key, {"low": False})
             if key in index.pending or (once and key in index.done):
                 return False
+            self._claimed.discard(key)  # a claim of an item removed since (erasure) is not this one's
             shard = shard_of(key)
             doc_id = (
                 self._db(shard)
@@ -140,7 +147,14 @@ class TinyOutbox:
                 doc = self._db(shard).table("outbox").get(doc_id=doc_id)
                 if isinstance(doc, dict):
                     docs.append(doc)
+            self._claimed.update(str(d["key"]) for d in docs)
         return [_item(d) for d in docs]
+
+    def renew(self, keys: Sequence[str]) -> set[str]:
+        with self._lock:
+            pending = self._index().pending
+            self._claimed = {k for k in self._claimed if k in pending}  # removed since: nobody's
+            return {k for k in keys if k in self._claimed}
 
     def next_due_at(self) -> float | None:
         with self._lock:
@@ -148,6 +162,7 @@ class TinyOutbox:
 
     def done(self, key: str, now: datetime) -> None:
         with self._lock:
+            self._claimed.discard(key)
             index = self._index()
             entry = index.pending.pop(key, None)
             index.low.discard(key)
@@ -185,6 +200,7 @@ class TinyOutbox:
 
     def retry(self, key: str, at: datetime, error: str) -> None:
         with self._lock:
+            self._claimed.discard(key)
             index = self._index()
             entry = index.pending.get(key)
             if entry is None:
@@ -205,6 +221,7 @@ class TinyOutbox:
 
     def give_up(self, key: str, now: datetime, error: str) -> None:
         with self._lock:
+            self._claimed.discard(key)
             index = self._index()
             entry = index.pending.pop(key, None)
             index.low.discard(key)

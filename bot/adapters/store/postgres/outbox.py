@@ -6,7 +6,9 @@ uniqueness). :meth:`PgOutbox.due` *claims* what it returns: due rows are taken w
 another instance asking at the same moment gets other rows, and nobody else sees a claimed row
 until the lease runs out (its instance died mid-delivery) or it is retried, done or dead.
 The instance that holds a lease still sees its rows as due (the desk may ask again before it
-finishes), exactly like the single-process backends.
+finishes), exactly like the single-process backends. :meth:`PgOutbox.renew` extends the leases
+this instance still holds (the delivery worker's heartbeat, :mod:`bot.desk.leases`), so a
+delivery slower than the lease keeps its rows.
 
 Finishing needs the claim: :meth:`PgOutbox.done`, :meth:`PgOutbox.retry` and
 :meth:`PgOutbox.give_up` act only on a row this instance leased, or one nobody holds (never
@@ -23,6 +25,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +40,8 @@ log = logging.getLogger(__name__)
 #: A row this instance may finish: leased by it, by nobody, or by someone whose lease ran out.
 _MINE = "(leased_by IS NULL OR leased_by = %(me)s OR leased_until <= %(wall)s)"
 
-#: How long a claimed item stays hidden from other instances (a delivery takes well under it).
-LEASE_S = 30.0
+#: How long a claimed item stays hidden from other instances unless its holder renews it.
+LEASE_S = ports.LEASE_S
 
 OUTBOX_COLUMNS = (
     "key, kind, inquiry_id, payload, attempts, not_before, created, last_error, tried, low, once, dead_at, id"
@@ -135,6 +138,21 @@ class PgOutbox:
             ).fetchall()
         rows.sort(key=lambda r: (bool(r[9]), float(r[5]), int(r[12])))
         return [_item(r) for r in rows]
+
+    def renew(self, keys: Sequence[str]) -> set[str]:
+        """Extend this instance's leases on ``keys``; the keys it still holds. A row whose lease
+        ran out but that nobody claimed since is still ours (``leased_by``); the row lock orders
+        a renewal and another instance's claim, so exactly one of them wins."""
+        if not keys:
+            return set()
+        wall = time.time()
+        with self._sessions.atomic() as conn:
+            rows = conn.execute(
+                "UPDATE outbox SET leased_until = greatest(leased_until, %(until)s)"
+                " WHERE key = ANY(%(keys)s) AND state = 'pending' AND leased_by = %(me)s RETURNING key",
+                {"until": wall + self.lease_s, "keys": list(keys), "me": self.instance},
+            ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def next_due_at(self) -> float | None:
         with self._sessions.conn() as conn:
