@@ -1,0 +1,16 @@
+-- 0005: the App Home queue, the owner digests and the breached list of /inquiries ask for the
+-- open inquiries they show instead of every open one (issue #15, "Known limits": reading every
+-- open inquiry's document took 13 s and 330 MB per call at 1,000,000 stored).
+--
+-- Partial indexes over the open inquiries only (5 % of the rows in the benchmark's mix), one per
+-- shape of PostgresStore.open_where / count_open (bot.desk.ports.OpenQuery):
+--   inquiries_open_owner    one member's or the unclaimed ones, newest or oldest first; the
+--                           counts by owner (App Home, the digest's owners) as an index-only scan;
+--   inquiries_open_created  every open inquiry oldest or newest first (the Home's rows with no
+--                           clock running, a page at a time; /inquiries newest first);
+--   inquiries_open_waiting  the waiting ones by the time they started waiting: the Home's
+--                           soonest deadlines and the breach / at-risk candidates before a cut-off.
+CREATE INDEX inquiries_open_owner ON inquiries (owner, created_at, id) WHERE is_open AND is_inquiry;
+CREATE INDEX inquiries_open_created ON inquiries (created_at, id) WHERE is_open AND is_inquiry;
+CREATE INDEX inquiries_open_waiting ON inquiries (sla_started_at, id) INCLUDE (market, owner)
+    WHERE is_open AND is_inquiry AND sla_started_at IS NOT NULL;
