@@ -10,8 +10,9 @@ that was 13 s and 330 MB a call.
   deadlines: the ``k`` longest-waiting rows bound the ``k``-th deadline ``D``, and every row
   due by ``D`` waits since ``D`` minus the shortest window or earlier (deadlines only come later
   than that), so one read by that cut-off holds the page; rows with no clock follow, a page of
-  them by arrival. The "at risk" queue and count read the candidates waiting longer than the
-  first warning of any market (a count per market by its exact cut-off where there is one).
+  them by arrival. The "at risk" count is a count per market by its exact cut-off where there
+  is one (no calendar), else judged over the candidates waiting longer than the first warning of
+  any market; the "at risk" queue is the soonest deadlines among those candidates.
 * :func:`breached` pages newest first through the inquiries waiting longer than the shortest
   window until it has the breached ones it shows.
 * :func:`digest_inquiries` is what one owner's digest needs: theirs and the unclaimed waiting
@@ -23,6 +24,7 @@ and not the other until the next refresh (the views are refreshed on every chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -64,16 +66,35 @@ def at_risk_count(store: InquiryRepo, now: datetime, policy: SlaPolicy, base: Op
     return n
 
 
-def _soonest(store: InquiryRepo, policy: SlaPolicy, q: OpenQuery, k: int) -> list[Inquiry]:
-    """The ``k`` waiting inquiries ``q`` selects with the soonest deadlines, in queue order."""
+def _soonest(
+    store: InquiryRepo,
+    policy: SlaPolicy,
+    q: OpenQuery,
+    k: int,
+    keep: Callable[[Inquiry], bool] = lambda _: True,
+) -> list[Inquiry]:
+    """The ``k`` waiting inquiries ``q`` selects and ``keep`` keeps with the soonest deadlines,
+    in queue order. The longest-waiting rows read first (more while ``keep`` drops rows) bound
+    the ``k``-th deadline ``D``; every row due by ``D`` waits since ``D`` minus the shortest
+    window or earlier, so one read by that cut-off holds the answer."""
     if k <= 0:
         return []
-    first = store.open_where(replace(q, waiting=True, order="waiting", offset=0, limit=k))
-    dls = [d for i in first if (d := deadline(i, policy)) is not None]
-    if not dls:
-        return []
-    cut = max(dls) - shortest_window(policy)
-    return _sorted(store.open_where(replace(q, waiting=True, waiting_before=cut)), policy)[:k]
+    q = replace(q, waiting=True, offset=0, limit=None)
+    limit = k
+    while True:
+        first = store.open_where(replace(q, order="waiting", limit=limit))
+        kept = [i for i in first if keep(i)]
+        if len(kept) >= k or len(first) < limit:
+            break
+        limit *= 4
+    if len(first) < limit:  # every row q selects was read
+        return _sorted(kept, policy)[:k]
+    dls = sorted(d for i in kept if (d := deadline(i, policy)) is not None)
+    cut = dls[k - 1] - shortest_window(policy)
+    if q.waiting_before is not None:
+        cut = min(cut, q.waiting_before)
+    found = store.open_where(replace(q, waiting_before=cut))
+    return _sorted([i for i in found if keep(i)], policy)[:k]
 
 
 def _queue_query(flt: HomeFilter, viewer: str) -> OpenQuery:
@@ -103,23 +124,23 @@ def home_page(
         at_risk=at_risk_count(store, now, policy, OpenQuery()),
     )
     base = _queue_query(flt, viewer)
-    if flt.queue == "at_risk":
-        found = store.open_where(replace(base, waiting_before=now - earliest_event_offset(policy)))
-        chosen = _sorted([i for i in found if at_risk(sla_state(i, now, policy))], policy)
-        waiting, matching = len(chosen), len(chosen)
+
+    def risky(inq: Inquiry) -> bool:
+        return flt.queue != "at_risk" or at_risk(sla_state(inq, now, policy))
+
+    if flt.queue == "at_risk":  # all waiting: a candidate waits longer than any first warning
+        base = replace(base, waiting_before=now - earliest_event_offset(policy))
+        waiting = matching = at_risk_count(store, now, policy, base)
     else:
         waiting = _count(store, replace(base, waiting=True))
         matching = waiting + _count(store, replace(base, waiting=False))
     pages = max(1, -(-matching // page_size))
     page = min(flt.page, pages - 1)
     lo, hi = page * page_size, (page + 1) * page_size
-    if flt.queue == "at_risk":
-        rows = chosen[lo:hi]
-    else:
-        rows = _soonest(store, policy, base, min(hi, waiting))[lo:]
-        if hi > waiting:  # then the rows with no clock running, by arrival
-            idle = replace(base, waiting=False, order="created", offset=max(0, lo - waiting))
-            rows += store.open_where(replace(idle, limit=hi - max(lo, waiting)))
+    rows = _soonest(store, policy, base, min(hi, waiting), risky)[lo:] if lo < waiting else []
+    if flt.queue != "at_risk" and hi > waiting:  # then the rows with no clock running, by arrival
+        idle = replace(base, waiting=False, order="created", offset=max(0, lo - waiting))
+        rows += store.open_where(replace(idle, limit=hi - max(lo, waiting)))
     return QueuePage(
         rows=tuple(rows),
         page=page,

@@ -84,6 +84,24 @@ def test_home_page_is_the_queue_page_over_every_open_inquiry(
     assert len(first.rows) == PAGE_SIZE and first.counts.total == 63  # 60, quoted 66, backlog 64 and 65
 
 
+def test_home_page_every_page_at_small_page_sizes(loaded: tuple[Store, list[Inquiry]]) -> None:
+    """Every page of every queue, where the page needs more reads (rows dropped as not at risk,
+    the deadline bound of a deep page, the turn from running clocks to none)."""
+    store, rows = loaded
+    for policy in (POLICIES["default"], POLICIES["calendars"]):
+        for queue in QUEUES:
+            for size in (1, 4, 7):
+                last = queue_page(rows, NOW, policy, ME, HomeFilter(queue=queue), size).pages
+                for page in range(last):
+                    flt = HomeFilter(queue=queue, page=page)
+                    want = queue_page(rows, NOW, policy, ME, flt, size)
+                    assert open_reads.home_page(store, NOW, policy, ME, flt, size) == want, (
+                        queue,
+                        size,
+                        page,
+                    )
+
+
 def test_home_page_follows_changes(loaded: tuple[Store, list[Inquiry]]) -> None:
     store, _ = loaded
     policy = POLICIES["default"]
