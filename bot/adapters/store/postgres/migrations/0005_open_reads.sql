@@ -6,11 +6,14 @@
 -- shape of PostgresStore.open_where / count_open (bot.desk.ports.OpenQuery):
 --   inquiries_open_owner    one member's or the unclaimed ones, newest or oldest first; the
 --                           counts by owner (App Home, the digest's owners) as an index-only scan;
---   inquiries_open_created  every open inquiry oldest or newest first (the Home's rows with no
---                           clock running, a page at a time; /inquiries newest first);
+--   inquiries_open_created  every open inquiry newest (or oldest) first: /inquiries open;
+--   inquiries_open_idle     those with no clock running (no buyer message waits) by arrival:
+--                           the App Home's rows after the running clocks, a page at a time;
 --   inquiries_open_waiting  the waiting ones by the time they started waiting: the Home's
 --                           soonest deadlines and the breach / at-risk candidates before a cut-off.
 CREATE INDEX inquiries_open_owner ON inquiries (owner, created_at, id) WHERE is_open AND is_inquiry;
 CREATE INDEX inquiries_open_created ON inquiries (created_at, id) WHERE is_open AND is_inquiry;
+CREATE INDEX inquiries_open_idle ON inquiries (created_at, id)
+    WHERE is_open AND is_inquiry AND sla_started_at IS NULL;
 CREATE INDEX inquiries_open_waiting ON inquiries (sla_started_at, id) INCLUDE (market, owner)
     WHERE is_open AND is_inquiry AND sla_started_at IS NOT NULL;
