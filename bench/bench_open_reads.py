@@ -7,7 +7,8 @@ measures each read the way the desk made it before and the way it makes it now
 
 * the App Home queue (first page of "all", "mine", "unclaimed", "at risk"; a deep page of "all");
 * the breached list of ``/inquiries overdue`` (15 newest);
-* the owner reminder read: one owner's digest, and a digest tick's reads for every owner.
+* the owner reminder read: the digest tick when no digest is due (it runs every minute: who owns
+  open inquiries), one owner's digest, and a tick where every owner's digest is due at once.
 
 Per read: inquiry documents decoded (rows read), queries, time (best of three) and Python's peak
 allocation (tracemalloc).
@@ -101,6 +102,7 @@ def main() -> int:
         ("App Home, unclaimed, page 1", HomeFilter(queue="unclaimed")),
         ("App Home, at risk, page 1", HomeFilter(queue="at_risk")),
         ("App Home, all, page 300", HomeFilter(page=299)),
+        ("App Home, EU tier B, page 2", HomeFilter(market="EU", tier="B", page=1)),
     ):
         before = measure(store, lambda s, flt=flt: queue_page(s.open_inquiries(), now, policy, me, flt))
         after = measure(store, lambda s, flt=flt: home_page(s, now, policy, me, flt))
@@ -125,6 +127,11 @@ def main() -> int:
     after = measure(store, lambda s: digest_of(digest_inquiries(s, me)))
     assert before[0] == after[0]
     row("one owner's digest", before, after)
+
+    before = measure(store, lambda s: sorted({i.owner for i in s.open_inquiries() if i.owner}))
+    after = measure(store, open_owners)
+    assert before[0] == after[0]
+    row("digest tick, none due (each min)", before, after)
 
     def tick_before(s: Any) -> int:
         inquiries = s.open_inquiries()
