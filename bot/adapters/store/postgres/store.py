@@ -28,7 +28,7 @@ from bot.adapters.store.postgres.pool import WAIT_S, open_pool
 from bot.adapters.store.postgres.records import delete_record, outbox_values, record_rows, replace_record
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Inquiry, Tier
+from bot.core.models import Inquiry, Status, Tier
 from bot.core.prefs import MemberPrefs
 from bot.desk.ports import (
     AuditSink,
@@ -104,10 +104,16 @@ _OPEN_ORDER_SQL = {
 }
 
 
+#: "Open" by the status, written as migration 0005's inquiries_open_waiting predicate says it.
+_OPEN_STATUS = "status NOT IN (" + ", ".join(f"'{s.value}'" for s in Status if s.closed) + ")"
+
+
 def open_conditions(q: OpenQuery) -> tuple[str, list[Any]]:
     """The WHERE clause of :meth:`PostgresStore.open_where` and ``count_open`` for ``q`` and its
     parameters: the columns where the condition is one, the document for tier and backlog."""
-    where = ["is_open", "is_inquiry"]
+    # Waiting rows: "open" said by the status, as inquiries_open_waiting's predicate says it.
+    waiting = q.waiting or q.waiting_before is not None
+    where = ["is_inquiry", _OPEN_STATUS] if waiting else ["is_open", "is_inquiry"]
     params: list[Any] = []
     if q.owner is not None:
         where.append("owner = %s")
