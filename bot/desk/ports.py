@@ -289,7 +289,8 @@ class InquiryRepo(Protocol):
         ...
 
     def open_inquiries(self) -> list[Inquiry]:
-        """Every inquiry (not filtered mail) that is not won, lost or closed."""
+        """Every inquiry (not filtered mail) that is not won, lost or closed: every document
+        (the demo, checks). The desk's views ask :meth:`open_where` for the rows they show."""
         ...
 
     def all_inquiries(self) -> Iterator[Inquiry]: ...
