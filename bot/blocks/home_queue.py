@@ -83,8 +83,20 @@ class QueuePage:
         return self.page * PAGE_SIZE + len(self.rows)
 
 
-def _at_risk(state: SlaState) -> bool:
+def at_risk(state: SlaState) -> bool:
+    """What the "at risk" queue and count hold: warned or overdue."""
     return state in (SlaState.AT_RISK, SlaState.BREACHED)
+
+
+def queue_order(inq: Inquiry, dl: datetime | None) -> tuple[int, float, float, int, str]:
+    """The queue's sort key of an inquiry whose deadline is ``dl`` (see the module docstring)."""
+    return (
+        0 if dl is not None else 1,
+        dl.timestamp() if dl is not None else 0.0,
+        inq.created_at.timestamp(),
+        int(inq.id) if inq.id.isdigit() else 0,
+        inq.id,
+    )
 
 
 def _tier(inq: Inquiry) -> str | None:
@@ -108,7 +120,7 @@ def queue_page(
         total=len(open_),
         mine=sum(1 for i in open_ if i.owner == viewer),
         unclaimed=sum(1 for i in open_ if i.owner is None),
-        at_risk=sum(1 for i in open_ if _at_risk(states[i.id])),
+        at_risk=sum(1 for i in open_ if at_risk(states[i.id])),
     )
 
     def keep(inq: Inquiry) -> bool:
@@ -116,7 +128,7 @@ def queue_page(
             return False
         if flt.queue == "unclaimed" and inq.owner is not None:
             return False
-        if flt.queue == "at_risk" and not _at_risk(states[inq.id]):
+        if flt.queue == "at_risk" and not at_risk(states[inq.id]):
             return False
         if flt.queue == "backlog" and not (inq.extra.get("backlog") and not inq.card_ts):
             return False
@@ -125,14 +137,7 @@ def queue_page(
         return not (flt.tier != ANY and _tier(inq) != flt.tier)
 
     def order(inq: Inquiry) -> tuple[int, float, float, int, str]:
-        dl = deadlines.get(inq.id)
-        return (
-            0 if dl is not None else 1,
-            dl.timestamp() if dl is not None else 0.0,
-            inq.created_at.timestamp(),
-            int(inq.id) if inq.id.isdigit() else 0,
-            inq.id,
-        )
+        return queue_order(inq, deadlines.get(inq.id))
 
     matching = sorted((i for i in open_ if keep(i)), key=order)
     pages = max(1, -(-len(matching) // page_size))

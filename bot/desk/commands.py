@@ -7,12 +7,14 @@ any shape of input gets either a command or the usage, never an exception elsewh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.core.errors import UsageError
 from bot.core.models import Status
-from bot.desk.ports import Store, Summary
+from bot.desk.open_reads import breached
+from bot.desk.ports import OpenQuery, Store, Summary, summarize
+from bot.sla.engine import SlaPolicy
 
 SUBCOMMANDS = {
     "mine": 0,
@@ -79,39 +81,32 @@ def parse_command(text: str) -> Command:
     return Command(name, _inquiry_id(rest[0]), " ".join(rest[1:]))
 
 
-def _open(s: Summary) -> bool:
-    return s.is_inquiry and s.open
-
-
 def list_inquiries(
     store: Store,
     which: str,
     user: str,
     now: datetime,
-    overdue_ids: set[str] | None = None,
+    policy: SlaPolicy | None = None,
     text: str = "",
     limit: int = 15,
 ) -> list[Summary]:
-    """Newest first. ``overdue_ids`` comes from the SLA engine for ``overdue``."""
-    summaries = store.summaries()
-    if which == "mine":
-        chosen = [s for s in summaries if _open(s) and s.owner == user]
-    elif which == "open":
-        chosen = [s for s in summaries if _open(s)]
-    elif which == "unclaimed":
-        chosen = [s for s in summaries if _open(s) and s.owner is None]
-    elif which == "overdue":
-        chosen = [s for s in summaries if _open(s) and s.id in (overdue_ids or set())]
-    elif which == "search":
-        needle = text.casefold()
-        chosen = [
-            s
-            for s in summaries
-            if s.is_inquiry
-            and (needle in s.subject.casefold() or needle in s.buyer_addr.casefold() or needle == s.id)
-        ]
-    else:
+    """Newest first (ties by id), at most ``limit``. The open listings ask the store for the
+    rows shown (:class:`OpenQuery`); ``overdue`` lets the SLA engine judge ``policy``'s
+    candidates (:func:`bot.desk.open_reads.breached`); ``search`` reads the summaries."""
+    if which == "overdue":
+        return [summarize(i) for i in breached(store, now, policy or SlaPolicy(), limit)]
+    if which in ("mine", "open", "unclaimed"):
+        q = OpenQuery(owner=user if which == "mine" else None, unclaimed=which == "unclaimed")
+        return [summarize(i) for i in store.open_where(replace(q, order="newest", limit=limit))]
+    if which != "search":
         raise UsageError(which)
+    needle = text.casefold()
+    chosen = [
+        s
+        for s in store.summaries()
+        if s.is_inquiry
+        and (needle in s.subject.casefold() or needle in s.buyer_addr.casefold() or needle == s.id)
+    ]
     chosen.sort(key=lambda s: s.created_at, reverse=True)
     return chosen[:limit]
 

@@ -15,9 +15,10 @@ from datetime import datetime, time
 from typing import Any, Protocol
 
 from bot.blocks.home import ACTION_PAGE_NEXT, ACTION_PAGE_PREV, FILTER_ACTIONS, home_view, prefs_modal
-from bot.blocks.home_queue import HomeFilter, queue_page
+from bot.blocks.home_queue import HomeFilter
 from bot.core.errors import ChatError
 from bot.core.prefs import MemberPrefs
+from bot.desk.open_reads import home_page
 from bot.desk.ports import Store
 from bot.sla.engine import SlaPolicy
 
@@ -53,7 +54,7 @@ class HomePages:
         now = self.clock()
         prefs = self.store.member_prefs(user)
         flt = HomeFilter.from_doc(self.store.home_state(user))
-        page = queue_page(self.store.open_inquiries(), now, self.policy, user, flt)
+        page = home_page(self.store, now, self.policy, user, flt)  # the rows shown, by query
         return home_view(
             user,
             page,

@@ -124,6 +124,88 @@ def may_owe_ping(
     )
 
 
+#: The orders :class:`OpenQuery` offers (each ends with the id, so a page never shifts):
+#: ``id``; ``waiting``: the longest-waiting buyer message first (``sla_started_at``, id);
+#: ``created``: oldest first (``created_at``, id); ``newest``: newest first (``created_at``
+#: descending, then id ascending, as ``/inquiries`` lists).
+OPEN_ORDERS = ("id", "waiting", "created", "newest")
+
+
+@dataclass(frozen=True)
+class OpenQuery:
+    """Which open inquiries (not filtered mail, not won, lost or closed) a read asks for.
+
+    Every condition set narrows the read; ``None``/False leaves it out. ``order``, ``offset``
+    and ``limit`` page through the rows (:meth:`InquiryRepo.count_open` ignores them). A desk
+    view asks only for what it shows; the SLA maths (:mod:`bot.sla`) then decides among the
+    rows, e.g. which of the ``waiting_before`` candidates are breached.
+    """
+
+    owner: str | None = None  # only this member's
+    unclaimed: bool = False  # only those nobody owns
+    waiting: bool | None = None  # True: a buyer message waits (the SLA clock runs); False: none
+    waiting_before: datetime | None = None  # only those waiting since this time or earlier
+    market: str | None = None  # a Market value
+    tier: str | None = None  # the inquiry's tier, else its triage's (a Tier value)
+    backlog: bool = False  # only mail of a backlog summary that has no card yet
+    order: str = "id"  # one of OPEN_ORDERS
+    offset: int = 0
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.order not in OPEN_ORDERS:
+            raise ValueError(f"unknown order {self.order!r} (known: {', '.join(OPEN_ORDERS)})")
+        if self.offset < 0 or (self.limit is not None and self.limit < 0):
+            raise ValueError("offset and limit must not be negative")
+
+
+def open_matches(inq: Inquiry, q: OpenQuery) -> bool:
+    """The rule of :meth:`InquiryRepo.open_where` for one inquiry (every backend answers it)."""
+    if not inq.triage.is_inquiry or inq.status.closed:
+        return False
+    if q.owner is not None and inq.owner != q.owner:
+        return False
+    if q.unclaimed and inq.owner is not None:
+        return False
+    start = inq.sla_started_at
+    if q.waiting is not None and (start is not None) != q.waiting:
+        return False
+    if q.waiting_before is not None and (start is None or start > q.waiting_before):
+        return False
+    if q.market is not None and inq.triage.market.value != q.market:
+        return False
+    tier = inq.tier or inq.triage.tier
+    if q.tier is not None and (tier.value if tier else None) != q.tier:
+        return False
+    return not (q.backlog and not (inq.extra.get("backlog") and not inq.card_ts))
+
+
+def open_order_key(order: str) -> Callable[[Inquiry], tuple[float, ...]]:
+    """The sort key of an :data:`OPEN_ORDERS` order (ids are decimal strings)."""
+    if order == "waiting":
+        return lambda i: (i.sla_started_at.timestamp() if i.sla_started_at else 0.0, int(i.id))
+    if order == "created":
+        return lambda i: (i.created_at.timestamp(), int(i.id))
+    if order == "newest":
+        return lambda i: (-i.created_at.timestamp(), int(i.id))
+    return lambda i: (int(i.id),)
+
+
+def select_open(inquiries: Iterable[Inquiry], q: OpenQuery) -> list[Inquiry]:
+    """:meth:`InquiryRepo.open_where` over inquiries at hand: match, order, page."""
+    rows = sorted((i for i in inquiries if open_matches(i, q)), key=open_order_key(q.order))
+    return rows[q.offset : None if q.limit is None else q.offset + q.limit]
+
+
+def count_by_owner(inquiries: Iterable[Inquiry], q: OpenQuery) -> dict[str | None, int]:
+    """:meth:`InquiryRepo.count_open` over inquiries at hand."""
+    out: dict[str | None, int] = {}
+    for i in inquiries:
+        if open_matches(i, q):
+            out[i.owner] = out.get(i.owner, 0) + 1
+    return out
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """One owed Slack side effect (see :mod:`bot.desk.outbox`)."""
@@ -214,7 +296,8 @@ class InquiryRepo(Protocol):
         ...
 
     def open_inquiries(self) -> list[Inquiry]:
-        """Every inquiry (not filtered mail) that is not won, lost or closed."""
+        """Every inquiry (not filtered mail) that is not won, lost or closed: every document
+        (the demo, checks). The desk's views ask :meth:`open_where` for the rows they show."""
         ...
 
     def all_inquiries(self) -> Iterator[Inquiry]: ...
@@ -226,6 +309,19 @@ class InquiryRepo(Protocol):
         id: the SLA tick's read. Every inquiry the rule selects is returned, never fewer (a
         backend may return more, the engine decides). Answered from an index or a hot set,
         never by loading every open inquiry's document."""
+        ...
+
+    def open_where(self, q: OpenQuery) -> list[Inquiry]:
+        """The open inquiries :func:`open_matches` selects, in ``q.order``, ``q.offset`` rows
+        skipped and at most ``q.limit`` returned: the reads of the App Home, the digests and
+        ``/inquiries``. Answered from indexes (or the in-process stores' hot set): the rows
+        returned are the rows read, never every open inquiry's document."""
+        ...
+
+    def count_open(self, q: OpenQuery) -> dict[str | None, int]:
+        """How many open inquiries :func:`open_matches` selects, by owner (``None``: nobody's;
+        owners with none are left out). Counted by the backend, no document loaded where the
+        conditions are columns (owner, waiting, market)."""
         ...
 
     def rebuild_index(self) -> None:

@@ -10,9 +10,10 @@ crash in between leaves a key that the next tick enqueues again, which the outbo
 already known.
 
 ``digest_tick(now)`` sends each owner their digest once per local day in their own time
-zone, at the time they chose in the App Home (else ``DIGEST_TIME``), and the team digest once
-per team-local day. An owner who turned DM pings off gets their pings in the card's thread;
-one who chose a language gets their DMs in it.
+zone (made of their open inquiries and the unclaimed waiting ones, read by query:
+:mod:`bot.desk.open_reads`), at the time they chose in the App Home (else ``DIGEST_TIME``),
+and the team digest once per team-local day. An owner who turned DM pings off gets their
+pings in the card's thread; one who chose a language gets their DMs in it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from bot.core.errors import ChatError
 from bot.core.models import Inquiry
 from bot.core.prefs import digest_cutoff
+from bot.desk.open_reads import digest_inquiries, open_owners, unclaimed_waiting
 from bot.desk.outbox import Outbox
 from bot.desk.ports import Chat, Store
 from bot.sla.digest import is_digest_due
@@ -141,9 +143,8 @@ class Reminders:
     def digest_tick(self, now: datetime | None = None) -> int:
         now = now or self.clock()
         sent = 0
-        inquiries = self.store.open_inquiries()
-        owners = sorted({i.owner for i in inquiries if i.owner})
-        for owner in owners:
+        unclaimed: list[Inquiry] | None = None  # read once, when the first digest is due
+        for owner in open_owners(self.store):
             tz = self.tz_of(owner)
             last = self.store.get_meta(f"digest:{owner}")
             at = self.store.member_prefs(owner).digest_time_or(self.digest_time)
@@ -152,7 +153,9 @@ class Reminders:
             )
             if due is None or self.send_digests is None:
                 continue
-            self.send_digests(owner, inquiries, now)
+            if unclaimed is None:
+                unclaimed = unclaimed_waiting(self.store)
+            self.send_digests(owner, digest_inquiries(self.store, owner, unclaimed), now)
             self.store.set_meta(f"digest:{owner}", due.isoformat())
             sent += 1
         last_team = self.store.get_meta("digest:team")

@@ -15,7 +15,6 @@ from bot.core.i18n import t
 from bot.desk.commands import Command, list_inquiries, parse_command
 from bot.handlers.actions import explain
 from bot.handlers.services import Services
-from bot.sla.engine import SlaState, sla_state
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +46,7 @@ class CommandHandler:
         if cmd.name == "help":
             return self.usage()
         if cmd.name in ("mine", "open", "unclaimed", "overdue", "search"):
-            overdue: set[str] = set()
-            if cmd.name == "overdue":
-                overdue = {
-                    i.id for i in s.store.open_inquiries() if sla_state(i, now, s.policy) is SlaState.BREACHED
-                }
-            return listing_reply(list_inquiries(s.store, cmd.name, user, now, overdue, cmd.arg), lang)
+            return listing_reply(list_inquiries(s.store, cmd.name, user, now, s.policy, cmd.arg), lang)
         assert cmd.inquiry_id is not None or cmd.name == "stats"
         if cmd.name == "claim":
             s.desk.claim(cmd.inquiry_id or "", user)

@@ -279,14 +279,39 @@ def earliest_event_offset(policy: SlaPolicy) -> timedelta:
         return timedelta(0)
     best: timedelta | None = None
     for hours in policy.hours.values():
-        window = timedelta(hours=hours)
-        first = window
-        for rung in policy.warn_at:
-            off = rung.offset(window)
-            if timedelta(0) < off < first:
-                first = off
+        first = _first_offset(timedelta(hours=hours), policy)
         best = first if best is None else min(best, first)
     return best if best is not None else timedelta(0)
+
+
+def _first_offset(window: timedelta, policy: SlaPolicy) -> timedelta:
+    """Wall-clock time from the window start to the first ladder entry, without a calendar."""
+    first = window
+    for rung in policy.warn_at:
+        off = rung.offset(window)
+        if timedelta(0) < off < first:
+            first = off
+    return first
+
+
+def at_risk_offset(market: Market, policy: SlaPolicy) -> timedelta | None:
+    """The time from ``sla_started_at`` to the first ladder entry of every cycle of ``market``,
+    when it is one for the whole market (its hours are in the policy, no business calendar):
+    then an open inquiry of the market whose buyer message waits is at risk or breached at
+    ``now`` exactly when it waits since ``now - at_risk_offset`` or earlier (a count by a
+    cut-off is exact). None when it depends on the inquiry or the calendar."""
+    if market not in policy.hours or market in policy.calendars:
+        return None
+    return _first_offset(timedelta(hours=policy.hours[market]), policy)
+
+
+def shortest_window(policy: SlaPolicy) -> timedelta:
+    """A lower bound of every inquiry's SLA window in wall-clock time (a deadline is never
+    sooner than ``sla_started_at`` plus it): the shortest market window, zero when a market is
+    missing from ``policy.hours`` (its window then comes from each inquiry's triage)."""
+    if any(m not in policy.hours for m in Market):
+        return timedelta(0)
+    return min((timedelta(hours=h) for h in policy.hours.values()), default=timedelta(0))
 
 
 def sla_state(inq: Inquiry, now: datetime, policy: SlaPolicy) -> SlaState:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Event, Inquiry, MessageRecord, Status, Tier
+from bot.core.models import Event, Inquiry, Market, MessageRecord, Status, Tier
 from bot.core.prefs import MemberPrefs
 from bot.desk import ports
 from bot.desk.ports import Store
@@ -199,6 +199,91 @@ def test_due_candidates_are_what_may_owe_an_sla_or_follow_up_ping(store: Store) 
     store.update("5", lambda i: replace(i, answered_at=NOW - 25 * hour))
     assert ids() == ["2", "3", "5", "9", "10", "12"]
     assert store.due_candidates(NOW - 9 * hour, NOW - 99 * hour, FU) == []
+
+
+def _open_rows(store: Store) -> list[Inquiry]:
+    """A mixed desk for the open reads: owners, unclaimed, waiting or not, markets, tiers, backlog."""
+    hour = timedelta(hours=1)
+    rows = [
+        make_inquiry("1", owner="U1", sla_started_at=NOW - 9 * hour, created_at=NOW - 9 * hour),
+        make_inquiry("2", owner=None, sla_started_at=NOW - 2 * hour, created_at=NOW - 3 * hour),
+        make_inquiry("3", owner="U2", sla_started_at=None, answered_at=NOW - hour, created_at=NOW - 5 * hour),
+        make_inquiry(
+            "4",
+            owner=None,
+            sla_started_at=NOW - 5 * hour,
+            tier=None,
+            triage=make_triage(market=Market.SEA, tier=Tier.B),
+        ),
+        make_inquiry("5", owner="U1", sla_started_at=None, created_at=NOW - 5 * hour, status=Status.QUOTED),
+        make_inquiry("6", owner=None, sla_started_at=None, extra={"backlog": "b1"}, card_ts=None),
+        make_inquiry("7", owner=None, sla_started_at=None, extra={"backlog": "b1"}, card_ts="1.2"),
+        make_inquiry("8", owner="U1", sla_started_at=NOW - 9 * hour, status=Status.WON),  # closed
+        make_inquiry("9", owner=None, triage=make_triage(is_inquiry=False)),  # filtered mail
+        make_inquiry("10", owner="U1", sla_started_at=NOW - 9 * hour, created_at=NOW - 9 * hour),  # ties 1
+        make_inquiry("11", owner=None, sla_started_at=NOW - 6 * hour, tier=Tier.C, created_at=NOW - 2 * hour),
+    ]
+    for inq in rows:
+        store.add(inq)
+    return rows
+
+
+def test_open_where_selects_orders_and_pages_open_inquiries(store: Store) -> None:
+    """The desk's open reads (App Home, digests, /inquiries): every condition, order and page,
+    and each answer the rule :func:`ports.open_matches` gives over every inquiry."""
+    rows = _open_rows(store)
+    hour = timedelta(hours=1)
+
+    def ids(**kw: object) -> list[str]:
+        return [i.id for i in store.open_where(ports.OpenQuery(**kw))]  # type: ignore[arg-type]
+
+    assert ids() == ["1", "2", "3", "4", "5", "6", "7", "10", "11"]
+    assert ids(owner="U1") == ["1", "5", "10"]
+    assert ids(owner="nobody") == []
+    assert ids(unclaimed=True) == ["2", "4", "6", "7", "11"]
+    assert ids(waiting=True) == ["1", "2", "4", "10", "11"]
+    assert ids(waiting=False) == ["3", "5", "6", "7"]
+    assert ids(waiting_before=NOW - 5 * hour) == ["1", "4", "10", "11"]
+    assert ids(waiting_before=NOW - 5 * hour, unclaimed=True) == ["4", "11"]
+    assert ids(market="SEA") == ["4"]
+    assert ids(tier="B") == ["4"]  # no tier of its own: the triage's
+    assert ids(tier="C") == ["11"]
+    assert ids(tier="A", owner="U1", waiting=True) == ["1", "10"]
+    assert ids(backlog=True) == ["6"]  # 7 has its card
+    assert ids(order="waiting", waiting=True) == ["1", "10", "11", "4", "2"]
+    assert ids(order="created", waiting=False) == ["3", "5", "6", "7"]
+    assert ids(order="newest") == ["4", "6", "7", "11", "2", "3", "5", "1", "10"]  # ties: by id
+    assert ids(order="newest", offset=2, limit=3) == ["7", "11", "2"]
+    assert ids(order="created", offset=8, limit=5) == ["7"]
+    assert ids(limit=0) == []
+    assert store.open_where(ports.OpenQuery(owner="U2"))[0] == store.require("3")
+    every = [
+        ports.OpenQuery(),
+        ports.OpenQuery(owner="U1", waiting=True, order="newest"),
+        ports.OpenQuery(unclaimed=True, waiting_before=NOW - hour, order="waiting"),
+        ports.OpenQuery(market="EU", tier="A", order="created", offset=1, limit=2),
+        ports.OpenQuery(backlog=True, unclaimed=True),
+    ]
+    for q in every:
+        assert store.open_where(q) == ports.select_open(rows, q), q
+    store.update("2", lambda i: replace(i, owner="U2", sla_started_at=None))
+    assert ids(unclaimed=True) == ["4", "6", "7", "11"]
+    assert ids(owner="U2") == ["2", "3"]
+    with pytest.raises(ValueError, match="unknown order"):
+        ports.OpenQuery(order="sideways")
+
+
+def test_count_open_counts_by_owner(store: Store) -> None:
+    rows = _open_rows(store)
+    hour = timedelta(hours=1)
+    assert store.count_open(ports.OpenQuery()) == {"U1": 3, "U2": 1, None: 5}
+    assert store.count_open(ports.OpenQuery(waiting=True)) == {"U1": 2, None: 3}
+    assert store.count_open(ports.OpenQuery(waiting_before=NOW - 6 * hour, market="EU")) == {"U1": 2, None: 1}
+    assert store.count_open(ports.OpenQuery(tier="B")) == {None: 1}
+    assert store.count_open(ports.OpenQuery(backlog=True)) == {None: 1}
+    assert store.count_open(ports.OpenQuery(owner="nobody")) == {}
+    q = ports.OpenQuery(unclaimed=True, waiting=False, limit=1)  # paging does not apply to counts
+    assert store.count_open(q) == ports.count_by_owner(rows, q) == {None: 2}
 
 
 def test_rebuild_index_forgets_replaced_message_ids(store: Store) -> None:

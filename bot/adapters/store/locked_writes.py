@@ -3,7 +3,7 @@ the in-process stores.
 
 The TinyDB store and the memory twin keep inquiries behind a re-entrant lock and the same
 in-memory indexes (thread, buyer, summaries) and differ in how one inquiry is read and written
-(``get``, ``_write``); :class:`LockedInquiryWrites` gives both the same ``require``/``update``/
+(``get``, ``_write``, ``load_many``); :class:`LockedInquiryWrites` gives both the same ``require``/``update``/
 ``set_fields``, the audit hand-off and the index look-ups, so the contract holds the same way.
 (PostgreSQL does the same with a row lock in the database, see ``postgres/store.py``.)
 """
@@ -17,11 +17,19 @@ from typing import Any
 
 from bot.core.errors import NotFound
 from bot.core.models import Event, Inquiry
-from bot.desk.ports import AuditSink, Summary, domain_of
+from bot.desk.ports import (
+    AuditSink,
+    OpenQuery,
+    Summary,
+    count_by_owner,
+    domain_of,
+    select_open,
+)
 
 
 class LockedInquiryWrites:
-    """Mixin: needs ``_lock``, ``audit``, the three indexes, ``get(inq_id)`` and ``_write(inq)``."""
+    """Mixin: needs ``_lock``, ``audit``, the three indexes, ``get(inq_id)``, ``load_many(ids)``
+    and ``_write(inq)``."""
 
     _lock: threading.RLock
     audit: AuditSink | None
@@ -31,6 +39,9 @@ class LockedInquiryWrites:
     _next_id: int
 
     def get(self, inq_id: str) -> Inquiry | None:
+        raise NotImplementedError
+
+    def load_many(self, ids: Iterable[str]) -> list[Inquiry]:
         raise NotImplementedError
 
     def _write(self, inq: Inquiry) -> None:
@@ -99,3 +110,37 @@ class LockedInquiryWrites:
     def count(self) -> int:
         with self._lock:
             return len(self._summaries)
+
+    def _open_ids(self, q: OpenQuery) -> list[str]:
+        """The ids whose summary fits ``q`` as far as a summary tells (tier and backlog are
+        checked on the inquiry)."""
+        before = q.waiting_before.timestamp() if q.waiting_before is not None else None
+        with self._lock:
+            return [
+                s.id
+                for s in self._summaries.values()
+                if s.is_inquiry
+                and s.open
+                and (q.owner is None or s.owner == q.owner)
+                and not (q.unclaimed and s.owner is not None)
+                and (q.waiting is None or (s.sla_started_at is not None) == q.waiting)
+                and (before is None or (s.sla_started_at is not None and s.sla_started_at <= before))
+                and (q.market is None or s.market == q.market)
+            ]
+
+    def open_where(self, q: OpenQuery) -> list[Inquiry]:
+        """Open inquiries picked by their summaries, loaded (the TinyDB store keeps open ones
+        parsed in memory), then checked whole, ordered and paged."""
+        with self._lock:
+            return select_open(self.load_many(self._open_ids(q)), q)
+
+    def count_open(self, q: OpenQuery) -> dict[str | None, int]:
+        with self._lock:
+            ids = self._open_ids(q)
+            if q.tier is None and not q.backlog:  # the summaries answer it
+                out: dict[str | None, int] = {}
+                for i in ids:
+                    owner = self._summaries[i].owner
+                    out[owner] = out.get(owner, 0) + 1
+                return out
+            return count_by_owner(self.load_many(ids), q)

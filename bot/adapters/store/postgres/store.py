@@ -28,9 +28,17 @@ from bot.adapters.store.postgres.pool import WAIT_S, open_pool
 from bot.adapters.store.postgres.records import delete_record, outbox_values, record_rows, replace_record
 from bot.adapters.store.postgres.session import Conn, Sessions
 from bot.core.errors import NotFound, StoreError
-from bot.core.models import Inquiry, Tier
+from bot.core.models import Inquiry, Status, Tier
 from bot.core.prefs import MemberPrefs
-from bot.desk.ports import AuditSink, RecordDecision, Summary, may_owe_ping, sla_settled, summarize
+from bot.desk.ports import (
+    AuditSink,
+    OpenQuery,
+    RecordDecision,
+    Summary,
+    may_owe_ping,
+    sla_settled,
+    summarize,
+)
 from bot.sla.followup import FollowupPolicy, cycle_tier, last_reminder, sent_index
 
 if TYPE_CHECKING:
@@ -85,6 +93,47 @@ WITH RECURSIVE d(v) AS (
 )
 SELECT v FROM d WHERE v IS NOT NULL
 """
+
+
+#: :class:`OpenQuery` orders as SQL (the partial indexes of migration 0005 serve them).
+_OPEN_ORDER_SQL = {
+    "id": "id",
+    "waiting": "sla_started_at, id",
+    "created": "created_at, id",
+    "newest": "created_at DESC, id",
+}
+
+
+#: "Open" by the status, written as migration 0005's inquiries_open_waiting predicate says it.
+_OPEN_STATUS = "status NOT IN (" + ", ".join(f"'{s.value}'" for s in Status if s.closed) + ")"
+
+
+def open_conditions(q: OpenQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of :meth:`PostgresStore.open_where` and ``count_open`` for ``q`` and its
+    parameters: the columns where the condition is one, the document for tier and backlog."""
+    # Waiting rows: "open" said by the status, as inquiries_open_waiting's predicate says it.
+    waiting = q.waiting or q.waiting_before is not None
+    where = ["is_inquiry", _OPEN_STATUS] if waiting else ["is_open", "is_inquiry"]
+    params: list[Any] = []
+    if q.owner is not None:
+        where.append("owner = %s")
+        params.append(safe_text(q.owner))
+    if q.unclaimed:
+        where.append("owner IS NULL")
+    if q.waiting is not None:
+        where.append("sla_started_at IS NOT NULL" if q.waiting else "sla_started_at IS NULL")
+    if q.waiting_before is not None:
+        where.append("sla_started_at <= %s")
+        params.append(q.waiting_before)
+    if q.market is not None:
+        where.append("market = %s")
+        params.append(q.market)
+    if q.tier is not None:  # the inquiry's tier, else its triage's (only in the document)
+        where.append("coalesce(tier, nullif(doc #>> '{triage,tier}', '')) = %s")
+        params.append(q.tier)
+    if q.backlog:  # Python truthiness of the extra value and of card_ts, as open_matches
+        where.append("coalesce(doc #>> '{extra,backlog}', '') <> '' AND coalesce(doc ->> 'card_ts', '') = ''")
+    return " AND ".join(where), params
 
 
 class PostgresStore:
@@ -356,6 +405,29 @@ class PostgresStore:
                 "SELECT doc FROM inquiries WHERE is_open AND is_inquiry ORDER BY id"
             ).fetchall()
         return [inquiry_from_doc(dict(r[0])) for r in rows]
+
+    def open_where(self, q: OpenQuery) -> list[Inquiry]:
+        """One query over the open rows (partial indexes of migrations 0001 and 0005): only the
+        rows of the page are read and decoded."""
+        where, params = open_conditions(q)
+        sql = f"SELECT doc FROM inquiries WHERE {where} ORDER BY {_OPEN_ORDER_SQL[q.order]}"
+        if q.limit is not None:
+            sql += " LIMIT %s"
+            params.append(q.limit)
+        if q.offset:
+            sql += " OFFSET %s"
+            params.append(q.offset)
+        with self.sessions.conn() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [inquiry_from_doc(dict(r[0])) for r in rows]
+
+    def count_open(self, q: OpenQuery) -> dict[str | None, int]:
+        where, params = open_conditions(q)
+        with self.sessions.conn() as conn:
+            rows = conn.execute(
+                f"SELECT owner, count(*) FROM inquiries WHERE {where} GROUP BY owner", params
+            ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
 
     def due_candidates(
         self, waiting_before: datetime, answered_before: datetime, followup: FollowupPolicy
