@@ -131,7 +131,12 @@ def build_second_opinion(config: Config) -> SecondOpinion | None:
 
 
 def build_drafting(
-    config: Config, store: Store, outbox: Outbox, chat: SlackChat, clock: Callable[[], datetime]
+    config: Config,
+    store: Store,
+    outbox: Outbox,
+    chat: SlackChat,
+    clock: Callable[[], datetime],
+    coordination: Coordination | None = None,
 ) -> tuple[DraftingJobs, DraftSending]:
     """Drafting jobs (one LLM client for the process, timeouts and retries set, or offline
     templates) and draft sending (SMTP and IMAP APPEND behind the ``Mailer`` port)."""
@@ -146,7 +151,7 @@ def build_drafting(
             config.llm.model,
             timeout=config.llm.timeout_seconds,
         )
-    spec, tokens = connection(config) if config.imap else (None, None)
+    spec, tokens = connection(config, store, coordination) if config.imap else (None, None)
     from_addr = (config.smtp.from_addr if config.smtp else None) or (config.imap.user if config.imap else "")
     mailer = OutgoingMail(
         smtp=SmtpSender(config.smtp, tokens=tokens) if config.smtp else None,
@@ -194,7 +199,7 @@ def build(
     worker_client = WebClient(token=client.token, base_url=client.base_url, timeout=15)
     worker_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     chat = SlackChat(worker_client)
-    drafting, sending = build_drafting(config, store, outbox, chat, now)
+    drafting, sending = build_drafting(config, store, outbox, chat, now, coordination)
     backlog = backlog_from_config(config, store, outbox, now)  # old mail: one summary (issue #16)
     kinds = drafting.delivery_kinds()  # the drafting placeholder, the draft, its follow-ups
     if backlog is not None:

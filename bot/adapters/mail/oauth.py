@@ -6,9 +6,14 @@
   redirect to 127.0.0.1 with PKCE, see :mod:`.oauth_loopback`) or ``device`` (Microsoft: device code).
 - :class:`OAuthClient` talks to the endpoints with urllib (form POST, JSON answer): device-code
   polling, the authorization-code exchange (with the PKCE ``code_verifier``) and refresh.
-- :class:`TokenStore` keeps ``DATA_DIR/oauth-token.json``, written atomically with mode 0600.
+- :class:`TokenStore` keeps ``DATA_DIR/oauth-token.json``, written atomically with mode 0600. It
+  is one :class:`TokenKeeper`; with a store shared by several instances (PostgreSQL) the tokens
+  live in the store instead (:mod:`.oauth_shared`).
 - :class:`TokenProvider` hands out a valid access token, refreshing it ``margin`` seconds before
-  expiry; a revoked or expired refresh token raises :class:`OAuthRevoked` with what to do.
+  expiry; a revoked or expired refresh token raises :class:`OAuthRevoked` with what to do. It
+  refreshes under the keeper's exclusive hold and reads the tokens again first: when another
+  thread or instance refreshed meanwhile (the provider may have rotated the refresh token), it
+  uses their still-valid access token instead of refreshing with a stale refresh token.
 
 Tokens are never logged. Example::
 
@@ -29,10 +34,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.config.oauth import OAuthSettings
 from bot.core.errors import InquiryDeskError
@@ -94,11 +99,44 @@ class DeviceCode:
     message: str | None = None
 
 
+class TokenKeeper(Protocol):
+    """Where the token set is kept: the file (:class:`TokenStore`) or a shared store."""
+
+    @property
+    def where(self) -> str:
+        """Where, for messages (a path or "the PostgreSQL store"); never a secret."""
+        ...
+
+    def load(self) -> TokenSet | None: ...
+
+    def save(self, tokens: TokenSet) -> None: ...
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Held by one refresher at a time (every thread, and every instance sharing the keeper)."""
+        ...
+
+
+_file_locks: dict[Path, threading.Lock] = {}
+_file_locks_guard = threading.Lock()
+
+
 class TokenStore:
     """The token file: atomic writes (temp file, fsync, rename) with mode 0600 from the start."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One refresher at a time among this process's providers of this file."""
+        with _file_locks_guard:
+            lock = _file_locks.setdefault(self.path.absolute(), threading.Lock())
+        with lock:
+            yield
 
     def load(self) -> TokenSet | None:
         try:
@@ -299,7 +337,7 @@ class TokenProvider:
     def __init__(
         self,
         client: OAuthClient,
-        store: TokenStore,
+        store: TokenKeeper,
         *,
         margin: float = 300,
         clock: Callable[[], float] = time.time,
@@ -311,21 +349,42 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._tokens: TokenSet | None = None
 
+    def _expiring(self, tokens: TokenSet) -> bool:
+        return tokens.expires_at - self.margin <= self.clock()
+
     def access_token(self, *, force_refresh: bool = False) -> str:
         with self._lock:
             tokens = self._tokens or self.store.load()
             if tokens is None:
-                raise OAuthNotAuthorized(f"no OAuth token in {self.store.path}: run `inquiry-bot auth` once")
-            if force_refresh or tokens.expires_at - self.margin <= self.clock():
-                if not tokens.refresh_token:
-                    raise OAuthRevoked(
-                        "the access token expired and there is no refresh token: run `inquiry-bot auth`"
-                    )
-                tokens = self.client.refresh(tokens.refresh_token)
-                self.store.save(tokens)
-                log.info("oauth: access token refreshed (valid for %.0f s)", tokens.expires_at - self.clock())
+                raise OAuthNotAuthorized(f"no OAuth token in {self.store.where}: run `inquiry-bot auth` once")
+            if force_refresh or self._expiring(tokens):
+                tokens = self._renew(tokens)
             self._tokens = tokens
             return tokens.access_token
+
+    def _renew(self, held: TokenSet) -> TokenSet:
+        """Refresh ``held`` (expiring, or refused by the server) under the keeper's exclusive hold.
+
+        The tokens are read again first: another provider may have refreshed meanwhile, and a
+        provider that rotates refresh tokens (Microsoft) refuses the one it replaced. A different,
+        still-valid access token is used as it is; otherwise the newest refresh token is spent."""
+        with self.store.exclusive():
+            current = self.store.load() or held
+            if current.access_token != held.access_token and not self._expiring(current):
+                log.info(
+                    "oauth: using the access token refreshed by another process or thread "
+                    "(valid for %.0f s)",
+                    current.expires_at - self.clock(),
+                )
+                return current
+            if not current.refresh_token:
+                raise OAuthRevoked(
+                    "the access token expired and there is no refresh token: run `inquiry-bot auth`"
+                )
+            tokens = self.client.refresh(current.refresh_token)
+            self.store.save(tokens)
+        log.info("oauth: access token refreshed (valid for %.0f s)", tokens.expires_at - self.clock())
+        return tokens
 
 
 def xoauth2_string(user: str, access_token: str) -> str:

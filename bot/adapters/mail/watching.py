@@ -26,10 +26,11 @@ from bot.adapters.mail.connect import (
     spec_from_config,
 )
 from bot.adapters.mail.imap_source import Checkpoint, FetchedMessage, ImapSettings, LoginRejected
-from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider, TokenStore
+from bot.adapters.mail.oauth import OAuthClient, OAuthRevoked, TokenProvider
+from bot.adapters.mail.oauth_shared import token_keeper
 from bot.config.settings import Config, ImapConfig
 from bot.desk.ingest import Ingestor
-from bot.desk.ports import Coordination, Store
+from bot.desk.ports import Coordination, MetaRepo, Store
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +106,17 @@ def imap_settings(imap: ImapConfig, folder: str) -> ImapSettings:
     )
 
 
-def connection(config: Config) -> tuple[ConnectionSpec, TokenProvider | None]:
-    """How to reach the mailbox: TLS mode, CA file, and the OAuth2 tokens when configured."""
+def connection(
+    config: Config, store: MetaRepo | None = None, coordination: Coordination | None = None
+) -> tuple[ConnectionSpec, TokenProvider | None]:
+    """How to reach the mailbox: TLS mode, CA file, and the OAuth2 tokens when configured (kept
+    in ``store`` when several instances share it, else in ``DATA_DIR``: :func:`token_keeper`)."""
     assert config.imap is not None
     spec = spec_from_config(config.imap, config.mailbox)
     tokens = None
     if config.oauth is not None:
-        tokens = TokenProvider(OAuthClient(config.oauth), TokenStore(config.data_dir / "oauth-token.json"))
+        keeper = token_keeper(config.data_dir, store, coordination)
+        tokens = TokenProvider(OAuthClient(config.oauth), keeper)
     return spec, tokens
 
 
@@ -178,7 +183,7 @@ def start_watchers(
     if config.imap is None:
         log.warning("IMAP_HOST is not set: no mailbox is watched")
         return []
-    spec, tokens = connection(config)
+    spec, tokens = connection(config, store, coordination)
     try:
         plan = discover_folders(spec, config.imap, config.mailbox, tokens)
     except Exception as e:  # the inbox is still watched; the watcher retries its own login

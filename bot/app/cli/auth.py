@@ -5,7 +5,9 @@ CLI passes ``os.environ`` after ``.env`` was loaded). Google (and any provider w
 endpoint, ``OAUTH_AUTH_URL``) signs in through the browser: loopback redirect to ``127.0.0.1`` with
 PKCE (:mod:`~bot.adapters.mail.oauth_loopback`).
 Microsoft keeps the device code: a URL and a code to enter. Either
-way the tokens go to ``DATA_DIR/oauth-token.json`` (mode 0600), where the bot refreshes them.
+way the tokens go to ``DATA_DIR/oauth-token.json`` (mode 0600), where the bot refreshes them; with
+``STORE_URL=postgresql://…`` they go into the PostgreSQL store instead, where every instance reads
+and refreshes them (:mod:`bot.adapters.mail.oauth_shared`).
 
 Exit codes: 0 signed in; 2 for anything else (bad configuration, declined, state mismatch, no
 redirect in time, the token endpoint refused), always with one line saying what to do and no
@@ -15,23 +17,47 @@ traceback; 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 import webbrowser
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.adapters.mail.oauth import OAuthClient, OAuthError, TokenSet, TokenStore
+from bot.adapters.mail.oauth import OAuthClient, OAuthError, TokenKeeper, TokenSet, TokenStore
 from bot.adapters.mail.oauth_loopback import sign_in
 from bot.config.oauth import TOKEN_FILE, oauth_settings
 from bot.config.providers import apply_preset, mailbox_options
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, StoreError
 
 
 def token_path(env: Mapping[str, str]) -> Path:
     return Path((env.get("DATA_DIR") or "").strip() or "./data") / TOKEN_FILE
+
+
+def postgres_url(env: Mapping[str, str]) -> str | None:
+    """``STORE_URL`` when it names a PostgreSQL store (the tokens then go there), else None."""
+    url = (env.get("STORE_URL") or "").strip()
+    return url if url.startswith(("postgresql://", "postgres://")) else None
+
+
+@contextlib.contextmanager
+def shared_keeper(url: str) -> Iterator[TokenKeeper]:
+    """The token keeper in the PostgreSQL store at ``url`` (opened, migrated, closed after)."""
+    from bot.adapters.mail.oauth_shared import StoredTokens
+    from bot.adapters.store.postgres.coordination import PgCoordination
+    from bot.adapters.store.postgres.pool import redact_url
+    from bot.adapters.store.postgres.store import PostgresStore
+
+    store = PostgresStore(url, max_size=2)
+    coordination = PgCoordination(url, store.sessions)
+    try:
+        yield StoredTokens(store, coordination, where=f"the PostgreSQL store {redact_url(url)}")
+    finally:
+        coordination.close()
+        store.close()
 
 
 def open_local_browser(url: str) -> bool:
@@ -77,21 +103,29 @@ def run_auth(
             "set IMAP_AUTH=oauth2 to sign in with OAuth2"
         )
     client = OAuthClient(settings)
-    store = TokenStore(token_path(full))
+    url = postgres_url(full)
     mailbox = (full.get("IMAP_USER") or "").strip()
-    try:
-        if settings.flow == "loopback":
-            tokens = _browser_sign_in(client, out, mailbox, open_browser)
-        else:
-            tokens = _device_sign_in(client, out, mailbox, sleep)
-        store.save(tokens)
-    except OAuthError as e:
-        return fail(str(e))
-    except OSError as e:
-        return fail(f"cannot save the tokens to {store.path}: {e.strerror or type(e).__name__}")
-    except KeyboardInterrupt:
-        return fail("interrupted; nothing was saved", 130)
-    out.write(f"Signed in. Tokens saved to {store.path} (readable by this user only).\n")
+    with contextlib.ExitStack() as stack:
+        store: TokenKeeper = TokenStore(token_path(full))
+        try:
+            if url is not None:  # opened before the sign-in: a wrong STORE_URL fails first
+                store = stack.enter_context(shared_keeper(url))
+            if settings.flow == "loopback":
+                tokens = _browser_sign_in(client, out, mailbox, open_browser)
+            else:
+                tokens = _device_sign_in(client, out, mailbox, sleep)
+            with store.exclusive():  # not while a running instance refreshes
+                store.save(tokens)
+        except (OAuthError, StoreError) as e:
+            return fail(str(e))
+        except OSError as e:
+            return fail(f"cannot save the tokens to {store.where}: {e.strerror or type(e).__name__}")
+        except KeyboardInterrupt:
+            return fail("interrupted; nothing was saved", 130)
+    if url is None:
+        out.write(f"Signed in. Tokens saved to {store.where} (readable by this user only).\n")
+    else:
+        out.write(f"Signed in. Tokens saved to {store.where}, where every instance reads them.\n")
     if not tokens.refresh_token:
         out.write("warning: no refresh token was issued; you will have to sign in again within the hour\n")
     return 0
@@ -150,7 +184,8 @@ def add_commands(subparsers: Any) -> None:
             "Google: prints a sign-in address (and opens it when a browser is available); the browser "
             "comes back to 127.0.0.1 on this machine (OAUTH_REDIRECT_PORT fixes the port, "
             "OAUTH_REDIRECT_TIMEOUT the wait). Microsoft: prints a URL and a code to enter in any "
-            "browser. Tokens are saved to DATA_DIR/oauth-token.json."
+            "browser. Tokens are saved to DATA_DIR/oauth-token.json, or into the store when STORE_URL "
+            "is postgresql://…"
         ),
     )
     parser.add_argument(
