@@ -55,6 +55,10 @@ class FakeOAuthServer:
         self.calls: list[dict[str, str]] = []
         self.introspections = 0
         self.expires_in = 3600
+        # Like Microsoft: each refresh answers a new refresh token and the one spent stops working.
+        self.rotate_refresh = False
+        self.spent: set[str] = set()  # refresh tokens a rotating refresh replaced
+        self.stale_refreshes = 0  # refreshes tried with a spent refresh token
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         server.daemon_threads = True
         self._server = server
@@ -115,15 +119,23 @@ class FakeOAuthServer:
                 grant = form.get("grant_type", "")
                 if grant == "refresh_token":
                     rt = form.get("refresh_token", "")
+                    if rt in self.spent:
+                        self.stale_refreshes += 1
                     if rt in self.revoked or rt not in self.refresh:
                         return 400, {"error": "invalid_grant", "error_description": "Token has been revoked."}
                     access = f"at-{secrets.token_hex(8)}"
                     self.access[access] = (self.refresh[rt], True)
-                    return 200, {
+                    answer: dict[str, Any] = {
                         "access_token": access,
                         "expires_in": self.expires_in,
                         "token_type": "Bearer",
                     }
+                    if self.rotate_refresh:
+                        user = self.refresh.pop(rt)
+                        self.spent.add(rt)
+                        answer["refresh_token"] = f"rt-{secrets.token_hex(8)}"
+                        self.refresh[answer["refresh_token"]] = user
+                    return 200, answer
                 if grant == "urn:ietf:params:oauth:grant-type:device_code":
                     if self.device_answers:
                         return 400, {"error": self.device_answers.pop(0)}

@@ -10,7 +10,8 @@ store is shared (``Coordination.shared``), the token set lives in the store's ke
 
 Refreshes are serialised across instances by the leadership of :data:`REFRESH_ROLE` (an
 advisory lock on PostgreSQL; not the store's transaction lock, so mail and clicks go on while a
-refresh waits on the provider), and within a process by a lock; the provider reads the tokens
+refresh waits on the provider), and among the threads of one coordination (one process) by a
+lock; the provider reads the tokens
 again inside, so the second of two instances refreshing together uses the first one's new
 access token instead of spending the refresh token the first one rotated away.
 
@@ -25,6 +26,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,8 +44,18 @@ REFRESH_ROLE = "oauth:refresh"
 WAIT_S = 60.0
 POLL_S = 0.05
 
-#: Leadership is per process, so the threads of one process take turns here first.
-_process_lock = threading.Lock()
+#: Leadership is held by a coordination (one per process) for all its threads, so the threads
+#: using one coordination take turns on its lock here first.
+_turns: weakref.WeakKeyDictionary[Coordination, threading.Lock] = weakref.WeakKeyDictionary()
+_turns_guard = threading.Lock()
+
+
+def _turn(coordination: Coordination) -> threading.Lock:
+    with _turns_guard:
+        lock = _turns.get(coordination)
+        if lock is None:
+            lock = _turns[coordination] = threading.Lock()
+        return lock
 
 
 class StoredTokens:
@@ -81,7 +93,7 @@ class StoredTokens:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """One refresher at a time: this process's threads, then every instance of the store."""
-        with _process_lock:
+        with _turn(self.coordination):
             deadline = time.monotonic() + self.wait_s
             while not self.coordination.lead(REFRESH_ROLE):
                 if time.monotonic() >= deadline:
