@@ -9,13 +9,14 @@ for a ``SLACK_CHANNEL`` given by name. The doctor creates nothing: no ``DATA_DIR
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import socket
 import ssl
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +24,10 @@ from bot.config.settings import SLACK_CHANNEL_ID, Config
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+
+    from bot.adapters.mail.connect import ConnectionSpec
+    from bot.adapters.mail.oauth import TokenProvider
+    from bot.config.settings import SmtpConfig
 
 
 # The bot token's scopes, each with what needs it. Exactly the scopes of the Web API methods the
@@ -48,14 +53,47 @@ def _line(out: TextIO, ok: bool | None, what: str, detail: str = "") -> None:
     out.write(f"[{mark}] {what}{': ' + detail if detail else ''}\n")
 
 
+@contextlib.contextmanager
+def mail_connection(config: Config) -> Iterator[tuple[ConnectionSpec, TokenProvider | None]]:
+    """The mailbox connection as ``run`` makes it: with OAuth2 on a PostgreSQL store, the tokens
+    are read from (and refreshed in) the store; otherwise from ``DATA_DIR``."""
+    from bot.adapters.mail.watching import connection
+    from bot.config.settings import store_backend
+
+    kind, url = store_backend(config)
+    if config.oauth is None or kind != "postgresql":
+        yield connection(config)
+        return
+    from bot.adapters.store.postgres.coordination import PgCoordination
+    from bot.adapters.store.postgres.store import PostgresStore
+
+    store = PostgresStore(url, max_size=2)
+    coordination = PgCoordination(url, store.sessions)
+    try:
+        yield connection(config, store, coordination)
+    finally:
+        coordination.close()
+        store.close()
+
+
 def check_imap(config: Config, out: TextIO) -> bool:
     if config.imap is None:
         _line(out, None, "IMAP", "IMAP_HOST is not set: no mailbox will be watched")
         return True
-    from bot.adapters.mail.connect import doctor_imap_report
-    from bot.adapters.mail.watching import connection
+    from bot.core.errors import StoreError
 
-    spec, tokens = connection(config)
+    try:
+        with mail_connection(config) as (spec, tokens):
+            return _imap_report(config, spec, tokens, out)
+    except StoreError as e:
+        _line(out, False, "IMAP OAuth2 tokens", f"the store that keeps them is unavailable: {e}")
+        return False
+
+
+def _imap_report(config: Config, spec: ConnectionSpec, tokens: TokenProvider | None, out: TextIO) -> bool:
+    from bot.adapters.mail.connect import doctor_imap_report
+
+    assert config.imap is not None
     lines = doctor_imap_report(
         spec,
         config.mailbox,
@@ -187,11 +225,20 @@ def check_smtp(config: Config, out: TextIO, timeout: float = 15.0) -> bool:
     if c is None:
         _line(out, None, "SMTP", "SMTP_HOST is not set: replies cannot be sent from Slack")
         return True
-    tokens = None
-    if config.imap is not None and config.oauth is not None:
-        from bot.adapters.mail.watching import connection
+    with contextlib.ExitStack() as stack:
+        tokens = None
+        if config.imap is not None and config.oauth is not None:
+            from bot.core.errors import StoreError
 
-        _, tokens = connection(config)
+            try:
+                _, tokens = stack.enter_context(mail_connection(config))
+            except StoreError as e:
+                _line(out, False, "SMTP OAuth2 tokens", f"the store that keeps them is unavailable: {e}")
+                return False
+        return _smtp_login(c, tokens, out, timeout)
+
+
+def _smtp_login(c: SmtpConfig, tokens: TokenProvider | None, out: TextIO, timeout: float) -> bool:
     where = f"SMTP {c.host}:{c.port}"
     context = ssl.create_default_context()
     try:

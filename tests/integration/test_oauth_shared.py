@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,16 @@ from bot.adapters.store.memory import MemoryStore
 from bot.adapters.store.postgres.coordination import PgCoordination
 from bot.adapters.store.postgres.store import PostgresStore
 from bot.app.cli.auth import run_auth
+from bot.app.doctor import check_imap
 from bot.config.oauth import OAuthSettings
-from tests.fixtures_dovecot_extra import FakeOAuthServer
+from bot.config.providers import apply_preset
+from bot.config.settings import load_config
+from tests.fixtures_dovecot import Mailbox
+from tests.fixtures_dovecot_extra import CertAuthority, FakeOAuthServer, TlsDovecot
+from tests.fixtures_dovecot_extra import dovecot_tls as dovecot_tls
 from tests.fixtures_dovecot_extra import fake_oauth as fake_oauth
+from tests.fixtures_dovecot_extra import tls_ca as tls_ca
+from tests.fixtures_dovecot_extra import tls_mailbox as tls_mailbox
 
 USER = "u@example.com"
 
@@ -262,3 +270,45 @@ def test_auth_with_a_broken_store_url_fails_before_the_sign_in(
     assert run_auth(env, out, sleep=lambda s: None, err=err) == 2
     assert "could not connect to PostgreSQL" in err.getvalue() and "s3cret" not in err.getvalue()
     assert rotating.calls == [] and "WDJB-MJHT" not in out.getvalue()
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_doctor_logs_in_to_dovecot_with_the_tokens_in_postgres(
+    dovecot_tls: TlsDovecot,
+    tls_mailbox: Mailbox,
+    tls_ca: CertAuthority,
+    rotating: FakeOAuthServer,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """A host without the token file: the IMAP login uses (and refreshes) the store's tokens."""
+    access, refresh = rotating.issue(tls_mailbox.user)
+    rotating.expire(access)  # Dovecot refuses it: the login needs a refresh
+    store = PostgresStore(pg_url)
+    try:
+        StoredTokens(store, LocalCoordination()).save(TokenSet(access, refresh, time.time() - 60))
+        env = {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": str(dovecot_tls.tls_port),
+            "IMAP_TLS_MODE": "ssl",
+            "IMAP_CA_FILE": str(tls_ca.ca_file),
+            "IMAP_USER": tls_mailbox.user,
+            "IMAP_PASSWORD": "unused-with-oauth2",
+            "IMAP_AUTH": "oauth2",
+            "OAUTH_CLIENT_ID": "inquiry-desk-test",
+            "OAUTH_TOKEN_URL": rotating.token_url,
+            "DATA_DIR": str(tmp_path),
+            "STORE_URL": pg_url,
+        }
+        out = io.StringIO()
+        check_imap(load_config(apply_preset(env)), out)  # (this mailbox has no Sent folder: FAIL)
+        report = out.getvalue()
+        assert "auth oauth2" in report and f"[ok  ] IMAP login {tls_mailbox.user}@" in report, report
+        assert "OAuth2" not in report and "inquiry-bot auth" not in report, report
+        saved = store.get_meta(META_KEY)
+        assert saved["access_token"] != access and rotating.access[saved["access_token"]][1]
+        assert _live_refresh_tokens(rotating, tls_mailbox.user) == [saved["refresh_token"]]
+        assert not (tmp_path / "oauth-token.json").exists()
+    finally:
+        store.close()
