@@ -143,6 +143,27 @@ def test_the_threads_of_one_process_refresh_once(rotating: FakeOAuthServer) -> N
     assert _live_refresh_tokens(rotating, user) == [store.get_meta(META_KEY)["refresh_token"]]
 
 
+def test_two_providers_of_one_token_file_do_not_spend_a_rotated_refresh_token(
+    rotating: FakeOAuthServer, tmp_path: Path
+) -> None:
+    """One instance on TinyDB: the watchers' and the SMTP sender's providers share the file."""
+    user = "file-a@example.com"
+    access, refresh = rotating.issue(user)
+    clock = Clock()
+    file = TokenStore(tmp_path / "oauth-token.json")
+    file.save(TokenSet(access, refresh, clock.now + 1000))
+    watchers, sender = (
+        TokenProvider(_client(rotating, clock), TokenStore(file.path), clock=clock) for _ in range(2)
+    )
+    assert watchers.access_token() == sender.access_token() == access
+    clock.now += 800
+    fresh = sender.access_token()  # rotates the refresh token the watchers' provider cached
+    assert fresh != access and watchers.access_token() == fresh
+    assert _refreshes(rotating) == 1 and rotating.stale_refreshes == 0
+    saved = json.loads(file.path.read_text())
+    assert _live_refresh_tokens(rotating, user) == [saved["refresh_token"]]
+
+
 # ------------------------------------------------------------------------- PostgreSQL
 @pytest.fixture
 def instances(pg_url: str) -> Iterator[list[tuple[PostgresStore, PgCoordination]]]:
