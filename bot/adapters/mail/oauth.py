@@ -372,8 +372,7 @@ class TokenProvider:
             current = self.store.load() or held
             if current.access_token != held.access_token and not self._expiring(current):
                 log.info(
-                    "oauth: using the access token refreshed by another process or thread "
-                    "(valid for %.0f s)",
+                    "oauth: using the access token refreshed by another process or thread (valid for %.0f s)",
                     current.expires_at - self.clock(),
                 )
                 return current
