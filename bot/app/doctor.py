@@ -64,16 +64,10 @@ def mail_connection(config: Config) -> Iterator[tuple[ConnectionSpec, TokenProvi
     if config.oauth is None or kind != "postgresql":
         yield connection(config)
         return
-    from bot.adapters.store.postgres.coordination import PgCoordination
-    from bot.adapters.store.postgres.store import PostgresStore
+    from bot.app.store import shared_store
 
-    store = PostgresStore(url, max_size=2)
-    coordination = PgCoordination(url, store.sessions)
-    try:
+    with shared_store(url) as (store, coordination):
         yield connection(config, store, coordination)
-    finally:
-        coordination.close()
-        store.close()
 
 
 def check_imap(config: Config, out: TextIO) -> bool:

@@ -3,6 +3,8 @@ PostgreSQL (``STORE_URL=postgresql://…``) with its audit log in the same datab
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,7 @@ from bot.records.audit import AuditLog, AuditTrail
 if TYPE_CHECKING:
     from bot.adapters.store.postgres.store import PostgresStore
     from bot.config.settings import Config
-    from bot.desk.ports import Store
+    from bot.desk.ports import Coordination, Store
     from bot.records.audit_pg import PgAuditLog
 
 
@@ -37,6 +39,23 @@ def open_postgres(url: str) -> tuple[PostgresStore, PgAuditLog]:
     audit = PgAuditLog(store.sessions)
     store.audit = audit
     return store, audit
+
+
+@contextlib.contextmanager
+def shared_store(url: str) -> Iterator[tuple[PostgresStore, Coordination]]:
+    """A short-lived PostgreSQL store (a pool of two) and its coordination, for a command that
+    works on what the running instances share (``auth``, ``doctor``: the OAuth tokens); both
+    closed after."""
+    from bot.adapters.store.postgres.store import PostgresStore
+    from bot.app.coordination import coordination_for
+
+    store = PostgresStore(url, max_size=2)
+    coordination = coordination_for(store)
+    try:
+        yield store, coordination
+    finally:
+        coordination.close()
+        store.close()
 
 
 def open_configured(config: Config) -> tuple[Store, AuditTrail]:

@@ -47,17 +47,11 @@ def postgres_url(env: Mapping[str, str]) -> str | None:
 def shared_keeper(url: str) -> Iterator[TokenKeeper]:
     """The token keeper in the PostgreSQL store at ``url`` (opened, migrated, closed after)."""
     from bot.adapters.mail.oauth_shared import StoredTokens
-    from bot.adapters.store.postgres.coordination import PgCoordination
     from bot.adapters.store.postgres.pool import redact_url
-    from bot.adapters.store.postgres.store import PostgresStore
+    from bot.app.store import shared_store
 
-    store = PostgresStore(url, max_size=2)
-    coordination = PgCoordination(url, store.sessions)
-    try:
+    with shared_store(url) as (store, coordination):
         yield StoredTokens(store, coordination, where=f"the PostgreSQL store {redact_url(url)}")
-    finally:
-        coordination.close()
-        store.close()
 
 
 def open_local_browser(url: str) -> bool:
